@@ -1,0 +1,1 @@
+"""Internal token: IAM dialects, keyring storage, refresh before expiry."""
