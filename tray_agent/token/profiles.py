@@ -43,6 +43,9 @@ class OAuth2PasswordIamProfile(_Profile):
     client_id: str
     client_secret: str | None = Field(None, description="os.environ/NAME reference")
     scope: str | None = None
+    client_auth: Literal["basic", "post"] = Field(
+        "basic", description="client_secret_basic (HTTP Basic) or client_secret_post (form)"
+    )
 
 
 IamProfile = Annotated[JsonIamProfile | OAuth2PasswordIamProfile, Field(discriminator="kind")]

@@ -1,0 +1,543 @@
+"""IAM dialects behind one interface: sign in with employee ID + password, refresh silently.
+
+Each dialect implements :class:`Iam` (``login`` and ``refresh``); :func:`make_iam` picks one
+from the ``bridge.iam`` profile. Errors are typed so the refresh schedule can tell a blip
+(:class:`TransientIamError`: retry later) from something only the user can fix
+(:class:`PermanentIamError`: stop). No message ever contains a password or a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import re
+import ssl
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter
+
+from tray_agent.token.profiles import IamProfile, JsonIamProfile, OAuth2PasswordIamProfile
+
+Clock = Callable[[], float]
+ENV_REF = "os.environ/"
+_PLACEHOLDER = re.compile(r"\{(employee_id|password)\}")
+# Retry-After can ask for anything; a refresh loop must not go to sleep for a day.
+MAX_RETRY_AFTER = 600.0
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A token the IAM issued. ``repr`` hides the secrets so logs cannot leak them."""
+
+    token: str
+    expires_at: float
+    refresh_token: str | None
+    employee_id: str
+
+    def __repr__(self) -> str:
+        return (
+            f"Grant(employee_id={self.employee_id!r}, expires_at={self.expires_at!r}, "
+            f"refresh_token={'<set>' if self.refresh_token else None})"
+        )
+
+
+class IamError(Exception):
+    """Base of every IAM failure; ``str()`` is a message the user can act on."""
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class TransientIamError(IamError):
+    """Timeouts, connection errors, 5xx, 429: worth retrying later."""
+
+    def __init__(self, message: str, url: str | None = None, retry_after: float | None = None):
+        super().__init__(message, url)
+        self.retry_after = retry_after
+
+
+class PermanentIamError(IamError):
+    """Retrying will not help: the user (or the config) must change something."""
+
+
+class InvalidCredentialsError(PermanentIamError):
+    """The IAM refused the employee ID / password (or the refresh token)."""
+
+
+class IamResponseError(PermanentIamError):
+    """The IAM answered, but not in the shape the profile describes."""
+
+
+class IamConfigError(PermanentIamError):
+    """The profile cannot be used as written (missing env entry, unreadable CA bundle)."""
+
+
+class CannotRefreshSilently(IamError):
+    """This grant can only be renewed by signing in again with the password."""
+
+
+class Iam(ABC):
+    """One IAM dialect."""
+
+    kind: str = ""
+
+    def __init__(self, *, timeout: float, ca_bundle: str | None, clock: Clock = time.time):
+        self.timeout = timeout
+        self.ca_bundle = ca_bundle
+        self.clock = clock
+
+    @property
+    @abstractmethod
+    def endpoint(self) -> str:
+        """The URL signed in against (for messages)."""
+
+    @abstractmethod
+    def login(self, employee_id: str, password: str) -> Grant:
+        """Sign in once. Never retried here: a wrong password must count as one attempt."""
+
+    def refresh(self, grant: Grant) -> Grant:
+        """Renew without the password, or raise :class:`CannotRefreshSilently`."""
+        raise CannotRefreshSilently(
+            f"the IAM at {self.endpoint} issues no refresh token: the token can only be renewed "
+            'by signing in again ("litellm-bridge token login", or --remember to let the '
+            "agent do it)",
+            self.endpoint,
+        )
+
+    def can_refresh(self, grant: Grant) -> bool:
+        """True when :meth:`refresh` may succeed for ``grant`` without the password."""
+        return False
+
+    # -- HTTP, shared by the dialects -------------------------------------------------
+
+    def _verify(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context()
+        if self.ca_bundle:
+            path = Path(self.ca_bundle).expanduser()
+            try:
+                ctx.load_verify_locations(cafile=str(path))
+            except (OSError, ssl.SSLError) as exc:
+                raise IamConfigError(
+                    f"cannot load bridge.iam.ca_bundle {path}: {exc}; point it to a PEM file "
+                    "with your company's CA certificate",
+                    self.endpoint,
+                ) from exc
+        return ctx
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP call, TLS verified, with the profile's timeout; errors become IamErrors."""
+        verify = self._verify()
+        try:
+            with httpx.Client(verify=verify, timeout=self.timeout, follow_redirects=False) as c:
+                response = c.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TransientIamError(
+                f"the IAM at {url} did not answer within {self.timeout:g} s; it will be retried "
+                "(raise bridge.iam.timeout if it is always this slow)",
+                url,
+            ) from exc
+        except httpx.HTTPError as exc:
+            if _is_tls_verify_error(exc):
+                raise PermanentIamError(
+                    f"the TLS certificate of {url} is not trusted ({_root_cause(exc)}); set "
+                    "bridge.iam.ca_bundle to a PEM file with your company's CA certificate",
+                    url,
+                ) from exc
+            raise TransientIamError(
+                f"cannot reach the IAM at {url} ({_root_cause(exc)}); check the network or VPN, "
+                "it will be retried",
+                url,
+            ) from exc
+        self._raise_for_status(response, url)
+        return response
+
+    def _raise_for_status(self, response: httpx.Response, url: str) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        detail = _error_detail(response)
+        if status == 429 or status >= 500 or status == 408:
+            retry_after = _retry_after(response.headers.get("retry-after"), self.clock())
+            when = f" after {retry_after:g} s" if retry_after is not None else ""
+            raise TransientIamError(
+                f"the IAM at {url} answered HTTP {status}{detail}; it will be retried{when}",
+                url,
+                retry_after,
+            )
+        if status in (400, 401, 403):
+            raise InvalidCredentialsError(
+                f"the IAM at {url} refused the sign-in (HTTP {status}{detail}); check the "
+                'employee ID and password and sign in again with "litellm-bridge token login"',
+                url,
+            )
+        raise PermanentIamError(
+            f"the IAM at {url} answered HTTP {status}{detail}; check bridge.iam in config.yaml "
+            "(URL, method, headers)",
+            url,
+        )
+
+    def _json(self, response: httpx.Response, url: str) -> Any:
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            ctype = response.headers.get("content-type", "no content type")
+            raise IamResponseError(
+                f"the IAM at {url} answered HTTP {response.status_code} with a body that is not "
+                f"JSON ({ctype}, {len(response.content)} bytes); check bridge.iam.url points to "
+                "the sign-in API, not a web page",
+                url,
+            ) from exc
+
+
+class JsonIam(Iam):
+    """Declarative in-house IAM: a JSON body template in, token and expiry by dotted path."""
+
+    kind = "json"
+
+    def __init__(self, profile: JsonIamProfile, headers: Mapping[str, str], clock: Clock):
+        super().__init__(timeout=profile.timeout, ca_bundle=profile.ca_bundle, clock=clock)
+        self.profile = profile
+        self.headers = dict(headers)
+        self.body = _parse_body(profile.body)
+
+    @property
+    def endpoint(self) -> str:
+        return self.profile.url
+
+    def login(self, employee_id: str, password: str) -> Grant:
+        p = self.profile
+        values = {"employee_id": employee_id, "password": password}
+        body = substitute(self.body, values)
+        headers = {k: substitute(v, values) for k, v in self.headers.items()}
+        if p.method == "GET":
+            params = body if isinstance(body, dict) else {}
+            response = self._send(p.method, p.url, headers=headers, params=params)
+        else:
+            response = self._send(p.method, p.url, headers=headers, json=body)
+        data = self._json(response, p.url)
+        token = lookup(data, p.token_path, p.url, "token_path")
+        if not isinstance(token, str) or not token:
+            raise IamResponseError(
+                f"the IAM at {p.url} answered, but token_path {p.token_path!r} is not a "
+                "non-empty string; check bridge.iam.token_path",
+                p.url,
+            )
+        now = self.clock()
+        if p.expires_at_path:
+            raw = lookup(data, p.expires_at_path, p.url, "expires_at_path")
+            expires_at = parse_expires_at(raw, p.url, p.expires_at_path)
+        else:
+            assert p.expires_in_path is not None
+            raw = lookup(data, p.expires_in_path, p.url, "expires_in_path")
+            expires_at = now + parse_expires_in(raw, p.url, p.expires_in_path)
+        return Grant(token, expires_at, None, employee_id)
+
+
+class OAuth2PasswordIam(Iam):
+    """RFC 6749 resource-owner password grant (4.3) and refresh grant (6)."""
+
+    kind = "oauth2-password"
+
+    def __init__(
+        self, profile: OAuth2PasswordIamProfile, client_secret: str | None, clock: Clock
+    ) -> None:
+        super().__init__(timeout=profile.timeout, ca_bundle=profile.ca_bundle, clock=clock)
+        self.profile = profile
+        self.client_secret = client_secret
+
+    @property
+    def endpoint(self) -> str:
+        return self.profile.token_url
+
+    def can_refresh(self, grant: Grant) -> bool:
+        return bool(grant.refresh_token)
+
+    def login(self, employee_id: str, password: str) -> Grant:
+        form = {"grant_type": "password", "username": employee_id, "password": password}
+        return self._token_request(form, employee_id, previous_refresh=None)
+
+    def refresh(self, grant: Grant) -> Grant:
+        if not grant.refresh_token:
+            return super().refresh(grant)
+        form = {"grant_type": "refresh_token", "refresh_token": grant.refresh_token}
+        return self._token_request(form, grant.employee_id, previous_refresh=grant.refresh_token)
+
+    def _token_request(
+        self, form: dict[str, str], employee_id: str, previous_refresh: str | None
+    ) -> Grant:
+        p = self.profile
+        url = p.token_url
+        if p.scope:
+            form["scope"] = p.scope
+        auth: tuple[str, str] | None = None
+        if self.client_secret is not None and p.client_auth == "basic":
+            auth = (p.client_id, self.client_secret)
+        else:
+            form["client_id"] = p.client_id
+            if self.client_secret is not None:
+                form["client_secret"] = self.client_secret
+        try:
+            response = self._send(
+                "POST", url, data=form, auth=auth, headers={"Accept": "application/json"}
+            )
+        except InvalidCredentialsError as exc:
+            raise self._oauth_error(exc, form["grant_type"]) from exc.__cause__
+        data = self._json(response, url)
+        token = lookup(data, "access_token", url, "access_token")
+        if not isinstance(token, str) or not token:
+            raise IamResponseError(f"the IAM at {url} sent an empty access_token", url)
+        now = self.clock()
+        if isinstance(data, dict) and data.get("expires_in") is not None:
+            expires_at = now + parse_expires_in(data["expires_in"], url, "expires_in")
+        else:
+            jwt_exp = _jwt_exp(token)
+            if jwt_exp is None:
+                raise IamResponseError(
+                    f"the IAM at {url} sent no expires_in and the token carries no expiry; "
+                    "the refresh time cannot be known",
+                    url,
+                )
+            expires_at = jwt_exp
+        refresh = data.get("refresh_token") if isinstance(data, dict) else None
+        if not isinstance(refresh, str) or not refresh:
+            # RFC 6749 6: the server may keep the old refresh token valid and not resend it.
+            refresh = previous_refresh
+        return Grant(token, expires_at, refresh, employee_id)
+
+    def _oauth_error(self, exc: InvalidCredentialsError, grant_type: str) -> PermanentIamError:
+        """Turn a 400/401/403 into the message matching the OAuth error code."""
+        text = str(exc)
+        url = self.profile.token_url
+        if "invalid_client" in text or "unauthorized_client" in text:
+            return PermanentIamError(
+                f"the IAM at {url} refused the client credentials ({_code(text)}); check "
+                "bridge.iam.client_id and the env entry behind client_secret",
+                url,
+            )
+        if grant_type == "refresh_token":
+            return InvalidCredentialsError(
+                f"the IAM at {url} refused the refresh token ({_code(text)}): the session "
+                'ended; sign in again with "litellm-bridge token login"',
+                url,
+            )
+        return exc
+
+
+# -- factory --------------------------------------------------------------------------
+
+
+def make_iam(
+    profile: IamProfile | Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    clock: Clock = time.time,
+) -> Iam:
+    """Build the dialect for ``profile``; ``os.environ/NAME`` values are read from ``env``."""
+    if isinstance(profile, Mapping):
+        profile = TypeAdapter(IamProfile).validate_python(dict(profile))
+    if isinstance(profile, JsonIamProfile):
+        headers = {k: resolve_env_ref(v, env, f"headers.{k}") for k, v in profile.headers.items()}
+        return JsonIam(profile, headers, clock)
+    if isinstance(profile, OAuth2PasswordIamProfile):
+        secret = None
+        if profile.client_secret is not None:
+            secret = resolve_env_ref(profile.client_secret, env, "client_secret")
+        return OAuth2PasswordIam(profile, secret, clock)
+    raise IamConfigError(f"unknown IAM profile kind {type(profile).__name__}")
+
+
+def resolve_env_ref(value: str, env: Mapping[str, str], field: str) -> str:
+    """``os.environ/NAME`` -> env[NAME]; other values unchanged."""
+    if not value.startswith(ENV_REF):
+        return value
+    name = value[len(ENV_REF) :]
+    if name not in env:
+        raise IamConfigError(
+            f"bridge.iam.{field} refers to the env entry {name}, which is not set or not "
+            f"enabled; add it to the env store (or the environment) and try again"
+        )
+    return env[name]
+
+
+# -- templates, paths and expiry ----------------------------------------------------------
+
+
+def _parse_body(body: Any) -> Any:
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise IamConfigError(
+                f"bridge.iam.body is a string but not JSON ({exc.msg} at char {exc.pos}); "
+                "write it as a YAML mapping instead"
+            ) from exc
+    return body
+
+
+def substitute(template: Any, values: Mapping[str, str]) -> Any:
+    """Replace ``{employee_id}`` / ``{password}`` inside string values, in one pass.
+
+    The values are inserted as data into a parsed structure (then JSON-encoded by the
+    client), so quotes, braces or backslashes in a password cannot change the shape of
+    the body or trigger a second substitution.
+    """
+    if isinstance(template, str):
+        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    if isinstance(template, dict):
+        return {k: substitute(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [substitute(v, values) for v in template]
+    return template
+
+
+def lookup(data: Any, path: str, url: str, field: str) -> Any:
+    """Follow a dotted path (``data.session.jwt``, list indexes as numbers)."""
+    current = data
+    walked: list[str] = []
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            where = ".".join(walked) or "the top level"
+            if isinstance(current, dict):
+                seen = ", ".join(sorted(map(str, current))[:10]) or "none"
+                found = f"keys there: {seen}"
+            else:
+                found = f"found {type(current).__name__} there"
+            raise IamResponseError(
+                f"the answer of the IAM at {url} has no {path!r} (bridge.iam.{field}): "
+                f"{part!r} is missing under {where} ({found}); fix bridge.iam.{field}",
+                url,
+            )
+        walked.append(part)
+    return current
+
+
+def parse_expires_at(raw: Any, url: str = "", path: str = "expires_at_path") -> float:
+    """Epoch seconds (or milliseconds), a numeric string, or ISO 8601 -> epoch seconds."""
+    value: float | None = None
+    if isinstance(raw, bool):
+        value = None
+    elif isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                value = None
+            else:
+                if parsed.tzinfo is None:  # no offset: the IAM means UTC
+                    parsed = parsed.replace(tzinfo=UTC)
+                value = parsed.timestamp()
+    if value is None or value != value or value <= 0:
+        raise IamResponseError(
+            f"the IAM at {url} sent an expiry at {path!r} that is neither epoch seconds nor "
+            f"ISO 8601 ({type(raw).__name__})",
+            url,
+        )
+    if value > 1e11:  # epoch milliseconds (year 5138 in seconds)
+        value /= 1000.0
+    return value
+
+
+def parse_expires_in(raw: Any, url: str = "", path: str = "expires_in_path") -> float:
+    """Seconds from now (number or numeric string) -> float seconds."""
+    try:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = -1.0
+    if value != value or value <= 0:
+        raise IamResponseError(
+            f"the IAM at {url} sent a lifetime at {path!r} that is not a positive number of "
+            f"seconds ({type(raw).__name__})",
+            url,
+        )
+    return value
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _retry_after(header: str | None, now: float) -> float | None:
+    if not header:
+        return None
+    header = header.strip()
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - now
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """A short, safe hint from an error body: only OAuth-style ``error`` codes, never text."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return ""
+    if isinstance(data, dict):
+        code = data.get("error")
+        if isinstance(code, str) and re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", code):
+            return f", {code}"
+    return ""
+
+
+def _code(text: str) -> str:
+    m = re.search(r"HTTP \d+(?:, ([A-Za-z0-9_.-]+))?", text)
+    if not m:
+        return "refused"
+    return m.group(0)
+
+
+def _is_tls_verify_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _root_cause(exc: BaseException) -> str:
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        nxt = seen.__cause__ or seen.__context__
+        assert nxt is not None
+        seen = nxt
+    text = str(seen) or type(seen).__name__
+    return text[:200]
+
+
+def _jwt_exp(token: str) -> float | None:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        exp = claims.get("exp") if isinstance(claims, dict) else None
+    except (ValueError, json.JSONDecodeError):
+        return None
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
