@@ -1,0 +1,75 @@
+"""``litellm-bridge`` command line: discovers command groups in ``tray_agent.commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+
+from tray_agent import __version__, commands
+from tray_agent.commands.context import CliContext, UserError
+from tray_agent.control.protocol import AgentNotRunning, ControlError
+from tray_agent.paths import get_paths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="litellm-bridge",
+        description="Run a local LiteLLM proxy for your company's internal LLM API.",
+    )
+    parser.add_argument("--version", action="version", version=f"litellm-bridge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        if info.name == "context" or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        if args.command is None and _default_is_tray():
+            args = parser.parse_args(["tray"])
+        else:
+            parser.print_help()
+            return 2
+    ctx = CliContext(paths=get_paths())
+    try:
+        return int(args.func(args, ctx) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.code
+    except AgentNotRunning as exc:
+        print(f"error: {exc}; start it with `litellm-bridge start`", file=sys.stderr)
+        return 3
+    except ControlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except PermissionError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"error: permission denied{where}: check the owner and permissions of that "
+            "directory, or set LITELLM_BRIDGE_HOME to a writable one",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _default_is_tray() -> bool:
+    """With no command, open the tray when a display is available."""
+    if sys.platform == "win32":
+        return True
+    if "tray" not in {i.name for i in pkgutil.iter_modules(commands.__path__)}:
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

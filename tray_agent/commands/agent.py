@@ -1,0 +1,239 @@
+"""Agent lifecycle commands: run, start, stop, restart, status, key, paths."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from tray_agent.commands.context import CliContext, UserError
+from tray_agent.control.client import ControlClient
+from tray_agent.control.protocol import ControlError
+from tray_agent.single_instance import AlreadyRunning
+from tray_agent.supervisor import proctree
+
+EXIT_NO_AGENT = 3
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="run the agent in the foreground (headless)")
+    p.add_argument("--no-start", action="store_true", help="do not start the sidecar")
+    p.add_argument("--quiet", action="store_true", help="no console banner")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("start", help="start the sidecar (and a background agent if none runs)")
+    p.add_argument("--no-wait", action="store_true", help="return before the proxy is ready")
+    p.set_defaults(func=cmd_start)
+
+    p = sub.add_parser("stop", help="stop the sidecar")
+    p.add_argument("--agent", action="store_true", help="also quit the agent")
+    p.set_defaults(func=cmd_stop)
+
+    p = sub.add_parser("restart", help="restart the sidecar (no downtime on Linux)")
+    p.set_defaults(func=cmd_restart)
+
+    p = sub.add_parser("status", help="show agent, sidecar, config and token state")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("key", help="print the proxy's API key for clients (stdout)")
+    p.set_defaults(func=cmd_key)
+
+    p = sub.add_parser("paths", help="print where the product keeps its files")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_paths)
+
+
+def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.runtime import Runtime
+
+    try:
+        rt = Runtime(ctx.paths, console_log=not args.quiet)
+    except AlreadyRunning as exc:
+        raise UserError(str(exc)) from exc
+    from tray_agent.extensions import install_extensions
+
+    install_extensions(rt)
+    rt.start(autostart=not args.no_start)
+    if not args.quiet:
+        ctx.print(
+            f"litellm-bridge agent running (pid {os.getpid()}), home {ctx.paths.config_dir.parent}"
+        )
+        ctx.print(f"logs: {ctx.paths.log_dir}")
+        if not args.no_start:
+            _print_when_ready(rt, ctx)
+        ctx.print("press Ctrl+C to stop")
+    rt.serve()
+    return 0
+
+
+def _print_when_ready(rt: Any, ctx: CliContext) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        sc = rt.agent.snapshot()["sidecar"]
+        if sc["state"] == "running":
+            ctx.print(f"proxy ready at {sc['url']}  (api key: `litellm-bridge key`)")
+            ctx.print(
+                f'try: curl -s {sc["url"]}/v1/chat/completions -H "Authorization: Bearer '
+                "$(litellm-bridge key)\" -H 'Content-Type: application/json' "
+                '-d \'{"model": "demo-chat", "messages": [{"role": "user", '
+                '"content": "hi"}]}\''
+            )
+            return
+        if sc["state"] == "error":
+            ctx.warn(f"error: {sc['error']}")
+            return
+        time.sleep(0.2)
+
+
+def _spawn_background_agent(ctx: CliContext) -> ControlClient:
+    ctx.paths.ensure()
+    out = open(ctx.paths.log_dir / "agent-console.log", "ab")  # noqa: SIM115
+    cmd = [sys.executable, "-m", "tray_agent", "run", "--quiet", "--no-start"]
+    if getattr(sys, "frozen", False):
+        cmd = [sys.executable, "run", "--quiet", "--no-start"]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, **proctree.popen_kwargs()
+    )
+    out.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        client = ctx.agent()
+        if client is not None:
+            return client
+        if proc.poll() is not None:
+            tail = (ctx.paths.log_dir / "agent-console.log").read_text(errors="replace")[-600:]
+            raise UserError(f"the agent exited at start (code {proc.returncode}):\n{tail}")
+        time.sleep(0.1)
+    raise UserError("the agent did not come up within 30 s; see `litellm-bridge logs`")
+
+
+def cmd_start(args: argparse.Namespace, ctx: CliContext) -> int:
+    client = ctx.agent() or _spawn_background_agent(ctx)
+    with client:
+        if args.no_wait:
+            client.call("ping")
+            threading_start(client)
+            ctx.print("starting")
+            return 0
+        sc = client.call("start", timeout=310)
+    ctx.print(f"running at {sc['url']} (pid {sc['pid']})")
+    return 0
+
+
+def threading_start(client: ControlClient) -> None:
+    """Fire a start without waiting for readiness (the reply is dropped)."""
+    import contextlib
+
+    with contextlib.suppress(ControlError):
+        client.call("start", timeout=0.5)
+
+
+def cmd_stop(args: argparse.Namespace, ctx: CliContext) -> int:
+    client = ctx.agent()
+    if client is None:
+        ctx.print("no agent is running; nothing to stop")
+        return 0
+    with client:
+        client.call("stop", timeout=130)
+        if args.agent:
+            pid = client.call("ping")["pid"]
+            client.call("shutdown")
+            deadline = time.monotonic() + 30
+            while proctree.is_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            ctx.print("stopped the sidecar and the agent")
+            return 0
+    ctx.print("stopped")
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace, ctx: CliContext) -> int:
+    client = ctx.agent()
+    if client is None:
+        return cmd_start(argparse.Namespace(no_wait=False), ctx)
+    with client:
+        sc = client.call("restart", timeout=310)
+    ctx.print(f"running at {sc['url']} (pid {sc['pid']})")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
+    client = ctx.agent()
+    if client is None:
+        if args.json:
+            ctx.print(json.dumps({"agent": None, "error": "no agent is running"}))
+        else:
+            ctx.print("no agent is running (start one with `litellm-bridge start`)")
+        return EXIT_NO_AGENT
+    with client:
+        snap = client.call("status")
+    if args.json:
+        ctx.print(json.dumps(snap, indent=2))
+        return 0
+    ctx.print(format_status(snap))
+    return 0 if snap["sidecar"]["state"] != "error" else 1
+
+
+def _ts(epoch: float | None) -> str:
+    if not epoch:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def format_status(snap: dict[str, Any]) -> str:
+    sc, cfg, tok = snap["sidecar"], snap["config"], snap["token"]
+    lines = [
+        f"agent    running (pid {snap['agent']['pid']})",
+        f"sidecar  {sc['state']}  {sc['url']}  pid {sc['pid'] or '-'}  restarts {sc['restarts']}",
+    ]
+    if sc.get("error"):
+        lines.append(f"         error: {sc['error']}")
+    valid = {True: "valid", False: "INVALID", None: "not loaded"}[cfg["valid"]]
+    lines.append(f"config   {valid}  {cfg['path']}")
+    for e in cfg.get("errors", [])[:5]:
+        loc = ":".join(str(x) for x in (e["file"], e.get("line"), e.get("column")) if x)
+        lines.append(f"         {loc}: {e['message']}")
+    if cfg.get("apply_error"):
+        lines.append(f"         {cfg['apply_error']}")
+    exp = tok.get("expires_at")
+    lines.append(f"token    {tok.get('state')}" + (f"  expires {_ts(exp)}" if exp else ""))
+    if tok.get("last_error"):
+        lines.append(f"         {tok['last_error']}")
+    kr = snap.get("keyring", {})
+    if kr and not kr.get("persistent"):
+        lines.append("keyring  none: secrets are kept in memory for this run only")
+    for e in snap.get("errors", [])[:3]:
+        lines.append(f"recent   {e.get('kind')} x{e.get('count')}: {e.get('hint')}")
+    return "\n".join(lines)
+
+
+def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
+    client = ctx.agent()
+    if client is not None:
+        with client:
+            ctx.print(client.call("key")["key"])
+        return 0
+    key = ctx.secrets.get("master-key")
+    if not key:
+        raise UserError(
+            "no proxy key yet: it is created on the first start",
+            hint="run `litellm-bridge start`",
+        )
+    ctx.print(key)
+    return 0
+
+
+def cmd_paths(args: argparse.Namespace, ctx: CliContext) -> int:
+    d = ctx.paths.as_dict()
+    if args.json:
+        ctx.print(json.dumps(d, indent=2))
+    else:
+        width = max(len(k) for k in d)
+        for k, v in d.items():
+            ctx.print(f"{k:<{width}}  {v}")
+    return 0

@@ -1,0 +1,54 @@
+"""Typed events consumed by the Agent core. Everything else only posts these."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Command:
+    """A user command (CLI, tray, dialog); ``reply`` is resolved when it is done."""
+
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+    reply: Future[Any] = field(default_factory=Future)
+
+
+@dataclass
+class SidecarEvent:
+    generation: int
+    payload: dict[str, Any]
+
+
+@dataclass
+class FilesChanged:
+    """config.yaml or the env store changed on disk (already debounced)."""
+
+    paths: tuple[str, ...] = ()
+
+
+@dataclass
+class TokenChanged:
+    token: str | None
+    expires_at: float | None
+
+
+@dataclass
+class TokenStateChanged:
+    status: Any
+
+
+@dataclass
+class Timer:
+    name: str
+    generation: int = 0
+
+
+@dataclass
+class Shutdown:
+    reply: Future[Any] = field(default_factory=Future)
+
+
+Event = Command | SidecarEvent | FilesChanged | TokenChanged | TokenStateChanged | Timer | Shutdown

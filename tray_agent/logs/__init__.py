@@ -1,0 +1,1 @@
+"""Agent logging: structured lines, rotation, secrets redacted at write time."""

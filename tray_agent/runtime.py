@@ -1,0 +1,97 @@
+"""Assemble a running agent: instance lock, logging, core thread, control channel, watcher."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tray_agent.control.protocol import ControlError
+from tray_agent.control.server import ControlServer
+from tray_agent.core.agent import Agent
+from tray_agent.core.events import FilesChanged
+from tray_agent.core.watcher import FileWatcher
+from tray_agent.logs.setup import configure_agent_logging, event
+from tray_agent.paths import Paths
+from tray_agent.secrets import open_secret_store
+from tray_agent.single_instance import InstanceLock
+
+log = logging.getLogger("tray_agent.runtime")
+
+# Commands answered without the core thread (they only read).
+DIRECT = {"ping", "status", "key", "shutdown"}
+LONG = {"start": 300.0, "restart": 300.0, "stop": 120.0}
+
+
+class Runtime:
+    """Everything a running agent owns; ``serve()`` blocks until shutdown."""
+
+    def __init__(self, paths: Paths, console_log: bool = True) -> None:
+        self.paths = paths
+        paths.ensure()
+        self.lock = InstanceLock(paths.lock_file, str(paths.config_dir.parent))
+        self.lock.acquire()
+        configure_agent_logging(paths.agent_log, console=console_log)
+        self.secrets = open_secret_store(paths.keyring_namespace)
+        self.agent = Agent(paths, self.secrets)
+        self.stopped = threading.Event()
+        self.extensions: list[Any] = []
+        self.control = ControlServer(paths.control_address, self.handle)
+        self.watcher = FileWatcher(
+            [paths.config_file, paths.env_file],
+            lambda changed: self.agent.post(FilesChanged(changed)),
+        )
+        self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {}
+
+    def handle(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "ping":
+            return {"pid": self.agent.snapshot()["agent"]["pid"]}
+        if method == "status":
+            return self.agent.snapshot()
+        if method == "key":
+            return {"key": self.agent.key}
+        if method == "shutdown":
+            threading.Thread(target=self.stopped.set, daemon=True).start()
+            return {"stopping": True}
+        if method in self.handlers:
+            return self.handlers[method](params)
+        fut = self.agent.call(method, **params)
+        try:
+            return fut.result(LONG.get(method, 60.0))
+        except RuntimeError as exc:
+            raise ControlError(str(exc)) from exc
+
+    def start(self, autostart: bool = True) -> None:
+        self.agent.start_thread()
+        for ext in self.extensions:
+            ext.start()
+        self.control.start()
+        self.watcher.start()
+        event(
+            log,
+            logging.INFO,
+            "agent.started",
+            home=str(self.paths.config_dir.parent),
+            keyring=self.secrets.description,
+        )
+        if autostart:
+            self.agent.call("start")
+
+    def serve(self, install_signals: bool = True) -> None:
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: self.stopped.set())
+        while not self.stopped.wait(0.5):
+            pass
+        self.close()
+
+    def close(self) -> None:
+        event(log, logging.INFO, "agent.stopping")
+        self.watcher.stop()
+        self.control.close()
+        for ext in self.extensions:
+            ext.stop()
+        self.agent.shutdown()
+        self.lock.release()

@@ -1,0 +1,1 @@
+"""Running the sidecar: spawning, readiness, crash policy, process-tree termination."""

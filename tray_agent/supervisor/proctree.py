@@ -1,0 +1,72 @@
+"""Per-OS process handling: new process group at spawn, terminate/kill the whole tree.
+
+POSIX: the sidecar leads its own session, so ``killpg`` reaches every descendant.
+Windows: a new process group; ``taskkill /T`` walks the tree (a Job Object tying the sidecar
+to the agent's lifetime belongs here too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import psutil
+
+
+def popen_kwargs() -> dict[str, Any]:
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
+def is_alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie (PID 1 may not reap)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def descendants(pid: int) -> list[int]:
+    try:
+        return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def signal_tree(pid: int, hard: bool) -> None:
+    """Send TERM (or KILL when ``hard``) to the process and everything below it."""
+    if sys.platform == "win32":
+        args = ["taskkill", "/PID", str(pid), "/T"] + (["/F"] if hard else [])
+        subprocess.run(args, capture_output=True, check=False)
+        return
+    sig = signal.SIGKILL if hard else signal.SIGTERM
+    children = descendants(pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+    for c in children:  # descendants that left the group
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(c, sig)
+
+
+def terminate_tree(proc: subprocess.Popen[bytes], grace: float) -> int | None:
+    """Graceful stop, then kill after ``grace`` seconds; returns the exit code."""
+    if proc.poll() is None:
+        signal_tree(proc.pid, hard=False)
+        try:
+            return proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    children = descendants(proc.pid)
+    signal_tree(proc.pid, hard=True)
+    for c in children:
+        with contextlib.suppress(Exception):
+            os.kill(c, signal.SIGKILL if sys.platform != "win32" else signal.SIGTERM)
+    try:
+        return proc.wait(5)
+    except subprocess.TimeoutExpired:
+        return None

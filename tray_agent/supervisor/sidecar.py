@@ -1,0 +1,201 @@
+"""One sidecar process: spawn with the shared socket, capture output, read events, stop it.
+
+The agent talks to it over stdin (JSON lines: token updates, drain) and hears from it on a
+dedicated events pipe (``ready``, per-request metrics). Closing stdin -- including when the
+agent dies -- makes the sidecar exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tray_agent.logs.setup import SidecarLog, event
+from tray_agent.supervisor import proctree
+
+log = logging.getLogger("tray_agent.supervisor")
+
+EventCallback = Callable[[int, dict[str, Any]], None]
+
+LOOPBACK_NO_PROXY = ("127.0.0.1", "localhost", "::1")
+
+
+def sidecar_command() -> list[str]:
+    """The frozen sidecar next to the frozen agent, else ``python -m sidecar``."""
+    override = os.environ.get("LITELLM_BRIDGE_SIDECAR_CMD")
+    if override:
+        import shlex
+
+        return shlex.split(override)
+    if getattr(sys, "frozen", False):
+        exe = "litellm-bridge-sidecar.exe" if sys.platform == "win32" else "litellm-bridge-sidecar"
+        here = Path(sys.executable).resolve().parent
+        for candidate in (here / exe, here.parent / "sidecar" / exe, here / "sidecar" / exe):
+            if candidate.exists():
+                return [str(candidate)]
+        return [str(here / exe)]
+    return [sys.executable, "-m", "sidecar"]
+
+
+def with_no_proxy(env: dict[str, str]) -> dict[str, str]:
+    """Make sure NO_PROXY/no_proxy cover loopback so a corporate proxy cannot capture it."""
+    for key in ("NO_PROXY", "no_proxy"):
+        parts = [p.strip() for p in env.get(key, "").split(",") if p.strip()]
+        for host in LOOPBACK_NO_PROXY:
+            if host not in parts:
+                parts.append(host)
+        env[key] = ",".join(parts)
+    return env
+
+
+@dataclass
+class SpawnSpec:
+    config_path: Path
+    master_key: str
+    inject: dict[str, Any]
+    env: Mapping[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 4000
+
+
+class SidecarProcess:
+    """A started sidecar; ``generation`` tells successive ones apart in events."""
+
+    def __init__(
+        self,
+        generation: int,
+        spec: SpawnSpec,
+        listener: socket.socket | None,
+        output: SidecarLog,
+        on_event: EventCallback,
+    ) -> None:
+        self.generation = generation
+        self.spec = spec
+        self._output = output
+        self._on_event = on_event
+        self._stdin_lock = threading.Lock()
+        self.ready = False
+        self.draining = False
+        self.stopping = False
+
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("LITELLM_BRIDGE_") and k not in ("LITELLM_BRIDGE_HOME",):
+                env.pop(k)
+        env.update(spec.env)
+        env.update(
+            {
+                "LITELLM_BRIDGE_CONFIG": str(spec.config_path),
+                "LITELLM_MASTER_KEY": spec.master_key,
+                "LITELLM_BRIDGE_INJECT": json.dumps(spec.inject),
+                "LITELLM_BRIDGE_HOST": spec.host,
+                "LITELLM_BRIDGE_PORT": str(spec.port),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        with_no_proxy(env)
+        pass_fds: list[int] = []
+        ev_r, ev_w = os.pipe()
+        if sys.platform != "win32":
+            pass_fds.append(ev_w)
+            env["LITELLM_BRIDGE_EVENTS_FD"] = str(ev_w)
+            if listener is not None:
+                pass_fds.append(listener.fileno())
+                env["LITELLM_BRIDGE_LISTEN_FD"] = str(listener.fileno())
+        try:
+            self.proc = subprocess.Popen(
+                sidecar_command(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                pass_fds=pass_fds,
+                close_fds=True,
+                **proctree.popen_kwargs(),
+            )
+        finally:
+            os.close(ev_w)
+        self.pid = self.proc.pid
+        event(log, logging.INFO, "sidecar.spawned", pid=self.pid, generation=generation)
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, "out"), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, "err"), daemon=True),
+            threading.Thread(target=self._events, args=(ev_r,), daemon=True),
+            threading.Thread(target=self._waiter, daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    # -- output and events -------------------------------------------------------------
+    def _pump(self, stream: Any, name: str) -> None:
+        for raw in iter(stream.readline, b""):
+            self._output.write(self.pid, name, raw.decode("utf-8", "replace"))
+        stream.close()
+
+    def _events(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as fh:
+            for raw in fh:
+                try:
+                    msg = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(msg, dict):
+                    if msg.get("event") == "ready":
+                        self.ready = True
+                    self._on_event(self.generation, msg)
+        self._on_event(self.generation, {"event": "events_closed"})
+
+    def _waiter(self) -> None:
+        rc = self.proc.wait()
+        for t in self._threads[:2]:
+            t.join(timeout=2)
+        self._on_event(self.generation, {"event": "exited", "returncode": rc})
+
+    @property
+    def tail(self) -> list[str]:
+        return list(self._output.tail)
+
+    # -- commands ------------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> bool:
+        """Write one JSON line to the sidecar's stdin; False if it is gone."""
+        data = (json.dumps(message) + "\n").encode()
+        with self._stdin_lock:
+            if self.proc.stdin is None or self.proc.stdin.closed:
+                return False
+            try:
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+                return True
+            except (BrokenPipeError, OSError, ValueError):
+                return False
+
+    def set_token(self, token: str | None, expires_at: float | None) -> bool:
+        return self.send({"type": "token", "token": token, "expires_at": expires_at})
+
+    def drain(self, timeout: float) -> None:
+        """Ask for a graceful drain; the sidecar exits by itself when done."""
+        self.draining = True
+        if not self.send({"type": "drain", "timeout": timeout}):
+            self.kill(grace=1)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and proctree.is_alive(self.pid)
+
+    def kill(self, grace: float = 10.0) -> int | None:
+        """Stop the whole tree: TERM (which drains), then KILL after ``grace`` seconds."""
+        self.stopping = True
+        rc = proctree.terminate_tree(self.proc, grace)
+        with contextlib.suppress(Exception):
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        return rc
