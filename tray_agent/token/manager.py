@@ -141,10 +141,10 @@ class TokenManager:
             try:
                 grant = iam.login(employee_id, password)
             except IamError as exc:
+                self._set_refreshing(False, announce=False)
                 self._record_failure(exc, stop=False)
                 raise
-            finally:
-                self._set_refreshing(False)
+            self._set_refreshing(False, announce=False)
             if remember:
                 self.store.remember_password(password)
             else:
@@ -186,19 +186,19 @@ class TokenManager:
             grant = self._silent_grant(self._iam())
         except CannotRefreshSilently:
             # Nothing failed: this token just cannot be renewed without the user.
-            self._set_refreshing(False)
             with self._lock:
                 self._st.next_refresh_at = None
+            self._set_refreshing(False)
             if raise_errors:
                 raise
             return
         except IamError as exc:
-            self._set_refreshing(False)
+            self._set_refreshing(False, announce=False)
             self._record_failure(exc, stop=not isinstance(exc, TransientIamError))
             if raise_errors:
                 raise
             return
-        self._set_refreshing(False)
+        self._set_refreshing(False, announce=False)
         self._accept(grant)
 
     def _silent_grant(self, iam: Iam) -> Grant:
@@ -314,10 +314,11 @@ class TokenManager:
                         candidates.append(t)
             return min(candidates) if candidates else None
 
-    def _set_refreshing(self, value: bool) -> None:
+    def _set_refreshing(self, value: bool, announce: bool = True) -> None:
         with self._lock:
             self._refreshing = value
-        self._emit_state()
+        if announce:
+            self._emit_state()
 
     def _save(self) -> None:
         with self._lock:
