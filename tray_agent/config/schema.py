@@ -101,7 +101,7 @@ class ConfigFile(_Closed):
     policies: Any = None
     policy_attachments: Any = None
     include: list[str] | None = None
-    bridge: BridgeSection = Field(default_factory=lambda: BridgeSection())
+    bridge: BridgeSection = Field(default_factory=lambda: BridgeSection.model_validate({}))
 
 
 def known_keys(model: type[BaseModel]) -> list[str]:

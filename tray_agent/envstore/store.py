@@ -77,9 +77,16 @@ class NewValue:
 class EnvStore:
     """Read-modify-write access to the env entries; each change is one atomic file write."""
 
-    def __init__(self, path: Path, secrets: SecretStore) -> None:
+    def __init__(self, path: Path, secrets: SecretStore | None = None) -> None:
+        """``secrets`` may be None for callers that only read names and flags."""
         self.path = Path(path)
-        self.secrets = secrets
+        self._secrets = secrets
+
+    @property
+    def secrets(self) -> SecretStore:
+        if self._secrets is None:
+            raise EnvStoreError("this env store was opened without access to secret values")
+        return self._secrets
 
     # -- reading -----------------------------------------------------------------------------
     def _load(self) -> _StoreFile:
@@ -139,7 +146,7 @@ class EnvStore:
         atomic_write(self.path, text, mode=0o600)
 
     def _require_keyring(self) -> None:
-        if not getattr(self.secrets, "persistent", False):
+        if not self.secrets.persistent:
             raise EnvStoreError(NO_KEYRING)
 
     def set_many(self, values: Iterable[NewValue]) -> None:
