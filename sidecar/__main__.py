@@ -1,0 +1,5 @@
+"""``python -m sidecar``."""
+
+from sidecar.entry import main
+
+raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The injection spec (``LITELLM_BRIDGE_INJECT``): which body fields each model group gets."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+INJECT_ENV = "LITELLM_BRIDGE_INJECT"
+
+
+class InjectSpecError(ValueError):
+    """The injection spec is not valid JSON of the expected shape."""
+
+
+@dataclass(frozen=True)
+class ModelInjection:
+    """Fields added to every upstream request body of one model group."""
+
+    token: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    literal: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def needs_token(self) -> bool:
+        return bool(self.token)
+
+    @property
+    def field_names(self) -> frozenset[str]:
+        return frozenset(self.token) | frozenset(self.env) | frozenset(self.literal)
+
+    def fields(self, token: str | None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The values to inject now; env values are read at request time."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = dict(self.literal)
+        for name, env_name in self.env.items():
+            value = environ.get(env_name)
+            if value is not None:
+                values[name] = value
+        if token is not None:
+            for name in self.token:
+                values[name] = token
+        return values
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InjectSpecError(f"{where}: expected a list of field names")
+    return tuple(value)
+
+
+def _string_map(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()
+    ):
+        raise InjectSpecError(f"{where}: expected an object of field name to variable name")
+    return dict(value)
+
+
+def parse_spec(text: str | None) -> dict[str, ModelInjection]:
+    """Parse the JSON spec; an empty or absent spec injects nothing."""
+    if not text or not text.strip():
+        return {}
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InjectSpecError(f"{INJECT_ENV} is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InjectSpecError(f"{INJECT_ENV}: expected an object keyed by model name")
+    spec: dict[str, ModelInjection] = {}
+    for model, entry in raw.items():
+        where = f"{INJECT_ENV}[{model!r}]"
+        if not isinstance(entry, dict):
+            raise InjectSpecError(f"{where}: expected an object")
+        unknown = set(entry) - {"token", "env", "literal"}
+        if unknown:
+            raise InjectSpecError(f"{where}: unknown keys {sorted(unknown)}")
+        literal = entry.get("literal", {})
+        if not isinstance(literal, dict):
+            raise InjectSpecError(f"{where}.literal: expected an object")
+        spec[model] = ModelInjection(
+            token=_string_list(entry.get("token", []), f"{where}.token"),
+            env=_string_map(entry.get("env", {}), f"{where}.env"),
+            literal=dict(literal),
+        )
+    return spec
+
+
+def load_spec(environ: Mapping[str, str] | None = None) -> dict[str, ModelInjection]:
+    environ = os.environ if environ is None else environ
+    return parse_spec(environ.get(INJECT_ENV))

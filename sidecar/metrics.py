@@ -1,0 +1,105 @@
+"""One ``request`` event per HTTP request: route, model, status, latency, stream, tokens.
+
+The ASGI layer owns the record (it sees every request, including the ones the hook refuses
+and the ones that fail before LiteLLM calls anything); the hook fills in the model group and
+token counts through a context variable. Never any content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sidecar.events import EVENTS
+
+# Token counts arrive from LiteLLM's logging task, which may finish after the response did.
+SETTLE_WAIT_SECONDS = 2.0
+# Probes and the UI are not requests anyone needs counted.
+_SKIPPED_PREFIXES = ("/health", "/metrics", "/ui", "/favicon")
+
+_CURRENT: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
+    "sidecar_request_record", default=None
+)
+
+
+@dataclass
+class RequestRecord:
+    route: str
+    started: float = field(default_factory=time.monotonic)
+    model: str | None = None
+    status: int | None = None
+    stream: bool = False
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    error: str | None = None
+    latency_ms: float | None = None
+    _settled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def settled(self) -> None:
+        """LiteLLM finished logging this call (success or failure)."""
+        self._settled.set()
+
+    async def wait_settled(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._settled.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def as_event(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "route": self.route,
+            "model": self.model,
+            "status": self.status,
+            "latency_ms": self.latency_ms,
+            "stream": self.stream,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+        }
+        if self.error is not None:
+            fields["error"] = self.error
+        return fields
+
+
+def current_record() -> RequestRecord | None:
+    return _CURRENT.get()
+
+
+def is_counted(path: str) -> bool:
+    return not path.startswith(_SKIPPED_PREFIXES)
+
+
+def begin(path: str) -> RequestRecord:
+    record = RequestRecord(route=path)
+    if "streamGenerateContent" in path:
+        record.stream = True
+    _CURRENT.set(record)
+    return record
+
+
+_pending: set[asyncio.Task[None]] = set()
+
+
+def finish(record: RequestRecord) -> None:
+    """Emit the event once LiteLLM has logged the call (bounded wait, off the request path)."""
+    record.latency_ms = round((time.monotonic() - record.started) * 1000, 1)
+    if record.status is not None and record.status >= 400:
+        record.settled()
+    if record.model is None:
+        record.settled()
+    task = asyncio.get_running_loop().create_task(_emit_when_settled(record))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def _emit_when_settled(record: RequestRecord) -> None:
+    await record.wait_settled(SETTLE_WAIT_SECONDS)
+    EVENTS.emit("request", **record.as_event())
+
+
+async def wait_pending(timeout: float) -> None:
+    """Let queued metric events out before the process exits."""
+    if _pending:
+        await asyncio.wait(list(_pending), timeout=timeout)

@@ -1,0 +1,51 @@
+"""In-memory state shared by the stdin channel (writer) and the bridge hook (reader).
+
+The token lives only here: it arrives on stdin and is never written anywhere else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+# A token this close to its expiry is treated as expired: the request would reach the
+# internal API after it lapsed.
+EXPIRY_MARGIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class TokenState:
+    token: str | None = None
+    expires_at: float | None = None
+
+    def usable(self, now: float) -> str | None:
+        """The token if it is known and not about to expire, else None."""
+        if not self.token:
+            return None
+        if self.expires_at is not None and self.expires_at - EXPIRY_MARGIN_SECONDS <= now:
+            return None
+        return self.token
+
+
+class BridgeState:
+    """The current token and whether the process is still warming up."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._token = TokenState()
+        self.warming = False
+
+    def set_token(self, token: str | None, expires_at: float | None) -> None:
+        with self._lock:
+            self._token = TokenState(token or None, expires_at)
+
+    def token(self) -> TokenState:
+        with self._lock:
+            return self._token
+
+    def usable_token(self, now: float | None = None) -> str | None:
+        return self.token().usable(time.time() if now is None else now)
+
+
+STATE = BridgeState()

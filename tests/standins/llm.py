@@ -1,0 +1,357 @@
+"""Stand-in for the company's internal LLM API (OpenAI-compatible, token in the request body).
+
+It answers ``POST /v1/chat/completions`` (streaming with SSE or not) and ``GET /v1/models``,
+refuses with 401 any completion request whose body lacks a currently valid token (see
+``tests.standins.tokens``) or, when required, the project field, records every request it
+receives, and misbehaves on demand (slow answers, 500s, malformed JSON, mid-stream disconnects).
+
+In-process::
+
+    llm = StandInLLM().start()
+    ...  # llm.url, llm.requests, llm.inject_fault("error")
+    llm.stop()
+
+Standalone: ``python -m tests.standins.llm --port 8011``; faults then go through
+``POST /_standin/fault`` with ``{"kind": ..., "count": ..., "delay": ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.standins.tokens import DEFAULT_KEY, verify
+
+FaultKind = Literal["slow", "error", "malformed", "disconnect"]
+FAULT_KINDS: tuple[str, ...] = ("slow", "error", "malformed", "disconnect")
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the stand-in received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Fault:
+    kind: FaultKind
+    delay: float = 0.0
+
+
+@dataclass
+class _Faults:
+    queue: list[Fault] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def push(self, fault: Fault, count: int) -> None:
+        with self.lock:
+            self.queue.extend([fault] * count)
+
+    def pop(self) -> Fault | None:
+        with self.lock:
+            return self.queue.pop(0) if self.queue else None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.queue.clear()
+
+
+def _count_words(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, list):
+        return sum(_count_words(v) for v in value)
+    if isinstance(value, dict):
+        return _count_words(value.get("content")) + _count_words(value.get("text"))
+    return 0
+
+
+class StandInLLM:
+    """An OpenAI-compatible server that checks the internal token like the real API would."""
+
+    def __init__(
+        self,
+        reply: str = "stand-in says hello",
+        token_field: str = "token",
+        project_field: str = "project",
+        require_project: bool = True,
+        models: tuple[str, ...] = ("internal-model",),
+        signing_key: bytes = DEFAULT_KEY,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.reply = reply
+        self.token_field = token_field
+        self.project_field = project_field
+        self.require_project = require_project
+        self.models = models
+        self.signing_key = signing_key
+        self.host = host
+        self.port = port
+        self.chunk_delay = 0.0
+        self._requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._faults = _Faults()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+                Route("/_standin/fault", self._fault_endpoint, methods=["POST"]),
+                Route("/_standin/requests", self._requests_endpoint, methods=["GET"]),
+                Route("/_standin/reset", self._reset_endpoint, methods=["POST"]),
+            ]
+        )
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A copy of every request received so far."""
+        with self._requests_lock:
+            return list(self._requests)
+
+    def completions(self) -> list[RecordedRequest]:
+        """The chat completion requests received so far."""
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def clear(self) -> None:
+        """Forget recorded requests and pending faults."""
+        with self._requests_lock:
+            self._requests.clear()
+        self._faults.clear()
+
+    def inject_fault(self, kind: FaultKind, count: int = 1, delay: float = 2.0) -> None:
+        """Misbehave on the next ``count`` completion requests.
+
+        ``slow`` waits ``delay`` seconds before answering (spread over the chunks when
+        streaming), ``error`` answers 500, ``malformed`` answers 200 with broken JSON,
+        ``disconnect`` drops the connection half-way through a stream (or before any
+        answer when not streaming).
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
+        self._faults.push(Fault(kind, delay), count)
+
+    def start(self) -> StandInLLM:
+        """Serve in a background thread; returns once the port accepts connections."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, lifespan="off", log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="standin-llm", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("stand-in LLM did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> StandInLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    async def _record(self, request: Request) -> Any:
+        raw = await request.body()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except json.JSONDecodeError:
+            body = raw.decode(errors="replace")
+        with self._requests_lock:
+            self._requests.append(
+                RecordedRequest(request.method, request.url.path, dict(request.headers), body)
+            )
+        return body
+
+    def _auth_error(self, body: Any) -> str | None:
+        if not isinstance(body, dict):
+            return "request body is not a JSON object"
+        token = body.get(self.token_field)
+        if not isinstance(token, str) or verify(token, key=self.signing_key) is None:
+            return f"missing, invalid or expired token in field {self.token_field!r}"
+        if self.require_project and not body.get(self.project_field):
+            return f"missing project in field {self.project_field!r}"
+        return None
+
+    async def _models(self, request: Request) -> Response:
+        await self._record(request)
+        data = [{"id": m, "object": "model", "owned_by": "stand-in"} for m in self.models]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def _chat(self, request: Request) -> Response:
+        body = await self._record(request)
+        problem = self._auth_error(body)
+        if problem is not None:
+            return JSONResponse(
+                {"error": {"message": problem, "type": "unauthorized", "code": 401}},
+                status_code=401,
+            )
+        fault = self._faults.pop()
+        stream = bool(body.get("stream"))
+        model = str(body.get("model", self.models[0]))
+        usage = {
+            "prompt_tokens": _count_words(body.get("messages")),
+            "completion_tokens": len(self.reply.split()),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if fault is not None and fault.kind == "error":
+            return JSONResponse(
+                {"error": {"message": "stand-in internal error", "type": "server_error"}},
+                status_code=500,
+            )
+        if fault is not None and fault.kind == "disconnect" and not stream:
+            raise ConnectionAbortedError("stand-in dropped the connection")
+        if stream:
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(
+                self._stream(model, usage if include_usage else None, fault),
+                media_type="text/event-stream",
+            )
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+        if fault is not None and fault.kind == "malformed":
+            return Response('{"id": "broken", "choices": [', media_type="application/json")
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": self.reply},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": usage,
+            }
+        )
+
+    async def _stream(
+        self, model: str, usage: dict[str, int] | None, fault: Fault | None
+    ) -> AsyncIterator[str]:
+        chunk_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        words = self.reply.split(" ")
+        delay = self.chunk_delay
+        if fault is not None and fault.kind == "slow":
+            delay = max(delay, fault.delay / max(len(words), 1))
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+            payload = {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return f"data: {json.dumps(payload)}\n\n"
+
+        yield chunk({"role": "assistant", "content": ""})
+        for i, word in enumerate(words):
+            if delay:
+                await asyncio.sleep(delay)
+            if fault is not None and fault.kind == "disconnect" and i >= len(words) // 2:
+                raise ConnectionAbortedError("stand-in dropped the stream")
+            if fault is not None and fault.kind == "malformed" and i == len(words) // 2:
+                yield "data: {not json\n\n"
+                continue
+            yield chunk({"content": word if i == 0 else " " + word})
+        yield chunk({}, "stop")
+        if usage is not None:
+            payload = {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [],
+                "usage": usage,
+            }
+            yield f"data: {json.dumps(payload)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    async def _fault_endpoint(self, request: Request) -> Response:
+        spec = await request.json()
+        try:
+            self.inject_fault(
+                spec["kind"], int(spec.get("count", 1)), float(spec.get("delay", 2.0))
+            )
+        except (KeyError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"ok": True})
+
+    async def _requests_endpoint(self, request: Request) -> Response:
+        return JSONResponse(
+            [
+                {"method": r.method, "path": r.path, "headers": r.headers, "body": r.body}
+                for r in self.requests
+            ]
+        )
+
+    async def _reset_endpoint(self, request: Request) -> Response:
+        self.clear()
+        return JSONResponse({"ok": True})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Stand-in internal LLM API")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8011)
+    parser.add_argument("--reply", default="stand-in says hello")
+    parser.add_argument("--token-field", default="token")
+    parser.add_argument("--project-field", default="project")
+    parser.add_argument("--no-project", action="store_true", help="do not require a project")
+    args = parser.parse_args(argv)
+    llm = StandInLLM(
+        reply=args.reply,
+        token_field=args.token_field,
+        project_field=args.project_field,
+        require_project=not args.no_project,
+        host=args.host,
+        port=args.port,
+    )
+    uvicorn.run(llm.app, host=args.host, port=args.port, lifespan="off", log_level="info")
+
+
+if __name__ == "__main__":
+    main()
