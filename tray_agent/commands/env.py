@@ -128,8 +128,10 @@ def cmd_set(args: argparse.Namespace, ctx: CliContext) -> int:
         # Changing the value of a secret entry keeps it secret.
         secret = existing.secret if existing is not None else False
     value = args.value if args.value is not None else _read_value(name, secret)
+    # The keyring is only needed to write a secret or to drop one.
+    needs_keyring = secret or (existing is not None and existing.secret)
     try:
-        _store(ctx).set(name, value, secret=secret)
+        (_store(ctx) if needs_keyring else _names_only(ctx)).set(name, value, secret=secret)
     except EnvStoreError as exc:
         raise _fail(exc) from exc
     where = "secret, value in the OS keyring" if secret else "value in the env file"
@@ -185,7 +187,11 @@ def cmd_import(args: argparse.Namespace, ctx: CliContext) -> int:
         for e in result.entries
     ]
     try:
-        store = _store(ctx) if any(v.secret for v in values) else _names_only(ctx)
+        current = {e.name: e for e in _names_only(ctx).entries()}
+        needs_keyring = any(
+            v.secret or (v.name in current and current[v.name].secret) for v in values
+        )
+        store = _store(ctx) if needs_keyring else _names_only(ctx)
         if values:
             store.set_many(values)
     except EnvStoreError as exc:

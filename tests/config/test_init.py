@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.config.cliutil import run
+from tray_agent.paths import get_paths
+
+
+def config_file() -> Path:
+    return get_paths().config_file
+
+
+def test_init_writes_the_template_with_its_comments(home: Path) -> None:
+    result = run("init", "--template", "demo", "--non-interactive")
+    assert result.code == 0, result.err
+    text = config_file().read_text()
+    assert text.startswith("# description:")
+    assert yaml.safe_load(text)["bridge"]["port"] == 4000
+
+
+def test_init_port_sets_bridge_port(home: Path) -> None:
+    assert run("init", "--template", "openai-compatible", "--port", "4321",
+               "--non-interactive").code == 0
+    data = yaml.safe_load(config_file().read_text())
+    assert data["bridge"]["port"] == 4321
+    assert data["bridge"]["iam"]["kind"] == "json"
+
+
+def test_init_lists_the_env_entries_to_add(home: Path) -> None:
+    result = run("init", "--template", "openai-compatible", "--non-interactive")
+    assert "litellm-bridge env set CORP_LLM_KEY VALUE --secret" in result.out
+    assert "litellm-bridge env set CORP_PROJECT VALUE" in result.out
+
+
+def test_init_refuses_to_overwrite(home: Path) -> None:
+    assert run("init", "--template", "demo", "--non-interactive").code == 0
+    config_file().write_text("# mine\n")
+    result = run("init", "--template", "multi-model", "--non-interactive")
+    assert result.code == 1
+    assert "already exists" in result.err and "--force" in result.err
+    assert config_file().read_text() == "# mine\n"
+
+
+def test_init_force_keeps_a_timestamped_backup(home: Path) -> None:
+    assert run("init", "--template", "demo", "--non-interactive").code == 0
+    config_file().write_text("# mine\n")
+    result = run("init", "--template", "multi-model", "--non-interactive", "--force")
+    assert result.code == 0, result.err
+    backups = sorted(config_file().parent.glob("config.yaml.bak-*"))
+    assert len(backups) == 1
+    assert backups[0].read_text() == "# mine\n"
+    assert str(backups[0]) in result.out
+    assert "corp-coder" in config_file().read_text()
+    # A second --force in the same second must not clobber the first backup.
+    assert run("init", "--template", "demo", "--non-interactive", "--force").code == 0
+    assert len(list(config_file().parent.glob("config.yaml.bak-*"))) == 2
+
+
+def test_unknown_template_exits_2_and_lists_known(home: Path) -> None:
+    result = run("init", "--template", "no-such", "--non-interactive")
+    assert result.code == 2
+    assert "unknown template 'no-such'" in result.err
+    for name in ("demo", "openai-compatible", "multi-model"):
+        assert name in result.err
+    assert not config_file().exists()
+
+
+@pytest.mark.parametrize("port", ["80", "1023", "65536", "0", "-1"])
+def test_port_out_of_range_writes_nothing(home: Path, port: str) -> None:
+    result = run("init", "--template", "demo", "--port", port, "--non-interactive")
+    assert result.code == 2
+    assert "out of range" in result.err and "1024..65535" in result.err
+    assert not config_file().exists()
+
+
+def test_unwritable_home_names_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("LITELLM_BRIDGE_HOME", str(blocker / "home"))
+    result = run("init", "--template", "demo", "--non-interactive")
+    assert result.code == 1
+    assert "cannot use the directory" in result.err
+    assert str(blocker) in result.err
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root ignores permissions")
+def test_read_only_home_names_the_directory(home: Path) -> None:
+    home.chmod(0o500)
+    try:
+        result = run("init", "--template", "demo", "--non-interactive")
+    finally:
+        home.chmod(0o700)
+    assert result.code == 1
+    assert str(home) in result.err
+
+
+def test_template_file_with_errors_is_refused(home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model_list:\n  - model_name: x\n    litellm_parms: {}\n")
+    result = run("init", "--template", str(bad), "--non-interactive")
+    assert result.code == 2
+    assert f"{bad}:3:5" in result.err
+    assert not config_file().exists()
+
+
+def test_missing_template_without_prompt_is_a_usage_error(home: Path) -> None:
+    result = run("init", "--non-interactive")
+    assert result.code == 2
+    assert "--template" in result.err
