@@ -134,6 +134,11 @@ class TestJsonDialect(IamContract):
         with pytest.raises(CannotRefreshSilently, match="--remember"):
             iam.refresh(grant)
 
+    def test_already_expired_token_is_refused(self, standin: StandinIam) -> None:
+        standin.ttl = -30
+        with pytest.raises(IamResponseError, match="system clock"):
+            make_json_iam(standin.url).login(EMPLOYEE, PASSWORD)
+
     def test_headers_resolve_env_references(self, standin: StandinIam) -> None:
         profile = json_profile(standin.url, headers={"X-Api-Key": "os.environ/IAM_KEY"})
         iam = make_iam(profile, {"IAM_KEY": "k"})

@@ -117,6 +117,20 @@ class Iam(ABC):
         """True when :meth:`refresh` may succeed for ``grant`` without the password."""
         return False
 
+    def _fresh(self, grant: Grant, url: str) -> Grant:
+        """Refuse a token that is already expired: renewing it would loop at once."""
+        now = self.clock()
+        if grant.expires_at <= now + 1.0:
+            stamp = datetime.fromtimestamp(grant.expires_at, UTC).isoformat()
+            local = datetime.fromtimestamp(now, UTC).isoformat()
+            raise IamResponseError(
+                f"the IAM at {url} issued a token that expires at {stamp}, which is not in the "
+                f"future by this computer's clock ({local}); check the system clock and the "
+                "expiry path and unit in bridge.iam",
+                url,
+            )
+        return grant
+
     # -- HTTP, shared by the dialects -------------------------------------------------
 
     def _verify(self) -> ssl.SSLContext:
@@ -239,7 +253,7 @@ class JsonIam(Iam):
             assert p.expires_in_path is not None
             raw = lookup(data, p.expires_in_path, p.url, "expires_in_path")
             expires_at = now + parse_expires_in(raw, p.url, p.expires_in_path)
-        return Grant(token, expires_at, None, employee_id)
+        return self._fresh(Grant(token, expires_at, None, employee_id), p.url)
 
 
 class OAuth2PasswordIam(Iam):
@@ -311,7 +325,7 @@ class OAuth2PasswordIam(Iam):
         if not isinstance(refresh, str) or not refresh:
             # RFC 6749 6: the server may keep the old refresh token valid and not resend it.
             refresh = previous_refresh
-        return Grant(token, expires_at, refresh, employee_id)
+        return self._fresh(Grant(token, expires_at, refresh, employee_id), url)
 
     def _oauth_error(self, exc: InvalidCredentialsError, grant_type: str) -> PermanentIamError:
         """Turn a 400/401/403 into the message matching the OAuth error code."""

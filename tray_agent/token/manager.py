@@ -82,13 +82,18 @@ class TokenManager:
     # -- public API ------------------------------------------------------------------
 
     def set_iam(self, iam: IamSource) -> None:
-        """Use another IAM profile (config changed); a stopped refresh may try again."""
+        """Use another IAM profile (config changed); a stopped refresh may try again.
+
+        Call :meth:`TokenRefresher.wake` afterwards so the new schedule takes effect.
+        """
         with self._lock:
             self._iam_source = iam
             self._stopped = False
             if self._grant is not None:
                 self._st.can_refresh_silently = self._can_refresh_silently(self._grant)
                 self._schedule(self.clock())
+        self._save()
+        self._emit_state()
 
     def load(self) -> None:
         """Read the stored token (unlocks the keyring) and announce it. Idempotent."""
