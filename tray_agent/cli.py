@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     except ControlError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except PermissionError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
         print(
-            f"error: permission denied{where}: check the owner and permissions of that "
-            "directory, or set LITELLM_BRIDGE_HOME to a writable one",
+            f"error: cannot use{where}: {exc.strerror or exc}. Check that the directory "
+            "exists and is writable by you, or set LITELLM_BRIDGE_HOME to a writable one",
             file=sys.stderr,
         )
         return 1
