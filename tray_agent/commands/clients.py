@@ -1,0 +1,188 @@
+"""``litellm-bridge clients list|env|setup|restore``: point coding tools at the bridge."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from tray_agent.clients import (
+    KEY_ENV,
+    URL_ENV,
+    Target,
+    all_clients,
+    bridge_endpoint,
+    get_client,
+    key_command,
+)
+from tray_agent.clients.setup import apply_setup, is_configured, latest_backup, plan_setup, restore
+from tray_agent.commands.context import CliContext, UserError
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "cmd")
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("clients", help="set up coding tools (Claude Code, Codex, ...)")
+    csub = parser.add_subparsers(dest="clients_command", metavar="ACTION", required=True)
+
+    p = csub.add_parser("list", help="supported tools: installed? configured?")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = csub.add_parser("env", help="print shell exports for the bridge URL and key")
+    p.add_argument("--shell", choices=SHELLS, help="default: guessed from the environment")
+    p.set_defaults(func=cmd_env)
+
+    p = csub.add_parser("setup", help="write the bridge settings into a tool's settings files")
+    p.add_argument("name", metavar="NAME", help="a tool from `clients list`")
+    p.add_argument("--dry-run", action="store_true", help="show a diff, write nothing")
+    p.add_argument("--model", help="also make this served model the tool's default")
+    p.set_defaults(func=cmd_setup)
+
+    p = csub.add_parser("restore", help="undo the last setup of a tool (from its backup)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument(
+        "--force", action="store_true", help="restore even if the files changed since setup"
+    )
+    p.set_defaults(func=cmd_restore)
+
+
+def make_target(ctx: CliContext, model: str | None = None) -> Target:
+    endpoint = bridge_endpoint(ctx)
+    return Target(
+        url=endpoint.url,
+        key=endpoint.key,
+        paths=ctx.paths,
+        model=model,
+        key_command=key_command(),
+    )
+
+
+def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    try:
+        target: Target | None = make_target(ctx)
+    except UserError as exc:
+        target = None
+        ctx.warn(f"note: {exc} (configured state unknown)")
+    rows: list[dict[str, Any]] = []
+    for client in all_clients():
+        configured = None if target is None else is_configured(client, target)
+        rows.append(
+            {
+                "name": client.name,
+                "title": client.title,
+                "installed": client.installed(),
+                "configured": configured,
+                "backup": latest_backup(ctx.paths, client.name) is not None,
+                "files": [str(f.path) for f in client.files(target)] if target else [],
+            }
+        )
+    if args.json:
+        ctx.print(json.dumps(rows, indent=2))
+        return 0
+    yes_no = {True: "yes", False: "no", None: "?"}
+    ctx.print(f"{'NAME':<14} {'TOOL':<14} {'INSTALLED':<10} {'CONFIGURED':<10}")
+    for r in rows:
+        ctx.print(
+            f"{r['name']:<14} {r['title']:<14} {yes_no[r['installed']]:<10} "
+            f"{yes_no[r['configured']]:<10}"
+        )
+    return 0
+
+
+def default_shell() -> str:
+    if os.name == "nt":
+        return "powershell"
+    shell = os.path.basename(os.environ.get("SHELL", ""))
+    return shell if shell in ("bash", "zsh", "fish") else "bash"
+
+
+def env_exports(url: str, key: str) -> dict[str, str]:
+    """Every variable the supported tools read for the bridge URL and key."""
+    base = url.rstrip("/")
+    return {
+        URL_ENV: base,
+        KEY_ENV: key,
+        "OPENAI_BASE_URL": f"{base}/v1",
+        "OPENAI_API_BASE": f"{base}/v1",  # aider and older SDKs
+        "OPENAI_API_KEY": key,
+        "ANTHROPIC_BASE_URL": base,
+        "ANTHROPIC_API_KEY": key,
+        "GOOGLE_GEMINI_BASE_URL": base,
+        "GEMINI_API_KEY": key,
+    }
+
+
+def _quote(shell: str, value: str) -> str:
+    if shell in ("bash", "zsh"):
+        return "'" + value.replace("'", "'\\''") + "'"
+    if shell == "fish":
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if shell == "powershell":
+        return "'" + value.replace("'", "''") + "'"
+    return value
+
+
+def render_env(shell: str, variables: dict[str, str]) -> str:
+    """``variables`` as commands for ``shell``; NO_PROXY gains the loopback addresses so a
+    corporate HTTP proxy never sees requests meant for the bridge."""
+    lines = []
+    for name, value in variables.items():
+        q = _quote(shell, value)
+        if shell in ("bash", "zsh"):
+            lines.append(f"export {name}={q}")
+        elif shell == "fish":
+            lines.append(f"set -gx {name} {q}")
+        elif shell == "powershell":
+            lines.append(f"$env:{name} = {q}")
+        else:
+            lines.append(f'set "{name}={value}"')
+    local = "127.0.0.1,localhost"
+    if shell in ("bash", "zsh"):
+        lines.append(f'export NO_PROXY="{local}${{NO_PROXY:+,$NO_PROXY}}"')
+        lines.append(f'export no_proxy="{local}${{no_proxy:+,$no_proxy}}"')
+    elif shell == "fish":
+        lines.append(f'set -gx NO_PROXY "{local},$NO_PROXY"')
+        lines.append(f'set -gx no_proxy "{local},$no_proxy"')
+    elif shell == "powershell":
+        lines.append(f'$env:NO_PROXY = "{local},$env:NO_PROXY"')
+    else:
+        lines.append(f'set "NO_PROXY={local},%NO_PROXY%"')
+    return "\n".join(lines) + "\n"
+
+
+def cmd_env(args: argparse.Namespace, ctx: CliContext) -> int:
+    endpoint = bridge_endpoint(ctx)
+    shell = args.shell or default_shell()
+    # Printing the key is what this command is for (like `litellm-bridge key`).
+    ctx.out.write(render_env(shell, env_exports(endpoint.url, endpoint.key)))
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
+    client = get_client(args.name)
+    plan = plan_setup(client, make_target(ctx, args.model))
+    if not plan.changed:
+        ctx.print(f"{client.title} is already set up for {plan.target.url}; nothing to change")
+        return 0
+    if args.dry_run:
+        ctx.out.write(plan.diff())
+        ctx.print(f"(dry run: nothing written for {client.title})")
+        return 0
+    backup = apply_setup(plan)
+    for change in plan.changes:
+        if change.changed:
+            verb = "updated" if change.before is not None else "created"
+            ctx.print(f"{verb} {change.spec.path}")
+    ctx.print(f"backup: {backup} (undo: litellm-bridge clients restore {client.name})")
+    for note in client.notes(plan.target):
+        ctx.print(f"note: {note}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, ctx: CliContext) -> int:
+    client = get_client(args.name)
+    for line in restore(ctx.paths, client, force=args.force):
+        ctx.print(line)
+    return 0
