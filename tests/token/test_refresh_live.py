@@ -156,3 +156,21 @@ def test_refused_remembered_password_stops_after_one_attempt(
     status = manager.status()
     assert status.state == "expired" and "token login" in (status.last_error or "")
     assert any(s.state == "error" for s in listener.states)
+
+
+def test_control_requests_are_answered_from_the_refresher_thread(
+    standin: StandinIam, run: Callable[..., Any]
+) -> None:
+    _, refresher, _ = run(make_oauth_iam(standin.url))
+    params = {"employee_id": EMPLOYEE, "password": PASSWORD, "remember": False}
+    status = refresher.handle("token.login", params).result(5)
+    assert status["state"] == "valid" and status["employee_id"] == EMPLOYEE
+    assert refresher.handle("token.status", {}).result(1)["state"] == "valid"
+    assert refresher.handle("token.refresh", {}).result(5)["state"] == "valid"
+    assert standin.refresh_grants == 1
+    assert refresher.handle("token.logout", {}).result(5)["state"] == "absent"
+    bad = {"employee_id": EMPLOYEE, "password": "nope", "remember": False}
+    with pytest.raises(InvalidCredentialsError):
+        refresher.handle("token.login", bad).result(5)
+    with pytest.raises(ValueError, match="unknown"):
+        refresher.handle("token.revoke", {}).result(1)

@@ -17,7 +17,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +43,8 @@ IamSource = Iam | Callable[[], Iam] | None
 OnToken = Callable[[str | None, float | None], None]
 OnState = Callable[[TokenStatus], None]
 SIGN_IN_HINT = 'sign in with "litellm-bridge token login"'
+CONTROL_METHODS = ("token.login", "token.status", "token.refresh", "token.logout")
+"""Control-channel methods, params and results: see :meth:`TokenRefresher.handle`."""
 
 
 class TokenManager:
@@ -408,6 +410,41 @@ class TokenRefresher:
 
     def logout(self) -> Future[TokenStatus]:
         return self.submit(self.manager.logout)
+
+    def handle(self, method: str, params: Mapping[str, Any]) -> Future[dict[str, Any]]:
+        """Answer a control request (:data:`CONTROL_METHODS`) with a status dict, off-thread.
+
+        ``token.status`` is answered at once; the others run on this thread. The future
+        fails with the :class:`IamError` (its message is meant for the user).
+        """
+        out: Future[dict[str, Any]] = Future()
+        if method == "token.status":
+            out.set_result(self.manager.status().to_dict())
+            return out
+        job: Callable[[], TokenStatus]
+        if method == "token.login":
+            employee_id = str(params.get("employee_id") or "")
+            password = str(params.get("password") or "")
+            remember = bool(params.get("remember", False))
+            job = lambda: self.manager.login(employee_id, password, remember)  # noqa: E731
+        elif method == "token.refresh":
+            job = self.manager.refresh_now
+        elif method == "token.logout":
+            job = self.manager.logout
+        else:
+            out.set_exception(ValueError(f"unknown token method {method!r}"))
+            return out
+
+        def relay(done: Future[TokenStatus]) -> None:
+            if done.cancelled():
+                out.set_exception(RuntimeError("the token refresher stopped"))
+            elif (exc := done.exception()) is not None:
+                out.set_exception(exc)
+            else:
+                out.set_result(done.result().to_dict())
+
+        self.submit(job).add_done_callback(relay)
+        return out
 
     def _run(self) -> None:
         due: float | None = None
