@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -117,6 +118,7 @@ class ClientSetupContract:
             monkeypatch.delenv(var, raising=False)
         for var in ("OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_BASE_URL"):
             monkeypatch.delenv(var, raising=False)
+        get_paths().ensure()  # the bridge's own directories always exist
         yield h
 
     @pytest.fixture
@@ -208,8 +210,9 @@ class ClientSetupContract:
         assert tree_hash(user_home) == before
 
     def test_setup_creates_missing_files_and_restore_removes_them(
-        self, client: ClientSetup, target: Target
+        self, client: ClientSetup, target: Target, user_home: Path
     ) -> None:
+        before = tree_hash(user_home)
         specs = client.files(target)
         assert not any(s.path.exists() for s in specs)
         apply_setup(plan_setup(client, target, environ={}))
@@ -220,6 +223,9 @@ class ClientSetupContract:
         assert is_configured(client, target)
         restore(target.paths, client)
         assert not any(s.path.exists() for s in specs)
+        backups = target.paths.data_dir / "client-backups"
+        shutil.rmtree(backups)  # the bridge's own bookkeeping; everything else is as before
+        assert tree_hash(user_home) == before
 
     def test_second_setup_changes_nothing(self, client: ClientSetup, target: Target) -> None:
         apply_setup(plan_setup(client, target, environ={}))

@@ -130,6 +130,8 @@ def apply_setup(plan: SetupPlan) -> Path | None:
             os.chmod(backup / name, 0o600)
             entry["backup"] = name
             entry["mode"] = stat.S_IMODE(change.spec.path.stat().st_mode)
+        else:
+            entry["created_dirs"] = [str(d) for d in _missing_parents(change.spec.path)]
         entry["after_sha256"] = hashlib.sha256(change.after).hexdigest()
         entries.append(entry)
     manifest = {"client": plan.client.name, "created": time.time(), "files": entries}
@@ -139,6 +141,16 @@ def apply_setup(plan: SetupPlan) -> Path | None:
             mode = _mode_for(change)
             atomic_write(change.spec.path, change.after, mode=mode)
     return backup
+
+
+def _missing_parents(path: Path) -> list[Path]:
+    """Directories above ``path`` that do not exist yet, deepest first."""
+    missing = []
+    for parent in path.parents:
+        if parent.exists():
+            break
+        missing.append(parent)
+    return missing
 
 
 def _mode_for(change: FileChange) -> int:
@@ -206,6 +218,9 @@ def restore(paths: Paths, client: ClientSetup, force: bool = False) -> list[str]
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+            for d in entry.get("created_dirs", []):
+                with contextlib.suppress(OSError):  # not empty: the tool wrote there since
+                    Path(d).rmdir()
             done.append(f"removed {path} (it did not exist before setup)")
     shutil.rmtree(backup)
     return done
