@@ -23,8 +23,10 @@ def test_init_writes_the_template_with_its_comments(home: Path) -> None:
 
 
 def test_init_port_sets_bridge_port(home: Path) -> None:
-    assert run("init", "--template", "openai-compatible", "--port", "4321",
-               "--non-interactive").code == 0
+    assert (
+        run("init", "--template", "openai-compatible", "--port", "4321", "--non-interactive").code
+        == 0
+    )
     data = yaml.safe_load(config_file().read_text())
     assert data["bridge"]["port"] == 4321
     assert data["bridge"]["iam"]["kind"] == "json"
