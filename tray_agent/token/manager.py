@@ -243,7 +243,6 @@ class TokenManager:
 
     def _accept(self, grant: Grant) -> None:
         now = self.clock()
-        self.store.save_grant(grant)
         with self._lock:
             self._grant = grant
             self._attempt = 0
@@ -256,8 +255,14 @@ class TokenManager:
             st.error_permanent = False
             st.can_refresh_silently = self._can_refresh_silently(grant)
             self._schedule(now)
-        self._save()
+        # Hand the token over first: the keyring (D-Bus) can be slow and the old token
+        # may be about to expire.
         self._emit_token(grant.token, grant.expires_at)
+        try:
+            self.store.save_grant(grant)
+        except Exception as exc:  # the token still works for this run
+            log.warning("cannot keep the token in the secret store: %s", exc)
+        self._save()
         self._emit_state()
 
     def _record_failure(self, exc: IamError, stop: bool) -> None:
