@@ -1,4 +1,4 @@
-"""ASGI wrapper around the LiteLLM app: warm-up before accepting, ``Connection: close`` when draining."""
+"""ASGI wrapper around the LiteLLM app: warm-up before accepting, closing when draining."""
 
 from __future__ import annotations
 

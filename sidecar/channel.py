@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import BinaryIO
 
+from sidecar.events import EVENTS
 from sidecar.state import STATE, BridgeState
 
 DrainHandler = Callable[[float], None]
@@ -91,6 +92,8 @@ class StdinChannel:
                 _log("ignored a token message whose expires_at is not a number")
                 return
             self._state.set_token(token, None if expires_at is None else float(expires_at))
+            # An acknowledgement without the secret: the agent (and tests) can wait for it.
+            EVENTS.emit("token_applied", present=bool(token), expires_at=expires_at)
         elif kind == "drain":
             timeout = message.get("timeout", DEFAULT_DRAIN_TIMEOUT)
             if not isinstance(timeout, int | float) or timeout < 0:

@@ -7,11 +7,13 @@ on happens before that too.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sidecar.channel import CHANNEL
 from sidecar.events import EVENTS
@@ -145,23 +147,34 @@ def fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _exit(code: int) -> NoReturn:
+    """Leave without interpreter shutdown.
+
+    The stdin reader is a daemon thread blocked in a read (interpreter shutdown would abort
+    on its buffer lock), and LiteLLM leaves worker threads that would hold exit up.
+    """
+    EVENTS.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 def main() -> int:
-    """Run the sidecar until drained, signalled, or orphaned."""
+    """Run the sidecar until drained, signalled, or orphaned; never returns."""
     prepare_environment(os.environ)
+    try:
+        EVENTS.open(_int_env(os.environ, EVENTS_FD_ENV))
+    except StartupError as exc:
+        _exit(fail(str(exc)))
     CHANNEL.start()
     _set_parent_death_signal()
     try:
         settings = read_settings(os.environ)
     except StartupError as exc:
-        return fail(str(exc))
-    EVENTS.open(settings.events_fd)
+        _exit(fail(str(exc)))
     os.environ["CONFIG_FILE_PATH"] = settings.config_path
 
     from sidecar.runner import run
 
-    code = run(settings)
-    EVENTS.flush()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # LiteLLM leaves worker threads behind that would hold up interpreter exit.
-    os._exit(code)
+    _exit(run(settings))

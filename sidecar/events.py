@@ -6,6 +6,7 @@ if the agent stops reading, events are dropped rather than piling up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -39,10 +40,8 @@ class EventWriter:
         if not self.enabled:
             return
         line = json.dumps({"event": event, **fields}, separators=(",", ":")) + "\n"
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait(line.encode())
-        except queue.Full:
-            pass
 
     def emit_now(self, event: str, **fields: Any) -> None:
         """Write one event synchronously (used for "ready", which the agent waits for)."""

@@ -8,6 +8,7 @@ token counts through a context variable. Never any content.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import time
 from dataclasses import dataclass, field
@@ -43,10 +44,8 @@ class RequestRecord:
         self._settled.set()
 
     async def wait_settled(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._settled.wait(), timeout)
-        except TimeoutError:
-            pass
 
     def as_event(self) -> dict[str, Any]:
         fields: dict[str, Any] = {

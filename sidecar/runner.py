@@ -57,19 +57,18 @@ def build_server(settings: Settings) -> SidecarServer:
         _log(f"warm-up took {total:.0f} ms ({detail})")
 
     app = BridgeApp(inner, on_started)
-    common: dict[str, object] = {
-        "lifespan": "on",
-        "workers": 1,
-        "log_level": "info",
-        "access_log": False,
-        "timeout_keep_alive": 5,
-    }
-    if settings.listen_fd is not None:
-        config = uvicorn.Config(app, fd=settings.listen_fd, **common)  # type: ignore[arg-type]
-    else:
-        config = uvicorn.Config(  # type: ignore[arg-type]
-            app, host=settings.host, port=settings.port, **common
-        )
+    # With an inherited fd uvicorn serves that socket and ignores host and port.
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        fd=settings.listen_fd,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        workers=1,
+        log_level="info",
+        access_log=False,
+        timeout_keep_alive=5,
+    )
     return SidecarServer(config, app)
 
 

@@ -16,7 +16,7 @@ from sidecar.channel import CHANNEL, DEFAULT_DRAIN_TIMEOUT, StdinChannel
 from sidecar.events import EVENTS
 
 # After the drain wait, what uvicorn may still spend on leftover connections and tasks.
-_FINAL_GRACE_SECONDS = 1.0
+_FINAL_GRACE_SECONDS = 1
 
 
 def _log(message: str) -> None:
@@ -81,4 +81,3 @@ class SidecarServer(uvicorn.Server):
             _log(f"drain timeout after {timeout:.0f} s with {left} connection(s) still open")
         self.config.timeout_graceful_shutdown = _FINAL_GRACE_SECONDS
         self.should_exit = True
-

@@ -6,6 +6,7 @@ the sidecar, gives it an events pipe and a stdin pipe, and waits for the "ready"
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -139,6 +140,11 @@ class Sidecar:
     def wait_ready(self, timeout: float = 90.0) -> Event:
         return self.wait_event(lambda e: e.get("event") == "ready", timeout)
 
+    def wait_request_events(self, start: int, count: int, timeout: float = 10.0) -> list[Event]:
+        """Wait until ``count`` request events exist after the first ``start`` ones."""
+        self.wait_event(lambda _: len(self.request_events()) >= start + count, timeout=timeout)
+        return self.request_events()[start:]
+
     def request_events(self) -> list[Event]:
         with self._events_cond:
             return [e for e in self.events if e.get("event") == "request"]
@@ -150,8 +156,22 @@ class Sidecar:
         self.proc.stdin.write((json.dumps(message) + "\n").encode())
         self.proc.stdin.flush()
 
-    def send_token(self, token: str | None, expires_at: float | None) -> None:
+    def send_token(
+        self, token: str | None, expires_at: float | None, wait: float | None = 10.0
+    ) -> None:
+        """Send the current token; by default wait until the sidecar acknowledged it."""
+        with self._events_cond:
+            seen = sum(1 for e in self.events if e.get("event") == "token_applied")
         self.send({"type": "token", "token": token, "expires_at": expires_at})
+        if wait is None:
+            return
+        deadline = time.monotonic() + wait
+        with self._events_cond:
+            while sum(1 for e in self.events if e.get("event") == "token_applied") <= seen:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._events_closed:
+                    raise TimeoutError(f"token not acknowledged; sidecar log:\n{self.log()}")
+                self._events_cond.wait(remaining)
 
     def drain(self, timeout: float = 30.0) -> None:
         self.send({"type": "drain", "timeout": timeout})
@@ -165,10 +185,8 @@ class Sidecar:
 
     def stop(self) -> None:
         """Close stdin (the sidecar exits on EOF); kill it if it does not."""
-        try:
+        with contextlib.suppress(BrokenPipeError):
             self.close_stdin()
-        except BrokenPipeError:
-            pass
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:

@@ -36,8 +36,10 @@ from starlette.routing import Route
 
 from tests.standins.tokens import DEFAULT_KEY, verify
 
-FaultKind = Literal["slow", "error", "malformed", "disconnect"]
-FAULT_KINDS: tuple[str, ...] = ("slow", "error", "malformed", "disconnect")
+FaultKind = Literal["slow", "error", "malformed", "disconnect", "hold"]
+FAULT_KINDS: tuple[str, ...] = ("slow", "error", "malformed", "disconnect", "hold")
+# A held answer gives up waiting for release() after this long.
+HOLD_LIMIT_SECONDS = 120.0
 
 
 @dataclass
@@ -110,6 +112,7 @@ class StandInLLM:
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         self._faults = _Faults()
+        self._released = threading.Event()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.app = Starlette(
@@ -118,6 +121,7 @@ class StandInLLM:
                 Route("/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
                 Route("/_standin/fault", self._fault_endpoint, methods=["POST"]),
+                Route("/_standin/release", self._release_endpoint, methods=["POST"]),
                 Route("/_standin/requests", self._requests_endpoint, methods=["GET"]),
                 Route("/_standin/reset", self._reset_endpoint, methods=["POST"]),
             ]
@@ -151,11 +155,23 @@ class StandInLLM:
         ``slow`` waits ``delay`` seconds before answering (spread over the chunks when
         streaming), ``error`` answers 500, ``malformed`` answers 200 with broken JSON,
         ``disconnect`` drops the connection half-way through a stream (or before any
-        answer when not streaming).
+        answer when not streaming), ``hold`` sends the first chunk of a stream (nothing when
+        not streaming) and then waits for ``release()``.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
+        if kind == "hold":
+            self._released.clear()
         self._faults.push(Fault(kind, delay), count)
+
+    def release(self) -> None:
+        """Let held answers continue."""
+        self._released.set()
+
+    async def _wait_released(self) -> None:
+        deadline = time.monotonic() + HOLD_LIMIT_SECONDS
+        while not self._released.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     def start(self) -> StandInLLM:
         """Serve in a background thread; returns once the port accepts connections."""
@@ -249,6 +265,8 @@ class StandInLLM:
             )
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay)
+        if fault is not None and fault.kind == "hold":
+            await self._wait_released()
         if fault is not None and fault.kind == "malformed":
             return Response('{"id": "broken", "choices": [', media_type="application/json")
         return JSONResponse(
@@ -289,6 +307,8 @@ class StandInLLM:
 
         yield chunk({"role": "assistant", "content": ""})
         for i, word in enumerate(words):
+            if fault is not None and fault.kind == "hold" and i == 1:
+                await self._wait_released()
             if delay:
                 await asyncio.sleep(delay)
             if fault is not None and fault.kind == "disconnect" and i >= len(words) // 2:
@@ -318,6 +338,10 @@ class StandInLLM:
             )
         except (KeyError, ValueError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"ok": True})
+
+    async def _release_endpoint(self, request: Request) -> Response:
+        self.release()
         return JSONResponse({"ok": True})
 
     async def _requests_endpoint(self, request: Request) -> Response:
