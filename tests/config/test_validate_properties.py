@@ -12,7 +12,7 @@ from tray_agent.config import ConfigIssue, list_templates, validate_text
 
 TEMPLATES = [t.text() for t in list_templates()]
 TEMPLATE_DATA = [yaml.safe_load(t) for t in TEMPLATES]
-YAML_CHARS = st.sampled_from(list(":-[]{}#&*!|>'\",%@`?\\ \n\t\r\ufeff") + ["os.environ/", "<<"])
+YAML_CHARS = st.sampled_from([*list(":-[]{}#&*!|>'\",%@`?\\ \n\t\r\ufeff"), "os.environ/", "<<"])
 WORDS = st.sampled_from(
     [
         "model_list",

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tray_agent.config.edit import EditorError, _editor_command, open_in_editor
+
+pytestmark = pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="xdg path")
+
+
+def fake_editor(tmp_path: Path, name: str = "fake-editor") -> tuple[Path, Path]:
+    marker = tmp_path / "opened"
+    script = tmp_path / name
+    script.write_text(f'#!/bin/sh\necho "$@" > "{marker}"\nsleep 4\n')
+    script.chmod(0o755)
+    return script, marker
+
+
+def test_opens_detached_without_waiting(tmp_path: Path) -> None:
+    editor, marker = fake_editor(tmp_path)
+    target = tmp_path / "config.yaml"
+    target.write_text("x: 1\n")
+    started = time.monotonic()
+    how = open_in_editor(target, {"VISUAL": str(editor), "PATH": os.environ["PATH"]})
+    assert time.monotonic() - started < 3, "the editor runs 4 s: we must not wait for it"
+    assert "fake-editor" in how
+    deadline = time.monotonic() + 10
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.read_text().strip() == str(target)
+
+
+def test_terminal_editor_without_display_falls_back(tmp_path: Path) -> None:
+    assert _editor_command({"EDITOR": "vi", "PATH": os.environ["PATH"]}) is None
+
+
+def test_terminal_editor_runs_in_a_terminal_when_there_is_a_display(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    term, _ = fake_editor(tmp_path, "xterm")
+    vi, _ = fake_editor(tmp_path, "vi")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    argv = _editor_command({"EDITOR": "vi", "DISPLAY": ":0"})
+    assert argv == [str(term), "-e", "vi"]
+    assert vi.exists()
+
+
+def test_missing_file_and_no_editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(EditorError):
+        open_in_editor(tmp_path / "absent.yaml")
+    target = tmp_path / "c.yaml"
+    target.write_text("")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(EditorError, match=str(target)):
+        open_in_editor(target, {"PATH": str(tmp_path / "empty")})
