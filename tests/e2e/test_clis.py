@@ -36,8 +36,8 @@ PROJECT = "proj-e2e"
 REPLY = "stand-in says hello"
 CLI_TIMEOUT = 120
 
-# Model names each pinned CLI asks for when the user configured none (see the report in
-# docs/ and tray_agent/clients/*): they must be served by the bridge.
+# Model names each pinned CLI asks for when the user configured none (measured against a
+# recording server): the bridge must serve them.
 DEFAULT_MODELS = {
     "claude-code": ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"),
     "gemini": ("gemini-3.1-pro-preview", "gemini-3.5-flash-lite", "gemini-2.5-pro"),
