@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.standins import tokens
 from tests.standins.iam import StandinIam
@@ -28,6 +31,7 @@ from tray_agent.token.iam import (
     PermanentIamError,
     TransientIamError,
     make_iam,
+    substitute,
 )
 
 
@@ -193,3 +197,22 @@ def test_grant_repr_hides_secrets(standin: StandinIam) -> None:
     grant = make_oauth_iam(standin.url).login(EMPLOYEE, PASSWORD)
     assert grant.token not in repr(grant)
     assert grant.refresh_token and grant.refresh_token not in repr(grant)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    employee_id=st.text(min_size=1, max_size=20),
+    password=st.text(min_size=1, max_size=40),
+)
+def test_any_credentials_survive_the_body_template(employee_id: str, password: str) -> None:
+    template = {
+        "credentials": {"employee_id": "{employee_id}", "password": "{password}"},
+        "note": "user {employee_id} signs in",
+        "list": ["{password}", 1, None],
+    }
+    body = substitute(template, {"employee_id": employee_id, "password": password})
+    assert json.loads(json.dumps(body)) == {
+        "credentials": {"employee_id": employee_id, "password": password},
+        "note": f"user {employee_id} signs in",
+        "list": [password, 1, None],
+    }

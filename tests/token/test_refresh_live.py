@@ -174,3 +174,21 @@ def test_control_requests_are_answered_from_the_refresher_thread(
         refresher.handle("token.login", bad).result(5)
     with pytest.raises(ValueError, match="unknown"):
         refresher.handle("token.revoke", {}).result(1)
+
+
+def test_refresher_wakes_for_commands_and_stops_promptly(
+    standin: StandinIam, home: Paths, secrets: SecretStore
+) -> None:
+    manager = TokenManager(make_oauth_iam(standin.url), secrets, home.state_file)
+    refresher = TokenRefresher(manager, max_sleep=60.0)
+    refresher.start()
+    try:
+        time.sleep(0.2)  # now asleep with nothing due
+        started = time.monotonic()
+        refresher.login(EMPLOYEE, PASSWORD, False).result(5)
+        assert time.monotonic() - started < 2.0
+    finally:
+        started = time.monotonic()
+        refresher.stop()
+        assert time.monotonic() - started < 2.0
+    assert refresher.submit(lambda: 1).exception() is not None

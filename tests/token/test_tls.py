@@ -36,3 +36,10 @@ def test_missing_ca_bundle_file_is_a_config_error(https_iam: StandinIam, tmp_pat
     profile = json_profile(https_iam.url, ca_bundle=str(tmp_path / "missing.pem"))
     with pytest.raises(IamConfigError, match="ca_bundle"):
         make_iam(profile, {}).login(EMPLOYEE, PASSWORD)
+
+
+def test_relative_ca_bundle_is_found_next_to_the_config(https_iam: StandinIam) -> None:
+    assert https_iam.tls
+    folder = https_iam.tls.ca_pem.parent
+    profile = json_profile(https_iam.url, ca_bundle="ca.pem")
+    assert make_iam(profile, {}, base_dir=folder).login(EMPLOYEE, PASSWORD).token

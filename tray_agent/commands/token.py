@@ -271,7 +271,7 @@ def _direct_manager(ctx: CliContext) -> TokenManager:
             hint="add your company's IAM profile (see the README, token contract)",
         )
     try:
-        iam = make_iam(profile, _env(ctx))
+        iam = make_iam(profile, _env(ctx), base_dir=ctx.paths.config_dir)
     except IamError as exc:
         raise UserError(str(exc)) from exc
     except ValueError as exc:  # pydantic validation of the profile

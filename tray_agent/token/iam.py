@@ -354,10 +354,18 @@ def make_iam(
     env: Mapping[str, str],
     *,
     clock: Clock = time.time,
+    base_dir: Path | None = None,
 ) -> Iam:
-    """Build the dialect for ``profile``; ``os.environ/NAME`` values are read from ``env``."""
+    """Build the dialect for ``profile``; ``os.environ/NAME`` values are read from ``env``.
+
+    A relative ``ca_bundle`` is taken relative to ``base_dir`` (the config file's folder).
+    """
     if isinstance(profile, Mapping):
         profile = TypeAdapter(IamProfile).validate_python(dict(profile))
+    if profile.ca_bundle and base_dir is not None:
+        bundle = Path(profile.ca_bundle).expanduser()
+        if not bundle.is_absolute():
+            profile = profile.model_copy(update={"ca_bundle": str(base_dir / bundle)})
     if isinstance(profile, JsonIamProfile):
         headers = {k: resolve_env_ref(v, env, f"headers.{k}") for k, v in profile.headers.items()}
         return JsonIam(profile, headers, clock)
