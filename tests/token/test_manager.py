@@ -288,3 +288,16 @@ def test_refreshing_state_is_announced(h: Harness) -> None:
     h.manager.login("e1", "pw", remember=False)
     states = [s.state for s in h.states]
     assert states == ["absent", "refreshing", "valid"]
+
+
+def test_failed_sign_in_leaves_a_valid_token_and_its_schedule_alone(h: Harness) -> None:
+    before = h.manager.login("e1", "pw", remember=False)
+    h.iam.script = [TransientIamError("timeout", "u")]
+    with pytest.raises(TransientIamError):
+        h.manager.login("e1", "pw", remember=False)
+    after = h.manager.status()
+    assert after.next_refresh_at == before.next_refresh_at
+    assert after.expires_at == before.expires_at and after.last_error == "timeout"
+    assert h.tokens == ["t1"]
+    h.advance_to_due()
+    assert h.manager.status().last_error is None and h.tokens == ["t1", "t2"]

@@ -148,8 +148,14 @@ class TokenManager:
             try:
                 grant = iam.login(employee_id, password)
             except IamError as exc:
+                # Shown to the user who typed the password; the schedule of a token that
+                # may still be valid is left alone.
+                with self._lock:
+                    self._st.last_error = str(exc)
+                    self._st.error_permanent = not isinstance(exc, TransientIamError)
                 self._set_refreshing(False, announce=False)
-                self._record_failure(exc, stop=False)
+                self._save()
+                self._emit_state()
                 raise
             self._set_refreshing(False, announce=False)
             if remember:
