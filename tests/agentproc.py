@@ -17,8 +17,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_config(home: Path, port: int, extra_models: list[dict[str, Any]] | None = None,
-                 bridge: dict[str, Any] | None = None) -> Path:
+def write_config(
+    home: Path,
+    port: int,
+    extra_models: list[dict[str, Any]] | None = None,
+    bridge: dict[str, Any] | None = None,
+) -> Path:
     cfg = {
         "model_list": [
             {
@@ -42,12 +46,21 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
-        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    home: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tray_agent", *args],
-        env=env or env_for(home), capture_output=True, text=True, timeout=timeout,
-        input=stdin, cwd=ROOT,
+        env=env or env_for(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        cwd=ROOT,
     )
 
 
@@ -67,8 +80,9 @@ class AgentProc:
             return None
         return json.loads(r.stdout)
 
-    def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 150,
-                 what: str = "condition") -> dict[str, Any]:
+    def wait_for(
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 150, what: str = "condition"
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         last: dict[str, Any] | None = None
         while time.monotonic() < deadline:
@@ -83,7 +97,7 @@ class AgentProc:
             time.sleep(0.3)
         raise AssertionError(f"timed out waiting for {what}; last status: {last}")
 
-    def wait_running(self, timeout: float = 150) -> dict[str, Any]:
+    def wait_running(self, timeout: float = 240) -> dict[str, Any]:
         return self.wait_for(lambda s: s["sidecar"]["state"] == "running", timeout, "running")
 
     def output(self) -> str:

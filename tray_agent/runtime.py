@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -30,6 +31,8 @@ class Runtime:
 
     def __init__(self, paths: Paths, console_log: bool = True) -> None:
         self.paths = paths
+        if os.name != "nt":
+            os.umask(0o077)  # every file the agent writes is private to the user
         paths.ensure()
         self.lock = InstanceLock(paths.lock_file, str(paths.config_dir.parent))
         self.lock.acquire()

@@ -82,7 +82,9 @@ def test_status_json_has_the_documented_shape(running: AgentProc) -> None:
     assert set(s["token"]) >= {"state", "expires_at"}
 
 
-def test_request_through_proxy_reaches_upstream_with_key(running: AgentProc, llm: StandInLLM) -> None:
+def test_request_through_proxy_reaches_upstream_with_key(
+    running: AgentProc, llm: StandInLLM
+) -> None:
     url = running.status()["sidecar"]["url"]  # type: ignore[index]
     key = _key(running)
     r = _chat(url, key, "internal")

@@ -55,8 +55,10 @@ def _chat(agent: AgentProc, model: str) -> httpx.Response:
 def _add_model(agent: AgentProc, name: str, reply: str, **params: object) -> str:
     data = yaml.safe_load(_cfg(agent).read_text())
     data["model_list"].append(
-        {"model_name": name, "litellm_params": {"model": f"openai/{name}",
-                                                "mock_response": reply, **params}}
+        {
+            "model_name": name,
+            "litellm_params": {"model": f"openai/{name}", "mock_response": reply, **params},
+        }
     )
     return yaml.safe_dump(data, sort_keys=False)
 
@@ -74,10 +76,11 @@ def test_valid_edit_is_applied_without_refusing_requests(agent: AgentProc) -> No
         with httpx.Client(timeout=60) as client:
             while not stop.is_set():
                 try:
-                    r = client.post(url + "/v1/chat/completions",
-                                    headers={"Authorization": f"Bearer {key}"},
-                                    json={"model": "demo-chat",
-                                          "messages": [{"role": "user", "content": "x"}]})
+                    r = client.post(
+                        url + "/v1/chat/completions",
+                        headers={"Authorization": f"Bearer {key}"},
+                        json={"model": "demo-chat", "messages": [{"role": "user", "content": "x"}]},
+                    )
                     if r.status_code != 200:
                         failures.append(f"{r.status_code} {r.text[:200]}")
                 except httpx.HTTPError as exc:
@@ -89,9 +92,14 @@ def test_valid_edit_is_applied_without_refusing_requests(agent: AgentProc) -> No
         t.start()
     try:
         _edit(agent, _add_model(agent, "added-model", "fresh model here"))
-        agent.wait_for(lambda s: s["sidecar"]["generation"] > gen
-                       and s["sidecar"]["state"] == "running"
-                       and s["config"]["applied_at"] is not None, what="new generation")
+        agent.wait_for(
+            lambda s: (
+                s["sidecar"]["generation"] > gen
+                and s["sidecar"]["state"] == "running"
+                and s["config"]["applied_at"] is not None
+            ),
+            what="new generation",
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             r = _chat(agent, "added-model")
@@ -115,9 +123,15 @@ def test_valid_edit_is_applied_without_refusing_requests(agent: AgentProc) -> No
         (lambda t: t.replace("model_list:", "model_list: [\n", 1), "", None),
         (lambda t: t.replace("port:", "port: not-a-number #", 1), "port", None),
         (lambda t: t + "modle_list: []\n", "model_list", None),
-        (lambda t: t.replace("mock_response: demo says hi",
-                             "api_key: os.environ/MISSING_KEY_ENTRY\n      mock_response: x", 1),
-         "MISSING_KEY_ENTRY", None),
+        (
+            lambda t: t.replace(
+                "mock_response: demo says hi",
+                "api_key: os.environ/MISSING_KEY_ENTRY\n      mock_response: x",
+                1,
+            ),
+            "MISSING_KEY_ENTRY",
+            None,
+        ),
     ],
     ids=["bad-yaml", "wrong-type", "unknown-key", "missing-env"],
 )
@@ -151,8 +165,9 @@ def test_config_that_cannot_start_is_rolled_back(agent: AgentProc) -> None:
     data.setdefault("litellm_settings", {})["callbacks"] = ["no_such_module_xyz.handler"]
     _edit(agent, yaml.safe_dump(data, sort_keys=False))
     try:
-        s = agent.wait_for(lambda s: bool(s["config"].get("apply_error")), timeout=200,
-                           what="rollback")
+        s = agent.wait_for(
+            lambda s: bool(s["config"].get("apply_error")), timeout=200, what="rollback"
+        )
         assert "previous" in s["config"]["apply_error"]
         assert s["sidecar"]["pid"] == before["sidecar"]["pid"]
         assert _chat(agent, "demo-chat").status_code == 200
@@ -164,5 +179,7 @@ def test_env_entry_change_is_applied(agent: AgentProc) -> None:
     gen = agent.status()["sidecar"]["generation"]  # type: ignore[index]
     r = cli(agent.home, "env", "set", "DEMO_REPLY_MODEL", "openai/x", env=agent.env)
     assert r.returncode == 0, r.stderr
-    agent.wait_for(lambda s: s["sidecar"]["generation"] > gen
-                   and s["sidecar"]["state"] == "running", what="swap after env change")
+    agent.wait_for(
+        lambda s: s["sidecar"]["generation"] > gen and s["sidecar"]["state"] == "running",
+        what="swap after env change",
+    )

@@ -63,7 +63,7 @@ def master_key(store: SecretStore) -> str:
 
 @dataclass
 class Settings:
-    ready_timeout: float = float(os.environ.get("LITELLM_BRIDGE_READY_TIMEOUT", "120"))
+    ready_timeout: float = float(os.environ.get("LITELLM_BRIDGE_READY_TIMEOUT", "180"))
     stop_timeout: float = 15.0
     drain_timeout: float = 300.0
     health_interval: float = 15.0
@@ -295,6 +295,7 @@ class Agent:
                 self._fail(f"cannot listen on {HOST}:{prepared.port}: {exc.strerror or exc}")
                 return
         if self._pending is not None:
+            self._pending.stopping = True
             self._pending.kill(grace=2)
             self._pending = None
         atomic_write(self.paths.effective_config, prepared.effective_yaml, mode=0o600)

@@ -104,6 +104,14 @@ class SidecarProcess:
             }
         )
         with_no_proxy(env)
+        command = sidecar_command()
+        # -- integrity (tray_agent/integrity): a frozen agent runs only the signed sidecar.
+        # IntegrityError is an OSError, which the core turns into the error state.
+        if getattr(sys, "frozen", False):
+            from tray_agent.integrity.verify import verify_sidecar
+
+            verify_sidecar(command[0])
+        # -- end integrity
         pass_fds: list[int] = []
         ev_r, ev_w = os.pipe()
         if sys.platform != "win32":
@@ -114,7 +122,7 @@ class SidecarProcess:
                 env["LITELLM_BRIDGE_LISTEN_FD"] = str(listener.fileno())
         try:
             self.proc = subprocess.Popen(
-                sidecar_command(),
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -192,8 +200,11 @@ class SidecarProcess:
         return self.proc.poll() is None and proctree.is_alive(self.pid)
 
     def kill(self, grace: float = 10.0) -> int | None:
-        """Stop the whole tree: TERM (which drains), then KILL after ``grace`` seconds."""
-        self.stopping = True
+        """Stop the whole tree: TERM (which drains), then KILL after ``grace`` seconds.
+
+        Callers that stop it on purpose set ``stopping`` first; a kill without it (e.g. a
+        ready timeout) is handled as a failure.
+        """
         rc = proctree.terminate_tree(self.proc, grace)
         with contextlib.suppress(Exception):
             if self.proc.stdin:
