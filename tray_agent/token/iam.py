@@ -31,6 +31,7 @@ ENV_REF = "os.environ/"
 _PLACEHOLDER = re.compile(r"\{(employee_id|password)\}")
 # Retry-After can ask for anything; a refresh loop must not go to sleep for a day.
 MAX_RETRY_AFTER = 600.0
+RETRY_HINT = "this is usually temporary: try again shortly (automatic renewals retry by themselves)"
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class Iam(ABC):
                 response = c.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
             raise TransientIamError(
-                f"the IAM at {url} did not answer within {self.timeout:g} s; it will be retried "
+                f"the IAM at {url} did not answer within {self.timeout:g} s; {RETRY_HINT} "
                 "(raise bridge.iam.timeout if it is always this slow)",
                 url,
             ) from exc
@@ -167,8 +168,8 @@ class Iam(ABC):
                     url,
                 ) from exc
             raise TransientIamError(
-                f"cannot reach the IAM at {url} ({_root_cause(exc)}); check the network or VPN, "
-                "it will be retried",
+                f"cannot reach the IAM at {url} ({_root_cause(exc)}); check the network or VPN; "
+                f"{RETRY_HINT}",
                 url,
             ) from exc
         self._raise_for_status(response, url)
@@ -181,9 +182,9 @@ class Iam(ABC):
         detail = _error_detail(response)
         if status == 429 or status >= 500 or status == 408:
             retry_after = _retry_after(response.headers.get("retry-after"), self.clock())
-            when = f" after {retry_after:g} s" if retry_after is not None else ""
+            when = f" (it asks to wait {retry_after:g} s)" if retry_after is not None else ""
             raise TransientIamError(
-                f"the IAM at {url} answered HTTP {status}{detail}; it will be retried{when}",
+                f"the IAM at {url} answered HTTP {status}{detail}{when}; {RETRY_HINT}",
                 url,
                 retry_after,
             )
@@ -521,12 +522,12 @@ def _error_detail(response: httpx.Response) -> str:
     if isinstance(data, dict):
         code = data.get("error")
         if isinstance(code, str) and re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", code):
-            return f", {code}"
+            return f", error {code}"
     return ""
 
 
 def _code(text: str) -> str:
-    m = re.search(r"HTTP \d+(?:, ([A-Za-z0-9_.-]+))?", text)
+    m = re.search(r"HTTP \d+(?:, error [A-Za-z0-9_.-]+)?", text)
     if not m:
         return "refused"
     return m.group(0)
