@@ -6,5 +6,7 @@ from typing import Any
 
 
 def install_extensions(rt: Any) -> None:
-    """Attach every optional part the runtime supports; each one is independent."""
-    return None
+    """Attach every part that lives beside the core; each one is independent."""
+    from tray_agent.token.agent_link import TokenLink
+
+    rt.extensions.append(TokenLink(rt))

@@ -121,7 +121,11 @@ class Agent:
         self._running = False
         self._thread: threading.Thread | None = None
         self._output = SidecarLog(paths.sidecar_log)
-        self.hooks: dict[str, Callable[..., Any]] = {}
+        # Observers of core events, called on the core thread: "ready"(pid),
+        # "crashed"(returncode, gave_up), "config_invalid"(issues), "config_changed"(prepared),
+        # "request"(metrics event). A value is a callable or a list of callables.
+        self.hooks: dict[str, Any] = {}
+        self.latest_prepared: Prepared | None = None
         self._publish()
 
     # -- public, thread-safe -------------------------------------------------------------
@@ -140,6 +144,25 @@ class Agent:
     def subscribe(self, fn: Callable[[dict[str, Any]], None]) -> None:
         """``fn(snapshot)`` is called (on the core thread) after every state change."""
         self._listeners.append(fn)
+
+    def on(self, name: str, fn: Callable[..., Any]) -> None:
+        """Add an observer for a core event (see ``hooks``)."""
+        current = self.hooks.get(name)
+        if current is None:
+            self.hooks[name] = [fn]
+        elif isinstance(current, list):
+            current.append(fn)
+        else:
+            self.hooks[name] = [current, fn]
+
+    def _emit(self, name: str, *args: Any) -> None:
+        current = self.hooks.get(name)
+        fns = current if isinstance(current, list) else [current] if current else []
+        for fn in fns:
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("core.hook_failed", extra={"fields": {"hook": name}})
 
     def start_thread(self) -> None:
         self._thread = threading.Thread(target=self.run, name="agent-core", daemon=True)
@@ -207,9 +230,6 @@ class Agent:
     # -- commands -----------------------------------------------------------------------
     def _on_command(self, cmd: Command) -> None:
         handler = getattr(self, "_cmd_" + cmd.method.replace(".", "_"), None)
-        if handler is None and cmd.method in self.hooks:
-            cmd.reply.set_result(self.hooks[cmd.method](**cmd.params))
-            return
         if handler is None:
             cmd.reply.set_exception(ValueError(f"unknown command {cmd.method!r}"))
             return
@@ -266,6 +286,9 @@ class Agent:
                 prepared = self._prepare(self.paths, self.secrets)
                 self._state.config_valid = True
                 self._state.config_errors = []
+                if self.latest_prepared is None or prepared.digest != self.latest_prepared.digest:
+                    self.latest_prepared = prepared
+                    self._emit("config_changed", prepared)
             except ConfigInvalid as exc:
                 self._state.config_valid = False
                 self._state.config_errors = [i.as_dict() for i in exc.issues]
@@ -381,8 +404,8 @@ class Agent:
             self._promote(proc)
         elif kind == "exited" and proc is not None:
             self._on_exit(proc, ev.payload.get("returncode"))
-        elif kind == "request" and "request" in self.hooks:
-            self.hooks["request"](ev.payload)
+        elif kind == "request":
+            self._emit("request", ev.payload)
 
     def _promote(self, proc: SidecarProcess) -> None:
         self._cancel_generation_timer("ready_timeout", proc.generation)
@@ -410,8 +433,7 @@ class Agent:
             swapped=old is not None,
         )
         self._resolve_waiters()
-        if "ready" in self.hooks:
-            self.hooks["ready"](proc.pid)
+        self._emit("ready", proc.pid)
 
     def _cancel_generation_timer(self, name: str, gen: int) -> None:
         self._timers = [
@@ -455,8 +477,7 @@ class Agent:
         delay = self.policy.record(self.clock())
         tail = proc.tail[-10:]
         event(log, logging.ERROR, "sidecar.crashed", pid=proc.pid, returncode=rc)
-        if "crashed" in self.hooks:
-            self.hooks["crashed"](rc, delay is None)
+        self._emit("crashed", rc, delay is None)
         if delay is None:
             self._fail(
                 f"crash loop: the sidecar exited {self.policy.recent} times within "
@@ -492,16 +513,15 @@ class Agent:
             self._state.config_valid = False
             self._state.config_errors = [i.as_dict() for i in exc.issues]
             event(log, logging.ERROR, "config.invalid", errors=str(exc))
-            if "config_invalid" in self.hooks:
-                self.hooks["config_invalid"](exc.issues)
+            self._emit("config_invalid", exc.issues)
             return
         self._state.config_valid = True
         self._state.config_errors = []
         if prepared.digest == self._applied_digest:
             return
         event(log, logging.INFO, "config.changed", digest=prepared.digest[:12])
-        if "config_changed" in self.hooks:
-            self.hooks["config_changed"](prepared)
+        self.latest_prepared = prepared
+        self._emit("config_changed", prepared)
         if self._desired_running:
             if SOCKET_HANDOFF and self._current is not None and prepared.port == self._state.port:
                 self._launch(reload_config=True, swap=True)

@@ -1,0 +1,208 @@
+"""Sign-in through the agent, refresh while serving, injection, no secrets on disk."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.agentproc import AgentProc, cli, env_for, write_config
+from tests.conftest import free_port
+from tests.standins.iam import StandinIam
+from tests.standins.llm import StandInLLM
+from tests.standins.tokens import verify
+
+pytestmark = pytest.mark.timeout(400)
+
+PASSWORD = "correct horse"
+CLIENT_SECRET = "client-s3cret"
+
+
+@pytest.fixture(scope="module")
+def iam() -> Iterator[StandinIam]:
+    server = StandinIam(ttl=6.0)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[StandInLLM]:
+    with StandInLLM(reply="internal answer") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def agent(
+    tmp_path_factory: pytest.TempPathFactory, iam: StandinIam, llm: StandInLLM
+) -> Iterator[AgentProc]:
+    home = tmp_path_factory.mktemp("token-home")
+    write_config(
+        home,
+        free_port(),
+        extra_models=[
+            {
+                "model_name": "corp-llm",
+                "litellm_params": {
+                    "model": "hosted_vllm/internal-model",
+                    "api_base": llm.url + "/v1",
+                    "api_key": "os.environ/CORP_LLM_KEY",
+                    "extra_body": {
+                        "token": "os.environ/LITELLM_BRIDGE_TOKEN",
+                        "project": "os.environ/CORP_PROJECT",
+                    },
+                },
+            }
+        ],
+        bridge={
+            "iam": {
+                "kind": "oauth2-password",
+                "token_url": iam.url + "/oauth/token",
+                "client_id": "bridge",
+                "client_secret": "os.environ/CORP_IAM_SECRET",
+            }
+        },
+    )
+    env = env_for(home)
+    for args in (
+        ["env", "set", "CORP_PROJECT", "proj-42"],
+        ["env", "set", "CORP_LLM_KEY", "llm-key-value-1234", "--secret"],
+        ["env", "set", "CORP_IAM_SECRET", CLIENT_SECRET, "--secret"],
+    ):
+        r = cli(home, *args, env=env)
+        assert r.returncode == 0, r.stderr
+    a = AgentProc(home, env=env)
+    try:
+        a.wait_running()
+        yield a
+    finally:
+        a.stop()
+
+
+def _post(
+    agent: AgentProc, client: httpx.Client | None = None, stream: bool = False
+) -> httpx.Response:
+    s = agent.status()
+    assert s is not None
+    key = cli(agent.home, "key", env=agent.env).stdout.strip()
+    c = client or httpx.Client(timeout=60)
+    return c.post(
+        s["sidecar"]["url"] + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "model": "corp-llm",
+            "stream": stream,
+            "messages": [{"role": "user", "content": "hello"}],
+            "token": "client-forged",
+            "project": "other-project",
+        },
+    )
+
+
+def test_without_token_nothing_is_forwarded_and_client_is_told(
+    agent: AgentProc, llm: StandInLLM
+) -> None:
+    llm.clear()
+    r = _post(agent)
+    assert r.status_code == 401, r.text
+    assert "token" in r.text and "litellm-bridge token login" in r.text
+    assert llm.completions() == []
+    s = agent.status()
+    assert s is not None and s["token"]["state"] in ("absent", "expired")
+
+
+def test_wrong_password_is_tried_once(agent: AgentProc, iam: StandinIam) -> None:
+    before = iam.failed_password_attempts["e1001"]
+    r = cli(
+        agent.home,
+        "token",
+        "login",
+        "--employee-id",
+        "e1001",
+        "--password-stdin",
+        env=agent.env,
+        stdin="wrong password\n",
+    )
+    assert r.returncode != 0
+    assert "wrong password" not in r.stderr + r.stdout
+    time.sleep(3)
+    assert iam.failed_password_attempts["e1001"] == before + 1
+
+
+def test_refreshes_while_serving_without_failures_or_restart(
+    agent: AgentProc, iam: StandinIam, llm: StandInLLM
+) -> None:
+    r = cli(
+        agent.home,
+        "token",
+        "login",
+        "--employee-id",
+        "e1001",
+        "--password-stdin",
+        env=agent.env,
+        stdin=PASSWORD + "\n",
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    s = agent.wait_for(lambda s: s["token"]["state"] == "valid", timeout=30, what="valid token")
+    pid = s["sidecar"]["pid"]
+    llm.clear()
+    grants_before = iam.refresh_grants
+    failures: list[str] = []
+    count = 0
+    stop = threading.Event()
+
+    def load(stream: bool) -> None:
+        nonlocal count
+        with httpx.Client(timeout=60) as client:
+            while not stop.is_set():
+                try:
+                    resp = _post(agent, client, stream=stream)
+                    if resp.status_code != 200 or "internal answer" not in resp.text:
+                        failures.append(f"{resp.status_code}: {resp.text[:200]}")
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+                count += 1
+
+    threads = [threading.Thread(target=load, args=(i % 2 == 1,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(25)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    assert count > 10
+    assert iam.refresh_grants - grants_before >= 3, "token was not refreshed repeatedly"
+    s = agent.status()
+    assert s is not None and s["sidecar"]["pid"] == pid
+    seen = llm.completions()
+    assert len(seen) >= count - 2
+    tokens = {req.body["token"] for req in seen}
+    assert len(tokens) >= 3, "upstream did not see rotated tokens"
+    for req in seen:
+        assert req.body["project"] == "proj-42"
+        assert req.body["token"] != "client-forged"
+        assert req.headers.get("authorization") == "Bearer llm-key-value-1234"
+
+
+def test_token_status_shows_expiry_not_the_token(agent: AgentProc, iam: StandinIam) -> None:
+    r = cli(agent.home, "token", "status", "--json", env=agent.env)
+    assert r.returncode == 0, r.stderr
+    assert '"expires_at"' in r.stdout and "e1001" in r.stdout
+    for token in iam.issued:
+        assert token not in r.stdout
+    assert iam.issued and verify(iam.issued[-1]) is not None
+
+
+def test_no_secret_in_any_file_under_home(agent: AgentProc, iam: StandinIam) -> None:
+    key = cli(agent.home, "key", env=agent.env).stdout.strip()
+    secrets = [PASSWORD, CLIENT_SECRET, "llm-key-value-1234", key, *iam.issued]
+    for path in Path(agent.home).rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for s in secrets:
+                assert s.encode() not in data, f"secret found in {path}"

@@ -1,0 +1,62 @@
+"""Wire the token refresher into a running agent.
+
+The refresher thread makes every IAM call; a new token is posted to the core, which hands
+it to the sidecar over its stdin (no restart, never a file). The IAM profile and the env
+entries it references come from the config the core last validated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tray_agent.core.events import TokenChanged, TokenStateChanged
+from tray_agent.token.iam import Iam, IamConfigError, make_iam
+from tray_agent.token.manager import CONTROL_METHODS, TokenManager, TokenRefresher
+from tray_agent.token.store import TokenStatus
+
+
+class TokenLink:
+    """Runtime extension: ``start()``/``stop()``; answers the ``token.*`` control methods."""
+
+    def __init__(self, rt: Any) -> None:
+        self.rt = rt
+        agent = rt.agent
+        self.manager = TokenManager(
+            self._iam,
+            rt.secrets,
+            rt.paths.state_file,
+            on_token=lambda token, exp: agent.post(TokenChanged(token, exp)),
+            on_state=self._on_state,
+        )
+        self.refresher = TokenRefresher(self.manager)
+        agent.on("config_changed", self._config_changed)
+        for method in CONTROL_METHODS:
+            rt.handlers[method] = lambda params, m=method: self._handle(m, params)
+
+    def _iam(self) -> Iam:
+        prepared = self.rt.agent.latest_prepared
+        if prepared is None or prepared.iam is None:
+            raise IamConfigError(
+                "no IAM is configured: add a bridge.iam section to config.yaml "
+                '(see "token contract" in the README)'
+            )
+        base = self.rt.paths.config_file.parent
+        return make_iam(prepared.iam, prepared.env, base_dir=base)
+
+    def _on_state(self, status: TokenStatus) -> None:
+        self.rt.agent.post(TokenStateChanged(status.to_dict()))
+
+    def _config_changed(self, prepared: Any) -> None:
+        self.manager.notify_before = float(prepared.notify_before)
+        self.manager.set_iam(self._iam)
+        self.refresher.wake()
+
+    def _handle(self, method: str, params: dict[str, Any]) -> Any:
+        return self.refresher.handle(method, params).result(120)
+
+    def start(self) -> None:
+        self.rt.agent.post(TokenStateChanged(self.manager.status().to_dict()))
+        self.refresher.start()
+
+    def stop(self) -> None:
+        self.refresher.stop()
