@@ -1,0 +1,200 @@
+"""Build the frozen apps, the signed app folder and the Linux package.
+
+    python -m installer.build package      # everything below, into dist/
+    python -m installer.build bundle       # frozen sidecar + agent, assembled and signed
+    python -m installer.build check        # only the environment checks
+
+PyInstaller output is reused while a fingerprint of its inputs (sources, spec, installed
+distributions, Python and PyInstaller versions) is unchanged: a LiteLLM build takes minutes.
+The environment checks run every time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+
+from installer import keys, preflight
+from installer.sign import sign_bundle
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("LITELLM_BRIDGE_BUILD_DIR", ROOT / "build" / "package"))
+DIST = Path(os.environ.get("LITELLM_BRIDGE_DIST_DIR", ROOT / "dist"))
+APP_NAME = "litellm-bridge"
+SIDECAR_DIR = "sidecar"
+
+
+def _files(patterns: Iterable[str]) -> list[Path]:
+    found: set[Path] = set()
+    for pattern in patterns:
+        found.update(p for p in ROOT.glob(pattern) if p.is_file() and "__pycache__" not in p.parts)
+    return sorted(found)
+
+
+def environment_fingerprint() -> str:
+    dists = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in metadata.distributions())
+    return "\n".join([sys.version, sys.platform, *dists])
+
+
+def fingerprint(patterns: Iterable[str], *extra: str) -> str:
+    h = hashlib.sha256()
+    for path in _files(patterns):
+        h.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    for value in extra:
+        h.update(value.encode() + b"\0")
+    return h.hexdigest()
+
+
+def pyinstaller(spec: str, name: str, key: str, env: dict[str, str] | None = None) -> Path:
+    """Run one spec unless its output for ``key`` is already there; the output folder."""
+    dist = BUILD / "pyinstaller" / "dist"
+    out = dist / name
+    stamp = BUILD / "pyinstaller" / f"{name}.fingerprint"
+    if out.is_dir() and stamp.is_file() and stamp.read_text() == key:
+        print(f"build: {name}: up to date ({out})")
+        return out
+    stamp.unlink(missing_ok=True)
+    began = time.monotonic()
+    print(f"build: {name}: running PyInstaller (takes minutes) ...", flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level",
+            os.environ.get("PYINSTALLER_LOG_LEVEL", "WARN"),
+            "--distpath",
+            str(dist),
+            "--workpath",
+            str(BUILD / "pyinstaller" / "work"),
+            str(ROOT / "installer" / spec),
+        ],
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    stamp.write_text(key)
+    print(f"build: {name}: done in {time.monotonic() - began:.0f} s")
+    return out
+
+
+def build_sidecar() -> Path:
+    key = fingerprint(
+        [
+            "sidecar/**/*.py",
+            "sidecar/requirements.lock",
+            "installer/sidecar.spec",
+            "installer/preflight.py",
+            "installer/assets/admin-ui/**/*",
+        ],
+        environment_fingerprint(),
+    )
+    return pyinstaller("sidecar.spec", SIDECAR_DIR, key)
+
+
+def build_agent(key_module: Path) -> Path:
+    key = fingerprint(
+        [
+            "tray_agent/**/*.py",
+            "tray_agent/py.typed",
+            "config_templates/*",
+            "icons/*",
+            "installer/agent.spec",
+            "installer/preflight.py",
+        ],
+        key_module.read_text(),
+        environment_fingerprint(),
+    )
+    env = {"LITELLM_BRIDGE_KEY_MODULE_DIR": str(key_module.parent)}
+    return pyinstaller("agent.spec", APP_NAME, key, env)
+
+
+def _copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+
+
+def normalise_modes(root: Path) -> None:
+    """0755 for folders and executables, 0644 for the rest: what users get on disk."""
+    for dirpath, _dirnames, filenames in os.walk(root):
+        os.chmod(dirpath, 0o755)  # noqa: S103 -- installed folders are world-readable
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                continue
+            executable = os.stat(path).st_mode & 0o111
+            os.chmod(path, 0o755 if executable else 0o644)
+
+
+def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
+    """The app folder as installed: the agent, ``sidecar/`` beside it, the signed manifest."""
+    app = BUILD / "app" / APP_NAME
+    if app.exists():
+        shutil.rmtree(app)
+    app.mkdir(parents=True)
+    _copy_tree(agent, app)
+    _copy_tree(sidecar, app / SIDECAR_DIR)
+    normalise_modes(app)
+    manifest = sign_bundle(app, key)
+    print(f"build: signed manifest of {len(manifest.files)} files (key {manifest.key_id})")
+    return app
+
+
+def bundle() -> Path:
+    preflight.check()
+    key, origin = keys.signing_key(BUILD / "keys")
+    print(f"build: signing with the {origin}")
+    key_module = keys.write_module(key, BUILD / "keys" / "module")
+    sidecar = build_sidecar()
+    agent = build_agent(key_module)
+    return assemble(agent, sidecar, key)
+
+
+def package() -> Path:
+    from installer.deb import build_deb
+
+    app = bundle()
+    DIST.mkdir(parents=True, exist_ok=True)
+    deb = build_deb(app, BUILD / "deb", DIST)
+    print(f"build: {deb} ({deb.stat().st_size / 1e6:.1f} MB)")
+    return deb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="installer.build", description=__doc__.splitlines()[0])
+    parser.add_argument("target", choices=["check", "bundle", "package"])
+    args = parser.parse_args(argv)
+    try:
+        if args.target == "check":
+            preflight.check()
+            print("build: environment ok")
+        elif args.target == "bundle":
+            print(f"build: {bundle()}")
+        else:
+            package()
+    except preflight.PreflightError as exc:
+        for line in str(exc).splitlines():
+            print(f"build: refused: {line}", file=sys.stderr)
+        return 1
+    except keys.SigningKeyError as exc:
+        print(f"build: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        print(
+            f"build: failed: {' '.join(map(str, exc.cmd))} exited {exc.returncode}", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
