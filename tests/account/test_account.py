@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import stat
@@ -89,7 +90,7 @@ def test_repeated_failures_lock_with_a_growing_delay(tmp_path: Path) -> None:
 def test_lockout_delay_grows_and_is_capped() -> None:
     delays = [lockout_delay(n) for n in range(1, 20)]
     assert delays[:2] == [0, 0]
-    assert all(b >= a for a, b in zip(delays, delays[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(delays))
     assert delays[-1] == 15 * 60
 
 

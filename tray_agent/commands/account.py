@@ -19,9 +19,7 @@ def register(sub: Any) -> None:
     asub = p.add_subparsers(dest="account_command", metavar="ACTION", required=True)
 
     c = asub.add_parser("create", help="create the local account (first run)")
-    c.add_argument(
-        "--password-stdin", action="store_true", help="read the new password from stdin"
-    )
+    c.add_argument("--password-stdin", action="store_true", help="read the new password from stdin")
     c.set_defaults(func=cmd_create)
 
     c = asub.add_parser("login", help="check the local password (exit 0 when right)")

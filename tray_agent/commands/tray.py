@@ -1,0 +1,77 @@
+"""``tray``: the agent with a tray icon (the default command when a display is available)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import threading
+from typing import Any
+
+from tray_agent.commands.context import CliContext, UserError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("tray", help="run the agent with a tray icon (default with a display)")
+    p.add_argument("--no-start", action="store_true", help="do not start the proxy at once")
+    p.add_argument("--no-wizard", action="store_true", help="do not open the first-run wizard")
+    p.set_defaults(func=cmd_tray)
+
+
+def _quit_on_signals(quit_fn: Any) -> None:
+    """SIGTERM/SIGINT quit the tray even while the toolkit's C main loop holds the thread:
+    the wakeup fd is written at signal time, and a thread acts on it."""
+    if not hasattr(socket, "socketpair"):
+        return
+    rsock, wsock = socket.socketpair()
+    wsock.setblocking(False)
+    signal.set_wakeup_fd(wsock.fileno(), warn_on_full_buffer=False)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+
+    def wait() -> None:
+        rsock.recv(1)
+        quit_fn()
+
+    threading.Thread(target=wait, name="tray-signals", daemon=True).start()
+
+
+def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.extensions import install_extensions
+    from tray_agent.runtime import Runtime
+    from tray_agent.single_instance import AlreadyRunning
+    from tray_agent.tray.app import TrayApp
+    from tray_agent.tray.port import RuntimePort
+
+    try:
+        rt = Runtime(ctx.paths, console_log=False)
+    except AlreadyRunning as exc:
+        raise UserError(
+            str(exc), hint="quit the running agent first: `litellm-bridge stop --agent`"
+        ) from exc
+    install_extensions(rt)
+    app = TrayApp(RuntimePort(rt), ctx.paths)
+    rt.handlers["tray.describe"] = lambda params: app.describe()
+    rt.handlers["tray.activate"] = lambda params: app.activate(str(params["id"]))
+    first_run = not args.no_wizard and app.needs_first_run()
+    rt.start(autostart=not args.no_start and ctx.paths.config_file.exists())
+
+    # The control channel's "shutdown" (and `stop --agent`) quits the tray too.
+    def quit_when_stopped() -> None:
+        rt.stopped.wait()
+        app.quit()
+
+    threading.Thread(target=quit_when_stopped, name="tray-stop", daemon=True).start()
+    if os.name != "nt":
+        _quit_on_signals(app.quit)
+
+    def setup() -> None:
+        if first_run:
+            app.activate_first_run()
+
+    try:
+        app.run(setup=setup)
+    finally:
+        rt.close()
+    return 0

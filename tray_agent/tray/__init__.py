@@ -1,0 +1,1 @@
+"""The tray: a pystray icon showing the agent's state, its menu and notifications."""

@@ -1,0 +1,343 @@
+"""The tray application: a pystray icon and menu that follow the agent core's state."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tray_agent.account import Account
+from tray_agent.paths import Paths
+from tray_agent.tray import autostart, desktop, diagnostics, icons
+from tray_agent.tray.children import DialogFailed, DialogRunner
+from tray_agent.tray.notices import Notice, Notices
+from tray_agent.tray.port import AgentPort
+from tray_agent.tray.view import TrayView, build_view
+
+log = logging.getLogger("tray_agent.tray")
+
+ICON_SIZE = 64
+UNLOCK_TTL = 300.0  # seconds a local-password check stays good for config/env edits
+KEY_REFERENCE = "$LITELLM_BRIDGE_API_KEY"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One menu entry: ``id`` is stable (automation and tests), ``text`` is what users see."""
+
+    id: str
+    text: str
+    action: Callable[[], None] | None
+    enabled: Callable[[], bool] = lambda: True
+    checked: Callable[[], bool] | None = None
+    default: bool = False
+
+
+def _pystray() -> Any:
+    import pystray
+
+    return pystray
+
+
+class TrayApp:
+    def __init__(
+        self,
+        port: AgentPort,
+        paths: Paths,
+        runner: DialogRunner | None = None,
+        icon_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        self.port = port
+        self.paths = paths
+        self.runner = runner or DialogRunner()
+        self._icon_factory = icon_factory
+        self.notices = Notices()
+        self.sent: list[Notice] = []
+        self._view = build_view(port.snapshot())
+        self._images: dict[str, Any] = {}
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._unlocked_until = 0.0
+        self._autostart = self._safe(autostart.is_enabled, False)
+        self.icon: Any = None
+        self.quitting = threading.Event()
+        self.entries = self._entries()
+
+    # -- menu -----------------------------------------------------------------------------
+    def _entries(self) -> list[Entry]:
+        v = lambda: self._view  # noqa: E731
+        return [
+            Entry("state", "", None, enabled=lambda: False),
+            Entry("start", "Start", self.start, enabled=lambda: v().can_start),
+            Entry("stop", "Stop", self.stop, enabled=lambda: v().can_stop),
+            Entry("restart", "Restart", self.restart, enabled=lambda: v().can_restart),
+            Entry("-1", "-", None),
+            Entry("signin", "Sign in…", self.sign_in),
+            Entry("edit-config", "Edit config", self.edit_config),
+            Entry("environment", "Environment…", self.environment),
+            Entry("status", "Status…", self.status, default=True),
+            Entry("logs", "Open logs folder", self.open_logs),
+            Entry("setup", "Copy CLI setup…", self.copy_setup),
+            Entry("diagnostics", "Export diagnostics…", self.export_diagnostics),
+            Entry("-2", "-", None),
+            Entry(
+                "autostart",
+                "Start at login",
+                self.toggle_autostart,
+                checked=lambda: self._autostart,
+            ),
+            Entry("quit", "Quit", self.quit),
+        ]
+
+    def entry(self, entry_id: str) -> Entry:
+        for e in self.entries:
+            if e.id == entry_id:
+                return e
+        raise KeyError(entry_id)
+
+    def _text(self, e: Entry) -> str:
+        return self._view.headline if e.id == "state" else e.text
+
+    def build_menu(self) -> Any:
+        pystray = _pystray()
+        items = []
+        for e in self.entries:
+            if e.text == "-":
+                items.append(pystray.Menu.SEPARATOR)
+                continue
+            kwargs: dict[str, Any] = {
+                "enabled": (lambda _item, e=e: e.enabled()),
+                "default": e.default,
+            }
+            if e.checked is not None:
+                kwargs["checked"] = lambda _item, e=e: e.checked()  # type: ignore[misc]
+            items.append(
+                pystray.MenuItem(
+                    lambda _item, e=e: self._text(e),
+                    self._activator(e),
+                    **kwargs,
+                )
+            )
+        return pystray.Menu(*items)
+
+    def _activator(self, e: Entry) -> Callable[[Any, Any], None]:
+        def activate(_icon: Any, _item: Any) -> None:
+            self.activate(e.id)
+
+        return activate
+
+    def activate(self, entry_id: str) -> None:
+        """Run a menu entry's action off the tray's thread (the backend must stay responsive)."""
+        e = self.entry(entry_id)
+        if e.action is None or not e.enabled():
+            return
+        if e.id == "quit":
+            e.action()
+            return
+        with self._busy_lock:
+            if e.id in self._busy:
+                return
+            self._busy.add(e.id)
+        threading.Thread(target=self._run_action, args=(e,), name=f"tray-{e.id}").start()
+
+    def _run_action(self, e: Entry) -> None:
+        try:
+            assert e.action is not None
+            e.action()
+        except DialogFailed as exc:
+            self.tell("Dialog failed", str(exc))
+        except Exception as exc:
+            log.exception("tray.action_failed", extra={"fields": {"entry": e.id}})
+            self.tell(f"{e.text.rstrip('…')} failed", str(exc)[:200])
+        finally:
+            with self._busy_lock:
+                self._busy.discard(e.id)
+            self._refresh_menu()
+
+    def describe(self) -> dict[str, Any]:
+        """The visible state of the tray (automation, tests, diagnostics)."""
+        return {
+            "icon": self._view.icon,
+            "tooltip": self._view.tooltip,
+            "menu": [
+                {
+                    "id": e.id,
+                    "text": self._text(e),
+                    "enabled": e.action is not None and e.enabled(),
+                    "checked": e.checked() if e.checked else None,
+                }
+                for e in self.entries
+                if e.text != "-"
+            ],
+            "notices": [n.__dict__ for n in self.sent],
+            "running": self.icon is not None and bool(getattr(self.icon, "_running", False)),
+        }
+
+    # -- state ----------------------------------------------------------------------------
+    def image(self, state: str) -> Any:
+        if state not in self._images:
+            self._images[state] = icons.draw(state, ICON_SIZE)
+        return self._images[state]
+
+    def on_snapshot(self, snap: dict[str, Any]) -> None:
+        """Called on the core thread after every state change."""
+        old = self._view
+        self._view = build_view(snap)
+        if self.icon is not None:
+            if old.icon != self._view.icon:
+                self.icon.icon = self.image(self._view.icon)
+            if old.tooltip != self._view.tooltip:
+                self.icon.title = self._view.tooltip
+            self._refresh_menu()
+        for notice in self.notices.update(snap):
+            self.tell(notice.title, notice.message, notice.kind)
+
+    def _refresh_menu(self) -> None:
+        if self.icon is not None:
+            try:
+                self.icon.update_menu()
+            except Exception:
+                log.exception("tray.menu_update_failed")
+
+    def tell(self, title: str, message: str, kind: str = "info") -> None:
+        self.sent.append(Notice(kind, title, message))
+        del self.sent[:-50]
+        log.info("tray.notify", extra={"fields": {"kind": kind, "title": title}})
+        icon = self.icon
+        if icon is not None and getattr(icon, "HAS_NOTIFICATION", False) and icon._running:
+            try:
+                icon.notify(message, title)
+                return
+            except Exception:
+                log.exception("tray.notify_failed")
+        desktop.notify(title, message)
+
+    @staticmethod
+    def _safe(fn: Callable[[], Any], default: Any) -> Any:
+        try:
+            return fn()
+        except Exception:
+            return default
+
+    # -- run ------------------------------------------------------------------------------
+    def run(self, setup: Callable[[], None] | None = None) -> None:
+        """Show the icon and block until Quit (the backend's loop runs on this thread)."""
+        factory = self._icon_factory or _pystray().Icon
+        self.icon = factory(
+            "litellm-bridge",
+            icon=self.image(self._view.icon),
+            title=self._view.tooltip,
+            menu=self.build_menu(),
+        )
+        self.port.subscribe(self.on_snapshot)
+        self.on_snapshot(self.port.snapshot())
+
+        def ready(icon: Any) -> None:
+            icon.visible = True
+            if setup is not None:
+                setup()
+
+        self.icon.run(setup=ready)
+
+    def quit(self) -> None:
+        if self.quitting.is_set():
+            return
+        self.quitting.set()
+        self.runner.close_all()
+        if self.icon is not None:
+            self.icon.stop()
+
+    # -- actions --------------------------------------------------------------------------
+    def _call(self, method: str, **params: Any) -> Any:
+        return self.port.call(method, **params)
+
+    def start(self) -> None:
+        self._call("start")
+
+    def stop(self) -> None:
+        self._call("stop")
+
+    def restart(self) -> None:
+        self._call("restart")
+
+    def sign_in(self) -> None:
+        self.runner.run("signin", {})
+
+    def _unlock(self) -> bool:
+        """Ask for the local password unless it was given a moment ago."""
+        if time.monotonic() < self._unlocked_until:
+            return True
+        create = not Account(self.paths.account_file).exists()
+        result = self.runner.run("unlock", {"create": create})
+        if result and result.get("ok"):
+            self._unlocked_until = time.monotonic() + UNLOCK_TTL
+            return True
+        return False
+
+    def edit_config(self) -> None:
+        if not self.paths.config_file.exists():
+            self.first_run()
+            return
+        if self._unlock():
+            desktop.edit_file(self.paths.config_file)
+
+    def environment(self) -> None:
+        if self._unlock():
+            self.runner.run("env", {})
+
+    def status(self) -> None:
+        self.runner.run("status", {})
+
+    def open_logs(self) -> None:
+        self.paths.log_dir.mkdir(parents=True, exist_ok=True)
+        desktop.open_folder(self.paths.log_dir)
+
+    def setup_text(self) -> str:
+        from tray_agent.clients.summary import setup_summary
+
+        url = self.port.snapshot()["sidecar"]["url"]
+        return setup_summary(url, KEY_REFERENCE)
+
+    def copy_setup(self) -> None:
+        key = self._call("key")["key"]
+        self.runner.run(
+            "setup", {"text": self.setup_text(), "key": key, "key_env": "LITELLM_BRIDGE_API_KEY"}
+        )
+
+    def export_diagnostics(self) -> None:
+        name = time.strftime("litellm-bridge-diagnostics-%Y%m%d-%H%M%S.zip")
+        result = self.runner.run("save", {"title": "Export diagnostics", "filename": name})
+        if not result or not result.get("path"):
+            return
+        target = diagnostics.export(self.paths, self.port.snapshot(), Path(result["path"]))
+        self.tell("Diagnostics exported", f"Saved to {target}")
+
+    def toggle_autostart(self) -> None:
+        want = not self._autostart
+        autostart.set_enabled(want)
+        self._autostart = autostart.is_enabled()
+
+    def first_run(self) -> None:
+        """The setup wizard; it signs in and starts the proxy through the control channel."""
+        self.runner.run("wizard", {})
+
+    def activate_first_run(self) -> None:
+        threading.Thread(target=self._guarded_first_run, name="tray-wizard").start()
+
+    def _guarded_first_run(self) -> None:
+        try:
+            self.first_run()
+        except Exception as exc:
+            log.exception("tray.wizard_failed")
+            self.tell("Setup failed", str(exc)[:200])
+
+    def needs_first_run(self) -> bool:
+        return not Account(self.paths.account_file).exists() or not self.paths.config_file.exists()
+
+    @property
+    def view(self) -> TrayView:
+        return self._view
