@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,7 @@ BUILD = Path(os.environ.get("LITELLM_BRIDGE_BUILD_DIR", ROOT / "build" / "packag
 DIST = Path(os.environ.get("LITELLM_BRIDGE_DIST_DIR", ROOT / "dist"))
 APP_NAME = "litellm-bridge"
 SIDECAR_DIR = "sidecar"
+CODESIGN_ENV = "LITELLM_BRIDGE_CODESIGN_CMD"
 
 
 def _files(patterns: Iterable[str]) -> list[Path]:
@@ -135,6 +137,19 @@ def normalise_modes(root: Path) -> None:
             os.chmod(path, 0o755 if executable else 0o644)
 
 
+def codesign(files: list[Path]) -> None:
+    """Authenticode (or any platform) signing of executables, when a command is configured.
+
+    ``LITELLM_BRIDGE_CODESIGN_CMD`` is run with the files appended; it must sign in place.
+    """
+    command = os.environ.get(CODESIGN_ENV)
+    if not command or not files:
+        return
+    argv = shlex.split(command, posix=os.name != "nt") + [str(f) for f in files]
+    subprocess.run(argv, check=True)
+    print(f"build: code-signed {len(files)} file(s)")
+
+
 def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
     """The app folder as installed: the agent, ``sidecar/`` beside it, the signed manifest."""
     app = BUILD / "app" / APP_NAME
@@ -144,6 +159,8 @@ def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
     _copy_tree(agent, app)
     _copy_tree(sidecar, app / SIDECAR_DIR)
     normalise_modes(app)
+    # Code signing rewrites the executables: it must happen before they are hashed.
+    codesign(sorted(p for p in app.rglob("*.exe") if p.is_file()))
     manifest = sign_bundle(app, key)
     print(f"build: signed manifest of {len(manifest.files)} files (key {manifest.key_id})")
     return app
