@@ -32,6 +32,22 @@ DIST = Path(os.environ.get("LITELLM_BRIDGE_DIST_DIR", ROOT / "dist"))
 APP_NAME = "litellm-bridge"
 SIDECAR_DIR = "sidecar"
 CODESIGN_ENV = "LITELLM_BRIDGE_CODESIGN_CMD"
+# What each frozen program is made from (besides the installed distributions).
+SIDECAR_INPUTS = (
+    "sidecar/**/*.py",
+    "sidecar/requirements.lock",
+    "installer/sidecar.spec",
+    "installer/preflight.py",
+    "installer/assets/admin-ui/**/*",
+)
+AGENT_INPUTS = (
+    "tray_agent/**/*.py",
+    "tray_agent/py.typed",
+    "config_templates/*",
+    "icons/*",
+    "installer/agent.spec",
+    "installer/preflight.py",
+)
 
 
 def _files(patterns: Iterable[str]) -> list[Path]:
@@ -91,32 +107,12 @@ def pyinstaller(spec: str, name: str, key: str, env: dict[str, str] | None = Non
 
 
 def build_sidecar() -> Path:
-    key = fingerprint(
-        [
-            "sidecar/**/*.py",
-            "sidecar/requirements.lock",
-            "installer/sidecar.spec",
-            "installer/preflight.py",
-            "installer/assets/admin-ui/**/*",
-        ],
-        environment_fingerprint(),
-    )
+    key = fingerprint(SIDECAR_INPUTS, environment_fingerprint())
     return pyinstaller("sidecar.spec", SIDECAR_DIR, key)
 
 
 def build_agent(key_module: Path) -> Path:
-    key = fingerprint(
-        [
-            "tray_agent/**/*.py",
-            "tray_agent/py.typed",
-            "config_templates/*",
-            "icons/*",
-            "installer/agent.spec",
-            "installer/preflight.py",
-        ],
-        key_module.read_text(),
-        environment_fingerprint(),
-    )
+    key = fingerprint(AGENT_INPUTS, key_module.read_text(), environment_fingerprint())
     env = {"LITELLM_BRIDGE_KEY_MODULE_DIR": str(key_module.parent)}
     return pyinstaller("agent.spec", APP_NAME, key, env)
 

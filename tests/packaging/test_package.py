@@ -1,0 +1,175 @@
+"""The built packages: extract the .deb, run the frozen app offline, refuse a tampered sidecar.
+
+One build per test run (session fixture); PyInstaller output is cached between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.packaging.frozen import FrozenAgent, build_packages, built_public_key, extract
+from tray_agent.integrity import verify as verify_mod
+from tray_agent.integrity.manifest import MANIFEST_NAME, SIGNATURE_NAME, Manifest
+from tray_agent.integrity.verify import verify_bundle
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+
+READY_TIMEOUT = 300
+
+
+@pytest.fixture(scope="session")
+def deb() -> Path:
+    return build_packages()
+
+
+@pytest.fixture(scope="session")
+def root(deb: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deb-root")
+
+
+@pytest.fixture(scope="session")
+def app(deb: Path, root: Path) -> Path:
+    return extract(deb, root)
+
+
+def _init_demo(agent_home: Path, app: Path) -> int:
+    """``litellm-bridge init --template demo`` with the frozen CLI; the port it chose."""
+    port = free_port()
+    argv = [str(app / "litellm-bridge"), "init", "--template", "demo", "--non-interactive"]
+    r = subprocess.run(
+        [*argv, "--port", str(port)],
+        env={**os.environ, "LITELLM_BRIDGE_HOME": str(agent_home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    return port
+
+
+@pytest.fixture
+def agent_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def running_agent(app: Path, agent_home: Path) -> Iterator[tuple[FrozenAgent, int]]:
+    port = _init_demo(agent_home, app)
+    agent = FrozenAgent(app, agent_home)
+    try:
+        yield agent, port
+    finally:
+        agent.stop()
+
+
+def test_deb_installs_under_opt_with_launcher_menu_entry_and_no_autostart(root: Path) -> None:
+    launcher = root / "usr" / "bin" / "litellm-bridge"
+    assert launcher.stat().st_mode & 0o111
+    assert "/opt/litellm-bridge/litellm-bridge" in launcher.read_text()
+    desktop = (root / "usr/share/applications/litellm-bridge.desktop").read_text()
+    assert "Exec=litellm-bridge" in desktop and "Icon=litellm-bridge" in desktop
+    assert (root / "usr/share/icons/hicolor/256x256/apps/litellm-bridge.png").is_file()
+    assert not (root / "etc" / "xdg" / "autostart").exists()
+    control = (root / "DEBIAN" / "control").read_text()
+    assert "Package: litellm-bridge" in control
+    assert "Depends: libc6 (>= 2." in control
+
+
+def test_manifest_covers_every_shipped_file(app: Path) -> None:
+    manifest = Manifest.decode((app / MANIFEST_NAME).read_bytes())
+    shipped = {
+        p.relative_to(app).as_posix()
+        for p in app.rglob("*")
+        if (p.is_file() or p.is_symlink()) and p.name not in (MANIFEST_NAME, SIGNATURE_NAME)
+    }
+    assert shipped == set(manifest.files)
+    assert "sidecar/litellm-bridge-sidecar" in manifest.files
+    assert not any("_experimental/out/_next/static" in f for f in manifest.files)
+
+
+def test_extracted_app_serves_a_demo_completion_offline(
+    app: Path, running_agent: tuple[FrozenAgent, int]
+) -> None:
+    agent, port = running_agent
+    status = agent.wait_for(
+        lambda s: s["sidecar"]["state"] == "running", READY_TIMEOUT, "the frozen sidecar"
+    )
+    assert status["sidecar"]["pid"]
+    key = agent.cli("key").stdout.strip()
+    assert key
+    body = json.dumps({"model": "demo", "messages": [{"role": "user", "content": "hi"}]})
+    r = agent.in_netns(
+        [
+            "curl",
+            "-sS",
+            "--max-time",
+            "60",
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            "-H",
+            f"Authorization: Bearer {key}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+        ]
+    )
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    assert "LiteLLM Bridge demo model" in answer["choices"][0]["message"]["content"]
+    # Nothing may write into the installed bundle while it runs (it would fail verification).
+    verify_mod._known_good.clear()
+    verify_bundle(app, None, built_public_key())
+
+
+def _flip_one_byte(path: Path) -> int:
+    data = bytearray(path.read_bytes())
+    offset = len(data) // 2
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+    return offset
+
+
+def _expect_refused(agent: FrozenAgent, message: str) -> None:
+    status = agent.wait_for(
+        lambda s: s["sidecar"]["state"] == "error", READY_TIMEOUT, "the launch to be refused"
+    )
+    error = str(status["sidecar"].get("error") or status.get("error") or status)
+    assert message in error, status
+    assert message in agent.logs()
+    assert status["sidecar"].get("pid") in (None, 0)
+
+
+def test_a_flipped_byte_in_the_sidecar_is_refused(app: Path, agent_home: Path) -> None:
+    target = app / "sidecar" / "_internal" / "base_library.zip"
+    original = target.read_bytes()
+    _init_demo(agent_home, app)
+    _flip_one_byte(target)
+    agent = FrozenAgent(app, agent_home)
+    try:
+        _expect_refused(agent, "base_library.zip was modified after signing")
+    finally:
+        agent.stop()
+        target.write_bytes(original)
+
+
+def test_a_sidecar_without_signature_is_refused(app: Path, agent_home: Path) -> None:
+    signature = app / SIGNATURE_NAME
+    saved = agent_home.parent / "saved.sig"
+    shutil.move(signature, saved)
+    _init_demo(agent_home, app)
+    agent = FrozenAgent(app, agent_home)
+    try:
+        _expect_refused(agent, "not signed")
+    finally:
+        agent.stop()
+        shutil.move(saved, signature)
