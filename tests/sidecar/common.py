@@ -17,7 +17,8 @@ PROJECT = "proj-42"
 INJECT: dict[str, Any] = {
     INTERNAL_MODEL: {"token": ["token"], "literal": {"project": PROJECT}},
 }
-READY_TIMEOUT = 150.0
+# Generous: a start takes about 10 s on an idle machine, far more on a busy one.
+READY_TIMEOUT = 240.0
 
 
 def fresh_token(ttl: float = 3600) -> tuple[str, float]:

@@ -25,7 +25,7 @@ from tests.sidecar.common import (
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import verify
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(360)
 
 
 def only_completion(llm: StandInLLM) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from tests.sidecar.common import INTERNAL_MODEL, ROUTES, Route, call, fresh_toke
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import verify
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(360)
 
 MESSAGE = 'internal token missing or expired: sign in with "litellm-bridge token login"'
 
