@@ -53,7 +53,7 @@ def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
     install_extensions(rt)
     app = TrayApp(RuntimePort(rt), ctx.paths)
     rt.handlers["tray.describe"] = lambda params: app.describe()
-    rt.handlers["tray.activate"] = lambda params: app.activate(str(params["id"]))
+    rt.handlers["tray.click"] = lambda params: app.click(str(params["id"]))
     first_run = not args.no_wizard and app.needs_first_run()
     rt.start(autostart=not args.no_start and ctx.paths.config_file.exists())
 

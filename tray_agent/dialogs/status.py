@@ -23,7 +23,15 @@ def _ts(epoch: float | None) -> str:
 
 def summary_rows(snap: dict[str, Any] | None, paths: Any) -> list[tuple[str, str]]:
     if snap is None:
-        return [("Agent", "not running"), ("Config", str(paths.config_file))]
+        return [
+            ("Proxy", "unknown: the agent is not running"),
+            ("URL", "-"),
+            ("Token", "-"),
+            ("Restarts", "-"),
+            ("Config", str(paths.config_file)),
+            ("Logs", str(paths.log_dir)),
+            ("Keyring", "-"),
+        ]
     sc, cfg, tok = snap["sidecar"], snap["config"], snap.get("token", {})
     state = sc["state"] + (f" (pid {sc['pid']})" if sc.get("pid") else "")
     token = str(tok.get("state", "-"))
@@ -87,7 +95,8 @@ class StatusDialog(Dialog):
         ttk.Label(f, text="Recent errors", style="Title.TLabel").grid(
             row=1, column=0, sticky="w", pady=(self.px(8), 0)
         )
-        self.errors = tk.Text(f, height=4, wrap="word", foreground=ERROR_FG, takefocus=0)
+        self.errors = tk.Text(f, height=4, wrap="word", takefocus=0)
+        self.errors.tag_configure("error", foreground=ERROR_FG)
         self.errors.grid(row=2, column=0, sticky="ew")
 
         logs = ttk.LabelFrame(f, text="Log", padding=self.px(6))
@@ -163,7 +172,7 @@ class StatusDialog(Dialog):
         if self.errors.get("1.0", "end-1c") != text:
             self.errors.configure(state="normal")
             self.errors.delete("1.0", "end")
-            self.errors.insert("1.0", text)
+            self.errors.insert("1.0", text, "error" if errs else "")
             self.errors.configure(state="disabled")
 
     def shown_lines(self) -> list[str]:

@@ -105,6 +105,7 @@ class TrayApp:
     def build_menu(self) -> Any:
         pystray = _pystray()
         items = []
+        self._items: dict[str, Any] = {}
         for e in self.entries:
             if e.text == "-":
                 items.append(pystray.Menu.SEPARATOR)
@@ -115,14 +116,21 @@ class TrayApp:
             }
             if e.checked is not None:
                 kwargs["checked"] = lambda _item, e=e: e.checked()  # type: ignore[misc]
-            items.append(
-                pystray.MenuItem(
-                    lambda _item, e=e: self._text(e),
-                    self._activator(e),
-                    **kwargs,
-                )
-            )
+            item = pystray.MenuItem(lambda _item, e=e: self._text(e), self._activator(e), **kwargs)
+            self._items[e.id] = item
+            items.append(item)
         return pystray.Menu(*items)
+
+    def click(self, entry_id: str) -> bool:
+        """Invoke a menu item exactly as the tray backend does on a click: ``item(icon)``.
+
+        False when the item is disabled (the backend would not deliver the click).
+        """
+        item = self._items[entry_id]
+        if not item.enabled:
+            return False
+        item(self.icon)
+        return True
 
     def _activator(self, e: Entry) -> Callable[[Any, Any], None]:
         def activate(_icon: Any, _item: Any) -> None:

@@ -1,0 +1,154 @@
+"""The real tray process: icon in the tray host, menu driving the agent, notifications, Quit.
+
+One tray (and one real sidecar) is shared by the whole module; tests run in file order.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.agentproc import write_config
+from tests.conftest import free_port
+from tests.tray import desktop
+from tests.tray.desktop import NotificationMonitor
+from tests.tray.trayproc import TrayProc
+from tray_agent.supervisor import proctree
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def tray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrayProc]:
+    desktop.require_desktop()
+    root = tmp_path_factory.mktemp("tray")
+    home = root / "home"
+    home.mkdir()
+    write_config(home, free_port())
+    t = TrayProc(home, "--no-start", "--no-wizard")
+    yield t
+    t.stop()
+
+
+def shot(artifacts: Path, name: str) -> Path:
+    geo = desktop.tray_icon_geometry()
+    return desktop.screenshot(artifacts / f"tray-{name}.png", crop=geo.crop)
+
+
+@pytest.mark.timeout(90)
+def test_icon_appears_in_the_tray_host_showing_stopped(tray: TrayProc, artifacts: Path) -> None:
+    d = tray.describe()
+    assert d["icon"] == "stopped"
+    assert "stopped" in d["tooltip"]
+    geo = desktop.tray_icon_geometry()
+    assert geo.w >= 16
+    shot(artifacts, "stopped")
+    assert tray.item(d, "start")["enabled"] and not tray.item(d, "stop")["enabled"]
+
+
+@pytest.mark.timeout(200)
+def test_start_from_the_menu_changes_the_picture_within_a_second(
+    tray: TrayProc, artifacts: Path
+) -> None:
+    before = shot(artifacts, "stopped")
+    clicked = time.monotonic()
+    assert tray.click("start")
+    tray.wait_for(lambda d: d["icon"] == "starting", 1.0, "the starting picture")
+    assert time.monotonic() - clicked < 1.0
+    time.sleep(0.3)
+    starting = shot(artifacts, "starting")
+    d = tray.wait_for(lambda d: d["icon"] == "running", 150, "running")
+    assert "http://127.0.0.1:" in d["tooltip"]
+    time.sleep(0.3)
+    running = shot(artifacts, "running")
+    assert desktop.differs(before, starting) and desktop.differs(starting, running)
+    assert not tray.item(d, "start")["enabled"]
+    assert tray.item(d, "stop")["enabled"] and tray.item(d, "restart")["enabled"]
+    assert not tray.click("start")  # disabled items ignore clicks, like the backend
+
+
+@pytest.mark.timeout(60)
+def test_invalid_config_is_notified_once_with_file_and_line(
+    tray: TrayProc, notifications: NotificationMonitor
+) -> None:
+    cfg = tray.paths.config_file
+    good = cfg.read_text()
+    cfg.write_text(good.replace("model_list:", "model_list:\n  - model_nam: [oops\n", 1))
+    summary, body = notifications.wait_for("config.yaml has errors")
+    assert "config.yaml:" in body and any(c.isdigit() for c in body.split("config.yaml:")[1][:3])
+    time.sleep(1.5)  # editors save twice: the same condition must not be announced again
+    cfg.write_text(cfg.read_text() + "\n")
+    time.sleep(1.5)
+    assert len(notifications.matching("config.yaml has errors")) == 1
+    cfg.write_text(good)
+    tray.wait_for(lambda d: "errors" not in d["tooltip"], 10, "config valid again")
+    assert tray.describe()["icon"] == "running"
+
+
+@pytest.mark.timeout(200)
+def test_sidecar_crash_is_notified_on_the_bus(
+    tray: TrayProc, notifications: NotificationMonitor, artifacts: Path
+) -> None:
+    pid = tray.status()["sidecar"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    tray.wait_for(lambda d: d["icon"] == "error", 5, "the error picture")
+    shot(artifacts, "error")
+    summary, body = notifications.wait_for("Proxy crashed")
+    assert "exit" in body
+    tray.wait_for(lambda d: d["icon"] == "running", 150, "running again")
+    assert len(notifications.matching("Proxy crashed")) == 1
+
+
+@pytest.mark.timeout(60)
+def test_open_logs_folder_and_start_at_login(tray: TrayProc) -> None:
+    assert tray.click("logs")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not tray.opened_log.exists():
+        time.sleep(0.1)
+    assert str(tray.paths.log_dir) in tray.opened_log.read_text()
+
+    entry = tray.home.parent / "xdg-config" / "autostart" / "litellm-bridge.desktop"
+    assert not tray.item(tray.describe(), "autostart")["checked"]
+    assert tray.click("autostart")
+    tray.wait_for(lambda d: tray.item(d, "autostart")["checked"], 5, "checked")
+    text = entry.read_text()
+    assert "tray_agent tray" in text and f"LITELLM_BRIDGE_HOME={tray.home}" in text
+    assert tray.click("autostart")
+    tray.wait_for(lambda d: not tray.item(d, "autostart")["checked"], 5, "unchecked")
+    assert not entry.exists()
+
+
+@pytest.mark.timeout(90)
+def test_real_left_click_opens_the_status_dialog(tray: TrayProc, artifacts: Path) -> None:
+    x, y = desktop.tray_icon_geometry().center
+    desktop.click(x, y, 1)
+    wid = desktop.find_window("LiteLLM Bridge: status")
+    time.sleep(2.5)  # let it poll the agent and fill the log view
+    desktop.screenshot(artifacts / "dialog-status-live.png", window=wid)
+    desktop.xdotool("windowfocus", "--sync", wid)
+    desktop.xdotool("key", "--window", wid, "Escape")
+    assert desktop.window_gone("LiteLLM Bridge: status")
+
+
+@pytest.mark.timeout(120)
+def test_quit_by_real_right_click_leaves_no_sidecar(tray: TrayProc, artifacts: Path) -> None:
+    sidecar = tray.status()["sidecar"]["pid"]
+    assert sidecar and proctree.is_alive(sidecar)
+    x, y = desktop.tray_icon_geometry().center
+    desktop.click(x, y, 3)
+    time.sleep(1.0)
+    desktop.screenshot(artifacts / "tray-menu.png")
+    desktop.xdotool("key", "Up")  # GTK menus select the last item (Quit) on Up
+    time.sleep(0.3)
+    desktop.xdotool("key", "Return")
+    tray.proc.wait(60)
+    assert tray.proc.returncode == 0, tray.output()
+    deadline = time.monotonic() + 10
+    while proctree.is_alive(sidecar) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not proctree.is_alive(sidecar)
