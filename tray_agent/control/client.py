@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from multiprocessing.connection import Client, Connection
+from multiprocessing.connection import Client
 from typing import Any
 
 from tray_agent.control.protocol import FAMILY, AgentNotRunning, ControlError
@@ -12,7 +12,7 @@ from tray_agent.paths import Paths
 
 
 class ControlClient:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Any) -> None:
         self._conn = conn
 
     @classmethod

@@ -12,9 +12,10 @@ import logging
 import os
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection, Listener
+from multiprocessing.connection import Listener
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,8 @@ log = logging.getLogger("tray_agent.control")
 Handler = Callable[[str, dict[str, Any]], Any]
 
 
-def _peer_uid(conn: Connection) -> int | None:
-    if not hasattr(socket, "SO_PEERCRED"):
+def _peer_uid(conn: Any) -> int | None:
+    if sys.platform == "win32" or not hasattr(socket, "SO_PEERCRED"):
         return None
     s = socket.socket(fileno=os.dup(conn.fileno()))
     try:
@@ -74,7 +75,7 @@ class ControlServer:
                 if self._closed:
                     return
                 continue
-            if FAMILY == "AF_UNIX":
+            if sys.platform != "win32":
                 uid = _peer_uid(conn)
                 if uid is not None and uid != os.getuid():
                     log.warning("control.refused", extra={"fields": {"uid": uid}})
@@ -82,7 +83,7 @@ class ControlServer:
                     continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
-    def _serve(self, conn: Connection) -> None:
+    def _serve(self, conn: Any) -> None:
         with conn:
             while True:
                 try:

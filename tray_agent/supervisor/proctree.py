@@ -63,9 +63,10 @@ def terminate_tree(proc: subprocess.Popen[bytes], grace: float) -> int | None:
             pass
     children = descendants(proc.pid)
     signal_tree(proc.pid, hard=True)
-    for c in children:
-        with contextlib.suppress(Exception):
-            os.kill(c, signal.SIGKILL if sys.platform != "win32" else signal.SIGTERM)
+    if sys.platform != "win32":
+        for c in children:
+            with contextlib.suppress(OSError):
+                os.kill(c, signal.SIGKILL)
     try:
         return proc.wait(5)
     except subprocess.TimeoutExpired:
