@@ -80,7 +80,7 @@ def _print_when_ready(rt: Any, ctx: CliContext) -> None:
             ctx.print(
                 f'try: curl -s {sc["url"]}/v1/chat/completions -H "Authorization: Bearer '
                 "$(litellm-bridge key)\" -H 'Content-Type: application/json' "
-                '-d \'{"model": "demo-chat", "messages": [{"role": "user", '
+                '-d \'{"model": "demo", "messages": [{"role": "user", '
                 '"content": "hi"}]}\''
             )
             return
