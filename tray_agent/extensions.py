@@ -10,3 +10,4 @@ def install_extensions(rt: Any) -> None:
     from tray_agent.token.agent_link import TokenLink
 
     rt.extensions.append(TokenLink(rt))
+    rt.extensions.append(__import__("tray_agent.metrics").metrics.MetricsLink(rt))

@@ -47,12 +47,24 @@ class Runtime:
             lambda changed: self.agent.post(FilesChanged(changed)),
         )
         self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        # -- status extras (tray_agent/metrics): extensions add keys to the "status" answer,
+        # e.g. "errors" (the error summary); each is a function returning a JSON value.
+        self.status_extras: dict[str, Callable[[], Any]] = {}
+        # -- end status extras
 
     def handle(self, method: str, params: dict[str, Any]) -> Any:
         if method == "ping":
             return {"pid": self.agent.snapshot()["agent"]["pid"]}
         if method == "status":
-            return self.agent.snapshot()
+            snap = self.agent.snapshot()
+            # -- status extras
+            for key, extra in self.status_extras.items():
+                try:
+                    snap[key] = extra()
+                except Exception:
+                    log.exception("runtime.status_extra_failed", extra={"fields": {"key": key}})
+            # -- end status extras
+            return snap
         if method == "key":
             return {"key": self.agent.key}
         if method == "shutdown":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import re
 import sys
 import time
 from pathlib import Path
@@ -11,16 +12,26 @@ from typing import Any
 
 from tray_agent.logs.redact import REDACTOR
 
+# Size cap per log: MAX_BYTES * (BACKUPS + 1).
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 3
+SIDECAR_COMPONENT = "sidecar"
+
+_LEVEL_WORDS = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|EXCEPTION)\b")
+_LEVEL_NAMES = {"WARN": "WARNING", "EXCEPTION": "ERROR"}
+
+
+def timestamp(when: float | None = None) -> str:
+    """UTC, millisecond precision: the first field of every log line."""
+    t = time.time() if when is None else when
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
 class StructuredFormatter(logging.Formatter):
     """``TIME LEVEL COMPONENT EVENT key=value ...``; message text is the event."""
 
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        ts += f".{int(record.msecs):03d}Z"
+        ts = timestamp(record.created)
         component = record.name.removeprefix("tray_agent.")
         fields: dict[str, Any] = getattr(record, "fields", {}) or {}
         extra = " ".join(f"{k}={_quote(v)}" for k, v in fields.items())
@@ -72,7 +83,12 @@ def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:
 
 
 class SidecarLog:
-    """Captured sidecar output: rotating file + the last lines in memory, redacted."""
+    """Captured sidecar output: rotating file + the last lines in memory, redacted.
+
+    Each line is written as ``TIME LEVEL sidecar out|err pid=N TEXT`` so ``litellm-bridge
+    logs`` reads both files the same way; the level is guessed from the text (LiteLLM and
+    uvicorn print their own level names), and the lines of a traceback count as errors.
+    """
 
     def __init__(self, path: Path, keep: int = 200) -> None:
         self._logger = logging.getLogger(f"sidecar-output.{id(self)}")
@@ -83,12 +99,32 @@ class SidecarLog:
         self._handler = h
         self._logger.addHandler(h)
         self._keep = keep
+        self._in_traceback: dict[tuple[int, str], bool] = {}
         self.tail: list[str] = []
 
+    def _level(self, pid: int, stream: str, text: str) -> str:
+        key = (pid, stream)
+        if text.startswith("Traceback (most recent call last)"):
+            self._in_traceback[key] = True
+            return "ERROR"
+        if self._in_traceback.get(key):
+            if text.startswith((" ", "\t")) or not text:
+                return "ERROR"
+            self._in_traceback[key] = False
+            return "ERROR"  # the exception line that ends the traceback
+        m = _LEVEL_WORDS.search(text[:80])
+        if m:
+            return _LEVEL_NAMES.get(m.group(1), m.group(1))
+        if "cannot start" in text:
+            return "ERROR"
+        return "INFO"
+
     def write(self, pid: int, stream: str, line: str) -> None:
-        clean = REDACTOR.redact(line.rstrip("\n"))
-        ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self._logger.info("%s pid=%d %s %s", ts, pid, stream, clean)
+        clean = REDACTOR.redact(line.rstrip("\r\n"))
+        level = self._level(pid, stream, clean)
+        self._logger.info(
+            "%s %-7s %s %s pid=%d %s", timestamp(), level, SIDECAR_COMPONENT, stream, pid, clean
+        )
         self.tail.append(clean)
         if len(self.tail) > self._keep:
             del self.tail[: len(self.tail) - self._keep]

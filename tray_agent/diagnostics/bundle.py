@@ -1,0 +1,248 @@
+"""Build the diagnostics zip: versions, paths, status, doctor, configs, env names, errors,
+metrics and the end of each log, every text redacted; written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tray_agent import __version__
+from tray_agent.logs.errors import ERRORS_FILE, read_saved
+from tray_agent.logs.reader import log_files, tail_text
+from tray_agent.logs.redact import MASK, REDACTOR
+from tray_agent.logs.secrets import register_known_secrets
+from tray_agent.paths import Paths
+from tray_agent.secrets import SecretStore
+
+LOG_TAIL_BYTES = 1024 * 1024
+NAME_FORMAT = "litellm-bridge-diagnostics-%Y%m%d-%H%M%S.zip"
+SECRET_KEYS = (
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "credential",
+    "cookie",
+)
+
+
+def default_name(now: float | None = None) -> str:
+    return time.strftime(NAME_FORMAT, time.localtime(now))
+
+
+def litellm_version() -> str:
+    """LiteLLM's version from package metadata (never by importing it)."""
+    from importlib import metadata
+
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        return metadata.version("litellm")
+    if getattr(sys, "frozen", False):
+        here = Path(sys.executable).resolve().parent
+        for root in (here, here.parent / "sidecar", here / "sidecar"):
+            for dist in sorted(root.glob("**/litellm-*.dist-info"))[:1]:
+                return dist.name.removeprefix("litellm-").removesuffix(".dist-info")
+    lock = Path(__file__).resolve().parents[2] / "sidecar" / "requirements.lock"
+    with contextlib.suppress(OSError):
+        for line in lock.read_text(encoding="utf-8").splitlines():
+            if line.startswith("litellm=="):
+                return line.split("==", 1)[1].split()[0].rstrip("\\").strip() + " (locked)"
+    return "unknown"
+
+
+def versions() -> dict[str, str]:
+    return {
+        "litellm_bridge": __version__,
+        "litellm": litellm_version(),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "machine": platform.machine(),
+    }
+
+
+def _secret_key(key: object) -> bool:
+    k = str(key).lower().replace("-", "_")
+    return any(word in k for word in SECRET_KEYS) and not k.endswith(("_path", "_file", "_env"))
+
+
+def redact_data(value: Any) -> Any:
+    """A copy with the values of secret-looking keys masked (``os.environ/`` refs kept)."""
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            keep_ref = isinstance(v, str) and v.startswith("os.environ/")
+            if _secret_key(k) and isinstance(v, str | int | float) and not keep_ref:
+                out[k] = MASK
+            else:
+                out[k] = redact_data(v)
+        return out
+    if isinstance(value, list):
+        return [redact_data(v) for v in value]
+    return value
+
+
+def redacted_yaml(path: Path) -> str:
+    """The YAML file with secret-looking values masked; raw (pattern-redacted) if unparsable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return f"# cannot read {path.name}: {exc.strerror or exc}\n"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return "# not valid YAML; shown with known secrets masked\n" + text
+    header = f"# {path.name}, values of secret-looking keys masked; comments dropped\n"
+    return header + yaml.safe_dump(redact_data(data), sort_keys=False, allow_unicode=True)
+
+
+def env_entries(paths: Paths, secrets: SecretStore | None) -> list[dict[str, Any]]:
+    """Names and flags; every value masked (a secret says whether the keyring holds it)."""
+    from tray_agent.envstore import EnvStore, EnvStoreError, secret_key
+
+    try:
+        entries = EnvStore(paths.env_file, secrets).entries()
+    except EnvStoreError as exc:
+        return [{"error": str(exc)}]
+    out = []
+    for e in entries:
+        item: dict[str, Any] = {"name": e.name, "secret": e.secret, "enabled": e.enabled}
+        if e.secret:
+            present = None
+            if secrets is not None:
+                with contextlib.suppress(Exception):
+                    present = secrets.get(secret_key(e.name)) is not None
+            item["value"] = {True: MASK, False: "(missing from the keyring)", None: "?"}[present]
+        else:
+            item["value"] = MASK if e.value else "(empty)"
+        out.append(item)
+    return out
+
+
+def _agent(paths: Paths) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    from tray_agent.control.client import ControlClient
+    from tray_agent.control.protocol import ControlError
+
+    client = ControlClient.connect(paths)
+    if client is None:
+        return None, None
+    status = metrics = None
+    try:
+        with client:
+            status = client.call("status", timeout=15)
+            with contextlib.suppress(ControlError):
+                metrics = client.call("metrics", timeout=15)
+            with contextlib.suppress(ControlError, KeyError, TypeError):
+                REDACTOR.add(client.call("key", timeout=15)["key"])
+    except (ControlError, OSError, EOFError):
+        pass
+    return status, metrics
+
+
+def _doctor(paths: Paths) -> tuple[str, dict[str, Any]]:
+    from tray_agent.doctor import format_report, run_doctor
+
+    try:
+        report = run_doctor(paths)
+    except Exception as exc:
+        return f"doctor failed: {exc!r}\n", {"error": repr(exc)}
+    return format_report(report) + "\n", report.as_dict()
+
+
+def _target(out: Path | None, paths: Paths, now: float) -> Path:
+    if out is None:
+        return paths.data_dir / "diagnostics" / default_name(now)
+    out = Path(out).expanduser()
+    if out.is_dir() or str(out).endswith(("/", os.sep)):
+        return out / default_name(now)
+    return out
+
+
+def build_zip(
+    paths: Paths, *, secrets: SecretStore | None = None, include_doctor: bool = True
+) -> bytes:
+    """The zip's bytes (nothing written)."""
+    if secrets is None:
+        from tray_agent.secrets import open_secret_store
+
+        with contextlib.suppress(Exception):
+            secrets = open_secret_store(paths.keyring_namespace)
+    register_known_secrets(paths, secrets)
+    status, metrics = _agent(paths)
+    errors = (status or {}).get("errors")
+    if errors is None:
+        errors = read_saved(paths.data_dir / ERRORS_FILE)
+    about = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": versions(),
+        "paths": paths.as_dict(),
+        "agent_running": status is not None,
+    }
+    files: dict[str, str] = {
+        "about.json": json.dumps(about, indent=2),
+        "status.json": json.dumps(status or {"agent": None}, indent=2),
+        "errors.json": json.dumps(errors, indent=2),
+        "metrics.json": json.dumps(metrics, indent=2),
+        "env.json": json.dumps(env_entries(paths, secrets), indent=2),
+    }
+    if include_doctor:
+        text, data = _doctor(paths)
+        files["doctor.txt"] = text
+        files["doctor.json"] = json.dumps(data, indent=2)
+    for name, path in (
+        ("config/config.yaml", paths.config_file),
+        ("config/effective-config.yaml", paths.effective_config),
+    ):
+        if path.exists():
+            files[name] = redacted_yaml(path)
+    for base in (paths.agent_log, paths.sidecar_log):
+        chunks = log_files(base)
+        budget, parts = LOG_TAIL_BYTES, list[str]()
+        for path in reversed(chunks):  # newest first until the budget is spent
+            if budget <= 0:
+                break
+            text = tail_text(path, budget)
+            budget -= len(text.encode())
+            parts.insert(0, text)
+        if parts:
+            files[f"logs/{base.name}"] = "".join(parts)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, REDACTOR.redact(text))
+    return buf.getvalue()
+
+
+def export_diagnostics(paths: Paths, out: Path | None = None) -> Path:
+    """Write the diagnostics zip (atomically) and return where it went.
+
+    ``out`` may be a file name, a directory (a timestamped name is used inside) or None
+    (the data directory's ``diagnostics`` folder).
+    """
+    now = time.time()
+    target = _target(out, paths, now)
+    data = build_zip(paths)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target.resolve()
