@@ -79,7 +79,7 @@ def test_invalid_config_is_notified_once_with_file_and_line(
     cfg = tray.paths.config_file
     good = cfg.read_text()
     cfg.write_text(good.replace("model_list:", "model_list:\n  - model_nam: [oops\n", 1))
-    summary, body = notifications.wait_for("config.yaml has errors")
+    _summary, body = notifications.wait_for("config.yaml has errors")
     assert "config.yaml:" in body and any(c.isdigit() for c in body.split("config.yaml:")[1][:3])
     time.sleep(1.5)  # editors save twice: the same condition must not be announced again
     cfg.write_text(cfg.read_text() + "\n")
@@ -98,7 +98,7 @@ def test_sidecar_crash_is_notified_on_the_bus(
     os.kill(pid, signal.SIGKILL)
     tray.wait_for(lambda d: d["icon"] == "error", 5, "the error picture")
     shot(artifacts, "error")
-    summary, body = notifications.wait_for("Proxy crashed")
+    _summary, body = notifications.wait_for("Proxy crashed")
     assert "exit" in body
     tray.wait_for(lambda d: d["icon"] == "running", 150, "running again")
     assert len(notifications.matching("Proxy crashed")) == 1

@@ -63,6 +63,8 @@ def make_root(title: str) -> tk.Tk:
     style.configure("Muted.TLabel", foreground=MUTED_FG)
     style.configure("Title.TLabel", font=("TkDefaultFont", 13, "bold"))
     style.configure("Treeview", rowheight=int(22 * scale))
+    for widget in ("TCheckbutton", "TRadiobutton"):
+        style.configure(widget, indicatorsize=int(12 * scale), indicatormargin=int(3 * scale))
     root.scale = scale  # type: ignore[attr-defined]
     root.minsize(int(360 * scale), int(120 * scale))
     return root
@@ -81,17 +83,27 @@ class Field:
         value: str = "",
         width: int = 32,
     ) -> None:
+        scale = float(getattr(parent.winfo_toplevel(), "scale", 1.0))
+        gap = int(6 * scale)
         self.label = ttk.Label(parent, text=label)
-        self.label.grid(row=row, column=0, sticky="w", padx=(0, 8), pady=(6, 0))
+        self.label.grid(row=row, column=0, sticky="w", padx=(0, gap), pady=(gap, 0))
         self.var = tk.StringVar(parent, value=value)
         self.entry = ttk.Entry(
             parent, textvariable=self.var, width=width, show="•" if secret else ""
         )
-        self.entry.grid(row=row, column=1, sticky="ew", pady=(6, 0))
+        self.entry.grid(row=row, column=1, sticky="ew", pady=(gap, 0))
         self.error_var = tk.StringVar(parent, value="")
-        self.error = ttk.Label(parent, textvariable=self.error_var, style="Error.TLabel")
+        self.error = ttk.Label(
+            parent, textvariable=self.error_var, style="Error.TLabel", wraplength=int(440 * scale)
+        )
         self.error.grid(row=row + 1, column=1, sticky="w")
         self.error.grid_remove()
+        # Editing the field clears its error: the message was about the old value.
+        self.var.trace_add("write", self._edited)
+
+    def _edited(self, *_args: object) -> None:
+        if self.error_var.get():
+            self.set_error(None)
 
     @property
     def value(self) -> str:

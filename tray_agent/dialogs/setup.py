@@ -15,11 +15,14 @@ def setup_panel(dialog: Dialog, parent: tk.Misc, row: int, text: str, key: str |
     box.insert("1.0", text)
     box.configure(state="disabled")
     box.grid(row=row, column=0, columnspan=3, sticky="nsew")
+    xscroll = ttk.Scrollbar(parent, orient="horizontal", command=box.xview)
+    box.configure(xscrollcommand=xscroll.set)
+    xscroll.grid(row=row + 1, column=0, columnspan=3, sticky="ew")
     parent.rowconfigure(row, weight=1)
     parent.columnconfigure(0, weight=1)
     note = tk.StringVar(parent, value="")
     bar = ttk.Frame(parent)
-    bar.grid(row=row + 1, column=0, columnspan=3, sticky="w", pady=(dialog.px(6), 0))
+    bar.grid(row=row + 2, column=0, columnspan=3, sticky="w", pady=(dialog.px(6), 0))
     copied: list[str] = []
 
     def copy(what: str, value: str) -> None:
@@ -39,7 +42,7 @@ def setup_panel(dialog: Dialog, parent: tk.Misc, row: int, text: str, key: str |
             bar, text="Copy 'export' line", command=lambda: copy("export line", export)
         ).grid(row=0, column=2, padx=(dialog.px(6), 0))
     ttk.Label(parent, textvariable=note, style="Muted.TLabel").grid(
-        row=row + 2, column=0, columnspan=3, sticky="w"
+        row=row + 3, column=0, columnspan=3, sticky="w"
     )
     b1.focus_set()
     return copied
@@ -56,7 +59,7 @@ class SetupDialog(Dialog):
         self.copied = setup_panel(
             self, f, 1, str(self.params.get("text", "")), self.params.get("key")
         )
-        self.buttons(f, 4, [("Close", self.done)])
+        self.buttons(f, 5, [("Close", self.done)])
         self.root.bind("<Return>", lambda _e: self.done())
 
     def done(self) -> None:

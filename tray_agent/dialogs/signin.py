@@ -73,8 +73,7 @@ class SignInForm:
             msg = str(exc)
             if "unknown command" in msg:
                 msg = "this agent cannot sign in yet (no token support); update it"
-            target = self.employee if "employee" in msg.lower() and "id" in msg.lower() else None
-            (target or self.password).set_error(msg[:300])
+            self.password.set_error(msg[:300])
 
         self.dialog.background(work, ok, failed)
 

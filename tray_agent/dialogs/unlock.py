@@ -58,6 +58,7 @@ class UnlockDialog(Dialog):
 
     def _failed(self, exc: Exception) -> None:
         self.ok.state(["!disabled"])
+        self.password.var.set("")
         if isinstance(exc, AccountError):
             self.password.set_error(str(exc))
             wait = 0.0
@@ -70,4 +71,3 @@ class UnlockDialog(Dialog):
                 self.root.after(int(wait * 1000) + 100, lambda: self.ok.state(["!disabled"]))
         else:
             self.password.set_error(f"could not check the password: {exc}")
-        self.password.var.set("")

@@ -264,6 +264,8 @@ class SignInStep(Step):
         self.w.status.set("Loading the new configuration…")
 
         def reloaded(_v: Any) -> None:
+            self.w.status.set("")
+
             def done(result: dict[str, Any]) -> None:
                 self.signed_in = True
                 self.w.signed_in = True
@@ -423,9 +425,7 @@ class WizardDialog(Dialog):
         step = self.step
         step.frame.grid()
         self.heading.set(step.title)
-        shown = [s for s in self.steps if s.applies() or s is step]
-        pos = shown.index(step) + 1 if step in shown else i + 1
-        self.counter.set(f"Step {pos} of {len(shown)}")
+        self.counter.set(f"Step {i + 1} of {len(self.steps)}")
         last = i == len(self.steps) - 1
         is_start = isinstance(step, StartStep) and step.started is None
         self.next_button.configure(text="Finish" if last else "Start" if is_start else "Next")

@@ -1,0 +1,110 @@
+"""Dialogs are driven in-process through their widgets (Tk on the private display)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import tkinter as tk
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.tray.desktop import require_desktop, screenshot
+from tray_agent.account import Account
+from tray_agent.dialogs.base import Dialog, make_root
+from tray_agent.paths import Paths, get_paths
+from tray_agent.secrets import MemoryStore
+
+FAST = (2**10, 8, 1)
+
+
+@dataclass
+class FakeServices:
+    """Services with a scripted agent: ``answers[method]`` is a value or an exception."""
+
+    paths: Paths
+    answers: dict[str, Any] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    secrets: Any = field(default_factory=MemoryStore)
+
+    def call(self, method: str, timeout: float = 120.0, **params: Any) -> Any:
+        self.calls.append((method, params))
+        answer = self.answers.get(method)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(**params) if callable(answer) else answer
+
+    @property
+    def account(self) -> Account:
+        return Account(self.paths.account_file, cost=FAST)
+
+
+@pytest.fixture
+def paths(home: Path) -> Paths:
+    p = get_paths()
+    p.ensure()
+    return p
+
+
+@pytest.fixture
+def services(paths: Paths) -> FakeServices:
+    s = FakeServices(paths)
+    s.secrets.persistent = True  # the env store refuses secrets without a keyring
+    return s
+
+
+class Harness:
+    def __init__(self, artifacts: Path) -> None:
+        self.artifacts = artifacts
+        self.roots: list[tk.Tk] = []
+
+    def open(self, cls: type[Dialog], params: dict[str, Any], services: Any) -> Dialog:
+        root = make_root(cls.title)
+        self.roots.append(root)
+        dlg = cls(root, params, services)
+        root.geometry("+40+40")
+        self.pump()
+        return dlg
+
+    def pump(self, seconds: float = 0.15) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for r in self.roots:
+                with contextlib.suppress(tk.TclError):
+                    r.update()
+            time.sleep(0.01)
+
+    def until(self, pred: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.pump(0.05)
+            if pred():
+                return
+        raise AssertionError(f"timed out waiting for {what or pred}")
+
+    def shot(self, dlg: Dialog, name: str) -> Path:
+        self.pump(0.3)
+        frame = dlg.root.wm_frame()
+        return screenshot(self.artifacts / f"dialog-{name}.png", window=frame)
+
+    def close(self) -> None:
+        for r in self.roots:
+            with contextlib.suppress(tk.TclError):
+                r.destroy()
+
+
+@pytest.fixture
+def ui(artifacts: Path) -> Iterator[Harness]:
+    require_desktop()
+    h = Harness(artifacts)
+    yield h
+    h.close()
+
+
+def press(widget: tk.Misc, key: str) -> None:
+    """A key press delivered to ``widget`` through Tk's event queue."""
+    widget.focus_force()
+    widget.event_generate(f"<{key}>", when="tail")

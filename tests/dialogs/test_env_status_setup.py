@@ -1,0 +1,168 @@
+"""Environment editor, Status, CLI setup and Save dialogs driven through their widgets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dialogs.conftest import FakeServices, Harness, press
+from tray_agent.dialogs.env_editor import MASK, EnvDialog
+from tray_agent.dialogs.save import SaveDialog
+from tray_agent.dialogs.setup import SetupDialog
+from tray_agent.dialogs.status import StatusDialog
+from tray_agent.envstore import EnvStore
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
+
+
+def _values(dlg: EnvDialog) -> dict[str, tuple[str, ...]]:
+    return {i: tuple(dlg.table.item(i, "values")) for i in dlg.table.get_children()}
+
+
+def test_env_editor_adds_masks_reveals_toggles_and_exports(
+    ui: Harness, services: FakeServices, tmp_path: Path
+) -> None:
+    services.account.create("local password")
+    store = EnvStore(services.paths.env_file, services.secrets)
+    store.set("CORP_PROJECT", "alpha", secret=False)
+    dlg = ui.open(EnvDialog, {}, services)
+    assert isinstance(dlg, EnvDialog)
+    dlg.new()
+    dlg.name.var.set("CORP_API_KEY")
+    dlg.value.var.set("sk-very-secret")
+    dlg.secret.set(True)
+    press(dlg.value.entry, "Return")
+    ui.pump()
+    assert _values(dlg)["CORP_API_KEY"][0] == MASK
+    assert store.value(store.get("CORP_API_KEY")) == "sk-very-secret"  # type: ignore[arg-type]
+    assert "sk-very-secret" not in services.paths.env_file.read_text()
+    ui.shot(dlg, "env")
+
+    dlg.local.var.set("wrong password")
+    dlg.reveal()
+    ui.until(lambda: bool(dlg.local.error_var.get()), what="reveal error")
+    assert _values(dlg)["CORP_API_KEY"][0] == MASK
+    dlg.local.var.set("local password")
+    dlg.reveal()
+    ui.until(lambda: dlg.revealed, what="revealed")
+    assert _values(dlg)["CORP_API_KEY"][0] == "sk-very-secret"
+
+    dlg.table.selection_set("CORP_PROJECT")
+    ui.pump()
+    dlg.toggle_enabled()
+    assert _values(dlg)["CORP_PROJECT"][1] == "no"
+    assert store.get("CORP_PROJECT").enabled is False  # type: ignore[union-attr]
+
+    out = tmp_path / "out.env"
+    dlg.export_file(str(out))
+    text = out.read_text()
+    assert "CORP_API_KEY=" in text and "# disabled: CORP_PROJECT=" in text
+
+    src = tmp_path / "in.env"
+    src.write_text("NEW_PLAIN=1\nNEW_TOKEN=abc\n")
+    dlg.import_file(str(src))
+    assert store.get("NEW_TOKEN").secret  # type: ignore[union-attr]
+    press(dlg.table, "Escape")
+    ui.until(lambda: dlg.result is not None)
+
+
+def test_env_editor_shows_a_bad_name_inline(ui: Harness, services: FakeServices) -> None:
+    dlg = ui.open(EnvDialog, {}, services)
+    assert isinstance(dlg, EnvDialog)
+    dlg.name.var.set("1 bad name")
+    dlg.value.var.set("x")
+    dlg.save_entry()
+    assert dlg.name.error_var.get()
+    ui.shot(dlg, "env-error")
+
+
+SNAP = {
+    "agent": {"pid": 1, "version": "0.1.0", "home": "/h"},
+    "sidecar": {
+        "state": "running",
+        "pid": 4242,
+        "url": "http://127.0.0.1:4000",
+        "restarts": 2,
+        "error": None,
+        "last_output": [],
+    },
+    "config": {
+        "path": "/h/config/config.yaml",
+        "valid": False,
+        "errors": [{"file": "config.yaml", "line": 7, "column": 3, "message": "unknown key"}],
+        "apply_error": None,
+    },
+    "token": {"state": "valid", "expires_at": 2_000_000_000, "employee_id": "e1001"},
+    "keyring": {"persistent": True, "backend": "SecretService"},
+}
+
+
+def test_status_shows_state_errors_and_filters_the_live_log(
+    ui: Harness, services: FakeServices
+) -> None:
+    services.answers["status"] = SNAP
+    log = services.paths.agent_log
+    log.write_text(
+        "2026-01-01T00:00:00.000Z INFO    core sidecar.ready pid=1\n"
+        "2026-01-01T00:00:01.000Z ERROR   core config.invalid errors=x\n"
+    )
+    dlg = ui.open(StatusDialog, {}, services)
+    assert isinstance(dlg, StatusDialog)
+    ui.until(lambda: dlg.rows["Proxy"].get().startswith("running"), what="status")
+    assert dlg.rows["Restarts"].get() == "2"
+    assert "e1001" in dlg.rows["Token"].get()
+    assert "config.yaml:7:3: unknown key" in dlg.errors.get("1.0", "end")
+    ui.until(lambda: "sidecar.ready" in dlg.log.get("1.0", "end"), what="log")
+    with log.open("a") as fh:
+        fh.write("2026-01-01T00:00:02.000Z WARNING core late.line\n")
+    ui.until(lambda: "late.line" in dlg.log.get("1.0", "end"), what="live tail")
+    dlg.level.set("ERROR")
+    ui.pump()
+    assert dlg.shown_lines() == [ln for ln in dlg.shown_lines() if "ERROR" in ln]
+    assert "sidecar.ready" not in dlg.log.get("1.0", "end")
+    dlg.level.set("ALL")
+    dlg.search.set("late")
+    ui.pump()
+    assert [ln for ln in dlg.shown_lines()] == [dlg.shown_lines()[0]]
+    ui.shot(dlg, "status")
+
+
+def _buttons(widget: Any) -> list[Any]:
+    found = [widget] if widget.winfo_class() == "TButton" else []
+    for child in widget.winfo_children():
+        found += _buttons(child)
+    return found
+
+
+def test_setup_copies_text_and_key(ui: Harness, services: FakeServices) -> None:
+    text = "Claude Code  ANTHROPIC_BASE_URL=http://127.0.0.1:4000"
+    dlg = ui.open(SetupDialog, {"text": text, "key": "sk-k"}, services)
+    assert isinstance(dlg, SetupDialog)
+    ui.shot(dlg, "setup")
+    by_text = {b.cget("text"): b for b in _buttons(dlg.frame)}
+    by_text["Copy API key"].invoke()
+    assert dlg.root.clipboard_get() == "sk-k"
+    by_text["Copy setup"].invoke()
+    assert dlg.root.clipboard_get() == text
+    press(dlg.frame, "Return")
+    ui.until(lambda: dlg.result is not None)
+    assert dlg.result == {"ok": True, "copied": ["API key", "setup"]}
+
+
+def test_save_dialog_checks_the_folder_inline(
+    ui: Harness, services: FakeServices, tmp_path: Path
+) -> None:
+    dlg = ui.open(SaveDialog, {"title": "Export diagnostics", "filename": "d.zip"}, services)
+    assert isinstance(dlg, SaveDialog)
+    dlg.path.var.set(str(tmp_path / "missing" / "d.zip"))
+    dlg.submit()
+    assert "does not exist" in dlg.path.error_var.get()
+    ui.shot(dlg, "save-error")
+    dlg.path.var.set(str(tmp_path / "d.zip"))
+    press(dlg.path.entry, "Return")
+    ui.until(lambda: dlg.result is not None)
+    assert dlg.result == {"path": str(tmp_path / "d.zip")}
+    assert json.dumps(dlg.result)
