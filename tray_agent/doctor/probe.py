@@ -19,7 +19,7 @@ import httpx
 
 # OpenSSL X509 verify codes meaning "no trusted CA signs this chain".
 UNTRUSTED_CODES = {2, 18, 19, 20, 21, 27}
-HOSTNAME_MISMATCH = 62
+NAME_MISMATCH = {62, 64}  # host name, IP address
 EXPIRED = 10
 NOT_YET_VALID = 9
 
@@ -84,7 +84,7 @@ def _tls_failure(exc: ssl.SSLError, host: str, port: int, ca_bundle: str | None)
                 fix,
                 untrusted_ca=True,
             )
-        if code == HOSTNAME_MISMATCH:
+        if code in NAME_MISMATCH:
             return ProbeResult(
                 False,
                 "tls",
