@@ -14,16 +14,27 @@ import httpx
 import pytest
 
 from tests.helpers.sidecar import Sidecar, launch_sidecar, listening_socket
-from tests.sidecar.common import INJECT, INTERNAL_MODEL, MESSAGES, READY_TIMEOUT, fresh_token
+from tests.sidecar.common import (
+    DEMO_MODEL,
+    INJECT,
+    INTERNAL_MODEL,
+    MESSAGES,
+    READY_TIMEOUT,
+    fresh_token,
+)
 from tests.standins.llm import StandInLLM
 
 pytestmark = pytest.mark.timeout(600)
 
-CLIENTS = 4
+CLIENTS = 6
 
 
 class KeepAliveClients:
-    """Threads that each reuse one pooled connection for back-to-back requests."""
+    """Threads that each reuse one pooled connection for back-to-back requests.
+
+    They ask the demo model (answered by LiteLLM itself) so that the only request reaching
+    the stand-in is the held stream, whatever the timing on a busy machine.
+    """
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         self.url = url
@@ -41,7 +52,7 @@ class KeepAliveClients:
                 try:
                     response = http.post(
                         "/v1/chat/completions",
-                        json={"model": INTERNAL_MODEL, "messages": MESSAGES},
+                        json={"model": DEMO_MODEL, "messages": MESSAGES},
                     )
                 except httpx.HTTPError as exc:
                     with self._lock:
@@ -82,7 +93,8 @@ class HeldStream:
                 url + "/v1/chat/completions",
                 json={"model": INTERNAL_MODEL, "messages": MESSAGES, "stream": True},
                 headers=headers,
-                timeout=120,
+                # Held until the successor is ready, which can take minutes on a busy machine.
+                timeout=600,
             ) as response:
                 for line in response.iter_lines():
                     self.lines.append(line)
@@ -110,7 +122,6 @@ def test_drain_swaps_sidecars_without_failed_requests(config_path: Path, llm: St
     try:
         old.wait_ready(READY_TIMEOUT)
         old.send_token(*token)
-        clients.start()
         llm.inject_fault("hold")
         held = HeldStream(old.url, old.auth)
         held.start_and_wait_first_words()
@@ -125,6 +136,10 @@ def test_drain_swaps_sidecars_without_failed_requests(config_path: Path, llm: St
         )
         new.wait_ready(READY_TIMEOUT)
         new.send_token(*token)
+        # Clients start only now: on a small busy machine their load would starve the
+        # successor's start. Their connections land on either sidecar.
+        clients.start()
+        time.sleep(1.5)
         served_before_drain = clients.ok
 
         old.drain(timeout=60)
@@ -141,6 +156,7 @@ def test_drain_swaps_sidecars_without_failed_requests(config_path: Path, llm: St
     assert held.failure is None
     assert "data: [DONE]" in held.lines
     assert "hello" in "".join(held.lines)
+    assert len(llm.completions()) == 1
     assert clients.failures == []
     assert clients.ok > served_before_drain > 0
     assert clients.closed_by_server >= 1
