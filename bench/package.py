@@ -101,7 +101,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
-    deb = build_packages() if not args.no_build else sorted(DIST.glob("*.deb"))[-1]
+    deb = build_packages("xz") if not args.no_build else sorted(DIST.glob("*.deb"))[-1]
     app = BUILD / "app" / APP_NAME
     size, files = tree_size(app)
     side_size, side_files = tree_size(app / "sidecar")

@@ -24,19 +24,27 @@ from importlib import metadata
 from pathlib import Path
 
 from installer import keys, preflight
+from installer.imports import imported_modules
 from installer.sign import sign_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("LITELLM_BRIDGE_BUILD_DIR", ROOT / "build" / "package"))
+# PyInstaller output, reused across checkouts of the same machine (keyed by fingerprint).
+CACHE = Path(
+    os.environ.get("LITELLM_BRIDGE_BUILD_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "litellm-bridge-build"
+)
+KEEP_CACHED = 2
 DIST = Path(os.environ.get("LITELLM_BRIDGE_DIST_DIR", ROOT / "dist"))
 APP_NAME = "litellm-bridge"
 SIDECAR_DIR = "sidecar"
 CODESIGN_ENV = "LITELLM_BRIDGE_CODESIGN_CMD"
 # What each frozen program is made from (besides the installed distributions).
 SIDECAR_INPUTS = (
-    "sidecar/**/*.py",
     "sidecar/requirements.lock",
     "installer/sidecar.spec",
+    "installer/sidecar_boot.py",
+    "installer/imports.py",
     "installer/preflight.py",
     "installer/assets/admin-ui/**/*",
 )
@@ -72,15 +80,25 @@ def fingerprint(patterns: Iterable[str], *extra: str) -> str:
     return h.hexdigest()
 
 
+def _prune(name: str, keep: Path) -> None:
+    entries = sorted(
+        (p for p in CACHE.glob(f"{name}-*") if p.is_dir() and p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in entries[KEEP_CACHED - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def pyinstaller(spec: str, name: str, key: str, env: dict[str, str] | None = None) -> Path:
-    """Run one spec unless its output for ``key`` is already there; the output folder."""
-    dist = BUILD / "pyinstaller" / "dist"
-    out = dist / name
-    stamp = BUILD / "pyinstaller" / f"{name}.fingerprint"
-    if out.is_dir() and stamp.is_file() and stamp.read_text() == key:
+    """Run one spec unless its output for ``key`` is cached; the output folder."""
+    cached = CACHE / f"{name}-{key[:20]}"
+    out = cached / name
+    if (cached / "complete").is_file() and out.is_dir():
         print(f"build: {name}: up to date ({out})")
+        os.utime(cached)
         return out
-    stamp.unlink(missing_ok=True)
+    shutil.rmtree(cached, ignore_errors=True)
     began = time.monotonic()
     print(f"build: {name}: running PyInstaller (takes minutes) ...", flush=True)
     subprocess.run(
@@ -92,7 +110,7 @@ def pyinstaller(spec: str, name: str, key: str, env: dict[str, str] | None = Non
             "--log-level",
             os.environ.get("PYINSTALLER_LOG_LEVEL", "WARN"),
             "--distpath",
-            str(dist),
+            str(cached),
             "--workpath",
             str(BUILD / "pyinstaller" / "work"),
             str(ROOT / "installer" / spec),
@@ -101,13 +119,15 @@ def pyinstaller(spec: str, name: str, key: str, env: dict[str, str] | None = Non
         cwd=ROOT,
         env={**os.environ, **(env or {})},
     )
-    stamp.write_text(key)
+    (cached / "complete").write_text(key)
+    _prune(name, cached)
     print(f"build: {name}: done in {time.monotonic() - began:.0f} s")
     return out
 
 
 def build_sidecar() -> Path:
-    key = fingerprint(SIDECAR_INPUTS, environment_fingerprint())
+    imports = "\n".join(imported_modules(ROOT / "sidecar"))
+    key = fingerprint(SIDECAR_INPUTS, imports, environment_fingerprint())
     return pyinstaller("sidecar.spec", SIDECAR_DIR, key)
 
 
@@ -119,6 +139,16 @@ def build_agent(key_module: Path) -> Path:
 
 def _copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+
+
+def _copy_sources(package: Path, dst: Path) -> None:
+    """The package's ``.py`` files only (no caches, no data the build did not mean to ship)."""
+    for src in sorted(package.rglob("*.py")):
+        if "__pycache__" in src.parts:
+            continue
+        target = dst / src.relative_to(package)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
 
 
 def normalise_modes(root: Path) -> None:
@@ -154,6 +184,7 @@ def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
     app.mkdir(parents=True)
     _copy_tree(agent, app)
     _copy_tree(sidecar, app / SIDECAR_DIR)
+    _copy_sources(ROOT / "sidecar", app / SIDECAR_DIR / "_internal" / "app" / "sidecar")
     normalise_modes(app)
     # Code signing rewrites the executables: it must happen before they are hashed.
     codesign(sorted(p for p in app.rglob("*.exe") if p.is_file()))
@@ -164,9 +195,9 @@ def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
 
 def bundle() -> Path:
     preflight.check()
-    key, origin = keys.signing_key(BUILD / "keys")
+    key, origin = keys.signing_key(CACHE / "keys")
     print(f"build: signing with the {origin}")
-    key_module = keys.write_module(key, BUILD / "keys" / "module")
+    key_module = keys.write_module(key, BUILD / "key-module")
     sidecar = build_sidecar()
     agent = build_agent(key_module)
     return assemble(agent, sidecar, key)

@@ -19,10 +19,14 @@ APP_REL = Path("opt") / "litellm-bridge"
 BUILD_TIMEOUT = 3600
 
 
-def build_packages() -> Path:
-    """``make package`` (cached PyInstaller output makes repeat runs fast); the .deb path."""
+def build_packages(compression: str = "gzip") -> Path:
+    """``make package`` (cached PyInstaller output makes repeat runs fast); the .deb path.
+
+    Tests pack with gzip (seconds); releases use xz (minutes for ~300 MB on two cores).
+    """
     env = dict(os.environ)
     env.setdefault("PYTHON", sys.executable)
+    env["LITELLM_BRIDGE_DEB_COMPRESSION"] = compression
     began = time.monotonic()
     result = subprocess.run(
         ["make", "package", f"PYTHON={env['PYTHON']}"],
@@ -138,6 +142,6 @@ def built_public_key() -> Any:
     from installer.keys import MODULE_NAME
     from tray_agent.integrity.keys import public_key_from_b64
 
-    text = (BUILD / "keys" / "module" / f"{MODULE_NAME}.py").read_text()
+    text = (BUILD / "key-module" / f"{MODULE_NAME}.py").read_text()
     value = text.split('PUBLIC_KEY = "', 1)[1].split('"', 1)[0]
     return public_key_from_b64(value)
