@@ -56,7 +56,9 @@ def extract(deb: Path, root: Path) -> Path:
 def offline(argv: list[str]) -> list[str]:
     """Run ``argv`` in a new network namespace that has only loopback."""
     inner = "ip link set lo up && exec " + " ".join(shlex.quote(a) for a in argv)
-    return ["unshare", "--net", "sh", "-c", inner]
+    # Without root, a user namespace grants the right to make the network namespace.
+    user_ns = [] if os.geteuid() == 0 else ["--map-root-user"]
+    return ["unshare", *user_ns, "--net", "sh", "-c", inner]
 
 
 class FrozenAgent:

@@ -63,7 +63,7 @@ def test_actionlint_catches_a_broken_workflow(actionlint: Path, tmp_path: Path) 
 def test_packages_are_built_and_tested_on_their_own_runners() -> None:
     doc = yaml.safe_load((ROOT / ".github" / "workflows" / "package.yml").read_text())
     jobs = doc["jobs"]
-    assert jobs["linux-build"]["container"] == "python:3.11-bullseye"  # glibc 2.31
+    assert jobs["linux-build"]["container"]["image"] == "python:3.11-bullseye"  # glibc 2.31
     assert jobs["windows"]["runs-on"].startswith("windows-")
     steps = " ".join(str(s.get("run", "")) for s in jobs["linux-build"]["steps"])
     assert "make package" in steps and "tests/packaging" in steps
