@@ -10,21 +10,27 @@ import time
 from dataclasses import dataclass
 
 # A token this close to its expiry is treated as expired: the request would reach the
-# internal API after it lapsed.
+# internal API after it lapsed. Short-lived tokens get a proportional margin instead, so the
+# margin never eats most of a lifetime (the agent refreshes at about 2/3 of it).
 EXPIRY_MARGIN_SECONDS = 5.0
+EXPIRY_MARGIN_SHARE = 0.1
 
 
 @dataclass(frozen=True)
 class TokenState:
     token: str | None = None
     expires_at: float | None = None
+    received_at: float = 0.0
 
     def usable(self, now: float) -> str | None:
         """The token if it is known and not about to expire, else None."""
         if not self.token:
             return None
-        if self.expires_at is not None and self.expires_at - EXPIRY_MARGIN_SECONDS <= now:
-            return None
+        if self.expires_at is not None:
+            lifetime = max(0.0, self.expires_at - self.received_at)
+            margin = min(EXPIRY_MARGIN_SECONDS, lifetime * EXPIRY_MARGIN_SHARE)
+            if self.expires_at - margin <= now:
+                return None
         return self.token
 
 
@@ -38,7 +44,7 @@ class BridgeState:
 
     def set_token(self, token: str | None, expires_at: float | None) -> None:
         with self._lock:
-            self._token = TokenState(token or None, expires_at)
+            self._token = TokenState(token or None, expires_at, time.time())
 
     def token(self) -> TokenState:
         with self._lock:

@@ -24,7 +24,7 @@ CLIENT_SECRET = "client-s3cret"
 
 @pytest.fixture(scope="module")
 def iam() -> Iterator[StandinIam]:
-    server = StandinIam(ttl=6.0)
+    server = StandinIam(ttl=10.0)
     server.start()
     yield server
     server.stop()
@@ -170,7 +170,7 @@ def test_refreshes_while_serving_without_failures_or_restart(
     threads = [threading.Thread(target=load, args=(i % 2 == 1,)) for i in range(2)]
     for t in threads:
         t.start()
-    time.sleep(25)
+    time.sleep(32)
     stop.set()
     for t in threads:
         t.join(60)

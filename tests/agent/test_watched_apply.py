@@ -125,9 +125,7 @@ def test_valid_edit_is_applied_without_refusing_requests(agent: AgentProc) -> No
         (lambda t: t + "modle_list: []\n", "model_list", None),
         (
             lambda t: t.replace(
-                "mock_response: demo says hi",
-                "api_key: os.environ/MISSING_KEY_ENTRY\n      mock_response: x",
-                1,
+                "mock_response: demo says hi", "api_key: os.environ/MISSING_KEY_ENTRY", 1
             ),
             "MISSING_KEY_ENTRY",
             None,
