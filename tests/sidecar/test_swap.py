@@ -139,7 +139,9 @@ def test_drain_swaps_sidecars_without_failed_requests(config_path: Path, llm: St
         # Clients start only now: on a small busy machine their load would starve the
         # successor's start. Their connections land on either sidecar.
         clients.start()
-        time.sleep(1.5)
+        deadline = time.monotonic() + 60
+        while clients.ok < 2 * CLIENTS and time.monotonic() < deadline:
+            time.sleep(0.1)
         served_before_drain = clients.ok
 
         old.drain(timeout=60)
