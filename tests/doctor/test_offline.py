@@ -75,7 +75,7 @@ def ctx(paths: Paths, store: SecretStore, **kw: Any) -> DoctorContext:
 
 
 def set_token(paths: Paths, store: SecretStore, ttl: float) -> str:
-    token, exp = mint("e1001", max(ttl, 1.0))
+    token, _exp = mint("e1001", max(ttl, 1.0))
     store.set("token", token)
     state = {"token": {"employee_id": "e1001", "expires_at": time.time() + ttl, "has_token": True}}
     atomic_write(paths.state_file, json.dumps(state))
@@ -113,15 +113,15 @@ def test_port_taken_fails_and_names_the_holder(
     holder.listen(1)
     try:
         r = c.check_port(ctx(paths, store))
-        assert r.status == "fail" and "already in use" in r.detail and "bridge.port" in r.fix
+        assert (
+            r.status == "fail" and "already in use" in r.detail and "bridge.port" in (r.fix or "")
+        )
     finally:
         holder.close()
     assert c.check_port(ctx(paths, store)).status == "pass"
 
 
-def test_iam_down_fails_at_the_tcp_step(
-    paths: Paths, store: SecretStore, llm: StandInLLM
-) -> None:
+def test_iam_down_fails_at_the_tcp_step(paths: Paths, store: SecretStore, llm: StandInLLM) -> None:
     down = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
     configure(paths, store, down, llm)  # type: ignore[arg-type]
     r = c.check_iam(ctx(paths, store))
