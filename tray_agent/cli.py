@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     except ControlError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return 141  # stdout closed early (e.g. piped into head)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         print(

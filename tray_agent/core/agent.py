@@ -572,7 +572,13 @@ class Agent:
             "url": f"http://{HOST}:{s.port}",
             "restarts": s.restarts,
             "error": s.error,
-            "generation": self._generation,
+            # The generation serving traffic; a config being applied shows up as "pending".
+            "generation": self._current.generation if self._current else self._generation,
+            "pending": (
+                {"pid": self._pending.pid, "generation": self._pending.generation}
+                if self._pending and self._current
+                else None
+            ),
             "last_output": s.last_output if s.sidecar_state == "error" else [],
         }
 
