@@ -15,7 +15,6 @@ def register(sub: Any) -> None:
     p.add_argument(
         "-o",
         "--output",
-        type=Path,
         metavar="FILE",
         help="zip file or directory to write (default: a timestamped file here)",
     )

@@ -160,13 +160,14 @@ def _doctor(paths: Paths) -> tuple[str, dict[str, Any]]:
     return format_report(report) + "\n", report.as_dict()
 
 
-def _target(out: Path | None, paths: Paths, now: float) -> Path:
+def _target(out: Path | str | None, paths: Paths, now: float) -> Path:
     if out is None:
         return paths.data_dir / "diagnostics" / default_name(now)
-    out = Path(out).expanduser()
-    if out.is_dir() or str(out).endswith(("/", os.sep)):
-        return out / default_name(now)
-    return out
+    as_dir = isinstance(out, str) and out.endswith(("/", os.sep))
+    path = Path(out).expanduser()
+    if as_dir or path.is_dir():
+        return path / default_name(now)
+    return path
 
 
 def build_zip(
@@ -224,10 +225,11 @@ def build_zip(
     return buf.getvalue()
 
 
-def export_diagnostics(paths: Paths, out: Path | None = None) -> Path:
+def export_diagnostics(paths: Paths, out: Path | str | None = None) -> Path:
     """Write the diagnostics zip (atomically) and return where it went.
 
-    ``out`` may be a file name, a directory (a timestamped name is used inside) or None
+    ``out`` may be a file name, a directory (an existing one, or a string ending with a
+    separator: a timestamped name is used inside) or None
     (the data directory's ``diagnostics`` folder).
     """
     now = time.time()
