@@ -97,8 +97,9 @@ class Harness:
 
 
 @pytest.fixture
-def ui(artifacts: Path) -> Iterator[Harness]:
+def ui(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     require_desktop()
+    monkeypatch.setenv("LITELLM_BRIDGE_UI_SCALE", "1")  # tests that want 200 % set it again
     h = Harness(artifacts)
     yield h
     h.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -50,9 +49,7 @@ def test_save_dialog_answers_on_stdout_after_enter(home: Path, tmp_path: Path) -
         {"title": "Export diagnostics", "filename": "d.zip", "directory": str(tmp_path)},
     )
     wid = desktop.find_window("LiteLLM Bridge: Export diagnostics")
-    time.sleep(0.5)
-    desktop.xdotool("windowfocus", "--sync", wid)
-    time.sleep(0.3)
+    desktop.focus(wid)
     desktop.xdotool("key", "Return")
     assert result(proc) == {"path": str(tmp_path / "d.zip")}
 
@@ -61,9 +58,7 @@ def test_unlock_dialog_typed_with_xdotool_creates_the_account(home: Path) -> Non
     desktop.require_desktop()
     proc = spawn(home, "unlock", {"create": True})
     wid = desktop.find_window("LiteLLM Bridge: local password")
-    time.sleep(0.5)
-    desktop.xdotool("windowfocus", "--sync", wid)
-    time.sleep(0.3)
+    desktop.focus(wid)
     desktop.xdotool("type", "typed password 1")
     desktop.xdotool("key", "Tab")
     desktop.xdotool("type", "typed password 1")
@@ -76,8 +71,5 @@ def test_escape_cancels(home: Path) -> None:
     desktop.require_desktop()
     proc = spawn(home, "unlock", {})
     wid = desktop.find_window("LiteLLM Bridge: local password")
-    time.sleep(0.5)
-    desktop.xdotool("windowfocus", "--sync", wid)
-    time.sleep(0.3)
-    desktop.xdotool("key", "Escape")
+    assert desktop.key_until_gone(wid, "LiteLLM Bridge: local password", "Escape")
     assert result(proc) == {"cancelled": True}

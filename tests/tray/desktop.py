@@ -195,3 +195,26 @@ class NotificationMonitor:
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait(5)
+
+
+def focus(wid: str) -> None:
+    """Give ``wid`` the keyboard focus (no window manager here) once it is mapped."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        out = subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True).stdout
+        if "IsViewable" in out:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    subprocess.run(["xdotool", "windowfocus", "--sync", wid], timeout=20, check=False)
+    time.sleep(0.3)
+
+
+def key_until_gone(wid: str, title: str, key: str, attempts: int = 5) -> bool:
+    """Press ``key`` in window ``wid`` until the window titled ``title`` has closed."""
+    for _ in range(attempts):
+        focus(wid)
+        subprocess.run(["xdotool", "key", key], timeout=20, check=False)
+        if window_gone(title, timeout=3):
+            return True
+    return False

@@ -130,9 +130,7 @@ def test_real_left_click_opens_the_status_dialog(tray: TrayProc, artifacts: Path
     wid = desktop.find_window("LiteLLM Bridge: status")
     time.sleep(2.5)  # let it poll the agent and fill the log view
     desktop.screenshot(artifacts / "dialog-status-live.png", window=wid)
-    desktop.xdotool("windowfocus", "--sync", wid)
-    desktop.xdotool("key", "--window", wid, "Escape")
-    assert desktop.window_gone("LiteLLM Bridge: status")
+    assert desktop.key_until_gone(wid, "LiteLLM Bridge: status", "Escape")
 
 
 @pytest.mark.timeout(120)
