@@ -23,7 +23,7 @@ from typing import Any
 from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
 
-from sidecar.inject import ModelInjection, load_spec
+from sidecar.inject import ModelInjection, load_spec, lookup
 from sidecar.metrics import current_record
 from sidecar.state import STATE, BridgeState
 
@@ -106,7 +106,7 @@ class BridgeHook(CustomLogger):
         self, user_api_key_dict: Any, cache: Any, data: dict, call_type: Any
     ) -> dict:
         model = data.get("model")
-        injection = self.spec.get(model) if isinstance(model, str) else None
+        injection = lookup(self.spec, model if isinstance(model, str) else None)
         record = current_record()
         if record is not None:
             if isinstance(model, str):
@@ -128,7 +128,7 @@ class BridgeHook(CustomLogger):
             # Warm-up requests run the whole path but are answered by LiteLLM itself.
             kwargs["mock_response"] = WARMUP_REPLY
         group = model_group_of(kwargs)
-        injection = self.spec.get(group) if group is not None else None
+        injection = lookup(self.spec, group)
         if injection is None:
             return kwargs if self.state.warming else None
         record = current_record()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from collections.abc import Mapping
@@ -91,3 +92,21 @@ def parse_spec(text: str | None) -> dict[str, ModelInjection]:
 def load_spec(environ: Mapping[str, str] | None = None) -> dict[str, ModelInjection]:
     environ = os.environ if environ is None else environ
     return parse_spec(environ.get(INJECT_ENV))
+
+
+def lookup(spec: Mapping[str, ModelInjection], model: str | None) -> ModelInjection | None:
+    """The injection for a requested model or model group.
+
+    Exact names win; otherwise wildcard model names (``claude-*``, ``*``) match the way
+    LiteLLM routes them, the most specific (longest) pattern first.
+    """
+    if model is None:
+        return None
+    exact = spec.get(model)
+    if exact is not None:
+        return exact
+    patterns = sorted((p for p in spec if "*" in p), key=len, reverse=True)
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(model, pattern):
+            return spec[pattern]
+    return None

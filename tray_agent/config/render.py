@@ -87,6 +87,10 @@ def render_data(
     inject: InjectSpec = {}
     for entry in out.get("model_list") or []:
         params = entry.get("litellm_params") or {}
+        if str(params.get("model", "")).startswith("hosted_vllm/"):
+            # A chat-only upstream: LiteLLM must bridge /v1/responses to chat completions
+            # instead of forwarding it as is (the upstream has no Responses API).
+            params.setdefault("use_chat_completions_api", True)
         body = params.pop("extra_body", None)
         if isinstance(body, dict) and body:
             inject[str(entry["model_name"])] = injection_for(body)
