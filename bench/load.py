@@ -295,9 +295,17 @@ def run_harness(
         stop.set()
         for t in threads:
             t.join(150)
+        deadline = time.monotonic() + 180
         for c in report.changes:
-            if c.settled is None:
-                c.servable = _servable(url, key, c.model)
+            # A change written near the end gets time to take over before it is judged.
+            while c.settled is None and time.monotonic() < deadline:
+                s = agent.status()
+                if s is not None and s["sidecar"]["generation"] > c.generation:
+                    c.swapped = c.swapped or time.monotonic()
+                    if _sidecars(agent.proc.pid) <= 1:
+                        c.settled = time.monotonic()
+                time.sleep(0.25)
+            c.servable = _servable(url, key, c.model)
         seen = llm.completions()
         report.upstream_requests = len(seen)
         tokens = {r.body.get("token") for r in seen if isinstance(r.body, dict)}
