@@ -1,4 +1,4 @@
-"""A shorter run of the load harness: no request fails or is refused while config and token change."""
+"""Short load-harness run: no request fails or is refused while config and token change."""
 
 from __future__ import annotations
 
