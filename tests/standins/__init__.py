@@ -1,1 +1,1 @@
-"""Stand-ins for the two services that do not exist here: the company IAM and its internal LLM API."""
+"""Stand-ins for the two services that do not exist here: company IAM and internal LLM API."""

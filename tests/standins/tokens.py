@@ -24,7 +24,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def mint(sub: str, ttl: float, key: bytes = DEFAULT_KEY, now: float | None = None) -> tuple[str, float]:
+def mint(
+    sub: str, ttl: float, key: bytes = DEFAULT_KEY, now: float | None = None
+) -> tuple[str, float]:
     """Return (token, expires_at epoch seconds)."""
     exp = (time.time() if now is None else now) + ttl
     payload = _b64(json.dumps({"sub": sub, "exp": exp, "jti": secrets.token_hex(8)}).encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -77,10 +78,8 @@ class KeyringStore:
     def delete(self, name: str) -> None:
         import keyring.errors
 
-        try:
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
             self._keyring.delete_password(self._service, self._user(name))
-        except keyring.errors.PasswordDeleteError:
-            pass
 
 
 def _secure_backend_available() -> tuple[bool, str]:
