@@ -218,3 +218,23 @@ def key_until_gone(wid: str, title: str, key: str, attempts: int = 5) -> bool:
         if window_gone(title, timeout=3):
             return True
     return False
+
+
+def popup_menu(timeout: float = 10.0) -> Geometry:
+    """The tray menu's popup window (a tall override-redirect window near the panel)."""
+    deadline = time.monotonic() + timeout
+    panel = tray_panel()
+    while time.monotonic() < deadline:
+        menus = [
+            g
+            for _wid, name, g in window_tree()
+            if 120 <= g.w <= 700
+            and 200 <= g.h <= 900
+            and g.y <= panel.y + panel.h + 40
+            and not name.startswith('"panel"')
+            and g.x + g.w >= panel.x - 400
+        ]
+        if menus:
+            return max(menus, key=lambda g: g.h)
+        time.sleep(0.2)
+    raise AssertionError("the tray menu did not pop up")
