@@ -18,6 +18,7 @@ from tray_agent.logs.setup import configure_agent_logging, event
 from tray_agent.paths import Paths
 from tray_agent.secrets import open_secret_store
 from tray_agent.single_instance import InstanceLock
+from tray_agent.supervisor.health import HealthProbe
 
 log = logging.getLogger("tray_agent.runtime")
 
@@ -47,6 +48,11 @@ class Runtime:
             lambda changed: self.agent.post(FilesChanged(changed)),
         )
         self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        self.health = HealthProbe(
+            self.agent.health_target,
+            lambda gen, reason: self.agent.call("health", generation=gen, reason=reason),
+            interval=self.agent.settings.health_interval,
+        )
         # -- status extras (tray_agent/metrics): extensions add keys to the "status" answer,
         # e.g. "errors" (the error summary); each is a function returning a JSON value.
         self.status_extras: dict[str, Callable[[], Any]] = {}
@@ -84,6 +90,7 @@ class Runtime:
             ext.start()
         self.control.start()
         self.watcher.start()
+        self.health.start()
         event(
             log,
             logging.INFO,
@@ -105,6 +112,7 @@ class Runtime:
     def close(self) -> None:
         event(log, logging.INFO, "agent.stopping")
         self.watcher.stop()
+        self.health.stop()
         self.control.close()
         for ext in self.extensions:
             ext.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.agentproc import AgentProc, cli, write_config
+from tests.agentproc import AgentProc, cli, env_for, write_config
 from tests.conftest import free_port
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import mint
@@ -47,7 +48,7 @@ def running(tmp_path_factory: pytest.TempPathFactory, llm: StandInLLM) -> Iterat
             }
         ],
     )
-    agent = AgentProc(home)
+    agent = AgentProc(home, env=env_for(home, LITELLM_BRIDGE_HEALTH_INTERVAL="1"))
     try:
         agent.wait_running()
         yield agent
@@ -105,6 +106,25 @@ def test_sidecar_killed_with_sigkill_comes_back(running: AgentProc) -> None:
     )
     assert after["sidecar"]["restarts"] == before["sidecar"]["restarts"] + 1
     assert _chat(after["sidecar"]["url"], _key(running)).status_code == 200
+
+
+def test_hung_sidecar_is_detected_by_liveness_probe_and_restarted(running: AgentProc) -> None:
+    before = running.status()
+    assert before is not None
+    pid = before["sidecar"]["pid"]
+    os.kill(pid, signal.SIGSTOP)  # alive but not answering
+    try:
+        after = running.wait_for(
+            lambda s: s["sidecar"]["state"] == "running" and s["sidecar"]["pid"] != pid,
+            what="a restarted sidecar",
+        )
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    assert not proctree.is_alive(pid)
+    assert after["sidecar"]["restarts"] == before["sidecar"]["restarts"] + 1
+    log = (running.home / "logs" / "agent.log").read_text()
+    assert "sidecar.hung" in log
 
 
 def test_second_agent_on_same_home_is_refused(running: AgentProc) -> None:

@@ -66,7 +66,8 @@ class Settings:
     ready_timeout: float = float(os.environ.get("LITELLM_BRIDGE_READY_TIMEOUT", "180"))
     stop_timeout: float = 15.0
     drain_timeout: float = 300.0
-    health_interval: float = 15.0
+    health_interval: float = float(os.environ.get("LITELLM_BRIDGE_HEALTH_INTERVAL", "15"))
+    health_failures: int = 3
 
 
 @dataclass
@@ -118,6 +119,7 @@ class Agent:
         self._waiters: list[Future[Any]] = []
         self._stop_waiters: list[Future[Any]] = []
         self._token: tuple[str | None, float | None] = (None, None)
+        self._health_failures = 0
         self._running = False
         self._thread: threading.Thread | None = None
         self._output = SidecarLog(paths.sidecar_log)
@@ -274,6 +276,37 @@ class Agent:
         self._applied_digest = None
         self._on_files_changed()
         cmd.reply.set_result(self._config_dict())
+
+    def _cmd_health(self, cmd: Command) -> None:
+        """A liveness probe result for the serving sidecar (posted by the health probe)."""
+        cmd.reply.set_result(None)
+        gen, reason = cmd.params.get("generation"), cmd.params.get("reason")
+        proc = self._current
+        if proc is None or proc.generation != gen:
+            return
+        if reason is None:
+            self._health_failures = 0
+            return
+        self._health_failures += 1
+        event(
+            log,
+            logging.WARNING,
+            "sidecar.unhealthy",
+            pid=proc.pid,
+            reason=reason,
+            consecutive=self._health_failures,
+        )
+        if self._health_failures >= self.settings.health_failures and proc.alive():
+            self._health_failures = 0
+            event(log, logging.ERROR, "sidecar.hung", pid=proc.pid)
+            proc.kill(grace=2)  # its exit event goes through the crash path
+
+    def health_target(self) -> tuple[int, str] | None:
+        """(generation, url) of the sidecar serving now, for the probe thread."""
+        proc = self._current
+        if proc is None or self._state.sidecar_state != "running":
+            return None
+        return proc.generation, f"http://{HOST}:{self._state.port}"
 
     def _cmd_status(self, cmd: Command) -> None:
         cmd.reply.set_result(self._build_snapshot())
