@@ -146,12 +146,14 @@ def build_deb(app: Path, work: Path, dist: Path) -> Path:
     staging = stage(app, work / "root", version, arch)
     out = dist / f"{PACKAGE}_{version}_{arch}.deb"
     out.unlink(missing_ok=True)
-    compression = os.environ.get("LITELLM_BRIDGE_DEB_COMPRESSION", "xz")
+    # xz -6 for releases (Debian 11's dpkg cannot read zstd); tests ask for "gzip:1" (seconds).
+    compression, _, level = os.environ.get("LITELLM_BRIDGE_DEB_COMPRESSION", "xz").partition(":")
     subprocess.run(
         [
             "dpkg-deb",
             "--root-owner-group",
             f"-Z{compression}",
+            f"-z{level or 6}",
             "--build",
             str(staging),
             str(out),

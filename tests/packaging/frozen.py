@@ -19,7 +19,7 @@ APP_REL = Path("opt") / "litellm-bridge"
 BUILD_TIMEOUT = 3600
 
 
-def build_packages(compression: str = "gzip") -> Path:
+def build_packages(compression: str = "gzip:1") -> Path:
     """``make package`` (cached PyInstaller output makes repeat runs fast); the .deb path.
 
     Tests pack with gzip (seconds); releases use xz (minutes for ~300 MB on two cores).
