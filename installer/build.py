@@ -12,6 +12,7 @@ The environment checks run every time.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import os
 import shlex
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
@@ -58,6 +60,10 @@ AGENT_INPUTS = (
 )
 
 
+class BuildError(Exception):
+    """The build produced something unusable."""
+
+
 def _files(patterns: Iterable[str]) -> list[Path]:
     found: set[Path] = set()
     for pattern in patterns:
@@ -90,17 +96,60 @@ def _prune(name: str, keep: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def pyinstaller(spec: str, name: str, key: str, env: dict[str, str] | None = None) -> Path:
-    """Run one spec unless its output for ``key`` is cached; the output folder."""
+MODULES_FILE = "frozen-modules.txt"
+
+
+def frozen_modules(work: Path, out: Path) -> set[str]:
+    """Every module a finished build can import: its archive, base library, extensions."""
+    names: set[str] = set(sys.builtin_module_names)
+    toc = ast.literal_eval((work / "PYZ-00.toc").read_text())
+    names.update(entry[0] for entry in toc[1])
+    base = out / "_internal" / "base_library.zip"
+    if base.is_file():
+        with zipfile.ZipFile(base) as zf:
+            for member in zf.namelist():
+                if member.endswith(".pyc"):
+                    mod = member[: -len(".pyc")].replace("/", ".")
+                    names.add(mod.removesuffix(".__init__"))
+    for ext in (out / "_internal").rglob("*"):
+        if ext.suffix in (".so", ".pyd") and ext.is_file():
+            stem = ext.name.split(".")[0]
+            parent = ext.parent.relative_to(out / "_internal")
+            names.add(stem)  # lib-dynload style: importable by its bare name
+            names.add(".".join([*parent.parts, stem]))
+    return names
+
+
+def _missing(cached: Path, needs: Iterable[str]) -> list[str]:
+    path = cached / MODULES_FILE
+    if not path.is_file():
+        return sorted(needs)
+    have = set(path.read_text().split())
+    return sorted(m for m in needs if m not in have)
+
+
+def pyinstaller(
+    spec: str,
+    name: str,
+    key: str,
+    env: dict[str, str] | None = None,
+    needs: Iterable[str] = (),
+) -> Path:
+    """Run one spec unless its output for ``key`` is cached and provides ``needs``."""
+    needs = list(needs)
     cached = CACHE / f"{name}-{key[:20]}"
     out = cached / name
     if (cached / "complete").is_file() and out.is_dir():
-        print(f"build: {name}: up to date ({out})")
-        os.utime(cached)
-        return out
+        missing = _missing(cached, needs)
+        if not missing:
+            print(f"build: {name}: up to date ({out})")
+            os.utime(cached)
+            return out
+        print(f"build: {name}: newly imported {', '.join(missing)}: freezing again")
     shutil.rmtree(cached, ignore_errors=True)
     began = time.monotonic()
     print(f"build: {name}: running PyInstaller (takes minutes) ...", flush=True)
+    work = BUILD / "pyinstaller" / "work"
     subprocess.run(
         [
             sys.executable,
@@ -112,13 +161,18 @@ def pyinstaller(spec: str, name: str, key: str, env: dict[str, str] | None = Non
             "--distpath",
             str(cached),
             "--workpath",
-            str(BUILD / "pyinstaller" / "work"),
+            str(work),
             str(ROOT / "installer" / spec),
         ],
         check=True,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
     )
+    modules = frozen_modules(work / Path(spec).stem, out)
+    missing = sorted(m for m in needs if m not in modules)
+    if missing:
+        raise BuildError(f"{name}: PyInstaller did not freeze {', '.join(missing)}")
+    (cached / MODULES_FILE).write_text("\n".join(sorted(modules)) + "\n")
     (cached / "complete").write_text(key)
     _prune(name, cached)
     print(f"build: {name}: done in {time.monotonic() - began:.0f} s")
@@ -126,9 +180,10 @@ def pyinstaller(spec: str, name: str, key: str, env: dict[str, str] | None = Non
 
 
 def build_sidecar() -> Path:
-    imports = "\n".join(imported_modules(ROOT / "sidecar"))
-    key = fingerprint(SIDECAR_INPUTS, imports, environment_fingerprint())
-    return pyinstaller("sidecar.spec", SIDECAR_DIR, key)
+    # The sidecar's own code ships as source: a cached build stays valid while it provides
+    # every module that code imports.
+    key = fingerprint(SIDECAR_INPUTS, environment_fingerprint())
+    return pyinstaller("sidecar.spec", SIDECAR_DIR, key, needs=imported_modules(ROOT / "sidecar"))
 
 
 def build_agent(key_module: Path) -> Path:
@@ -229,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"build: refused: {line}", file=sys.stderr)
         return 1
-    except keys.SigningKeyError as exc:
+    except (keys.SigningKeyError, BuildError) as exc:
         print(f"build: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:

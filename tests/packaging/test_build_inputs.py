@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from installer import build
 from installer.imports import imported_modules
 
@@ -29,3 +31,21 @@ def test_fingerprint_changes_with_the_inputs(tmp_path: Path) -> None:
     a = build.fingerprint(["installer/sidecar.spec"], "x")
     assert a == build.fingerprint(["installer/sidecar.spec"], "x")
     assert a != build.fingerprint(["installer/sidecar.spec"], "y")
+
+
+def test_cached_build_is_reused_while_it_provides_every_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build, "CACHE", tmp_path)
+    cached = tmp_path / "sidecar-0123456789abcdef0123"
+    (cached / "sidecar").mkdir(parents=True)
+    (cached / "complete").write_text("key")
+    (cached / build.MODULES_FILE).write_text("json\nlitellm\nuvicorn\n")
+    ran: list[str] = []
+    monkeypatch.setattr(build.subprocess, "run", lambda *a, **k: ran.append("pyinstaller"))
+    key = "0123456789abcdef0123" + "0" * 44
+    assert build.pyinstaller("sidecar.spec", "sidecar", key, needs=["json", "uvicorn"])
+    assert ran == []
+    with pytest.raises(FileNotFoundError):  # the fake run left no build to read
+        build.pyinstaller("sidecar.spec", "sidecar", key, needs=["json", "statistics"])
+    assert ran == ["pyinstaller"]
