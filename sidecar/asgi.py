@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sidecar import metrics
+
+if TYPE_CHECKING:
+    from sidecar.fast_path import FastPath
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,11 +25,19 @@ class BridgeApp:
       process.
     * Once ``draining`` is set, every response that starts carries ``Connection: close``: the
       client learns not to reuse the connection instead of finding it reset later.
+    * ``fast_path``, when given, serves the chat requests that need no translation (see
+      ``sidecar.fast_path``) behind the same metrics and draining; the rest reach the app.
     """
 
-    def __init__(self, app: ASGIApp, on_started: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        on_started: Callable[[], Awaitable[None]],
+        fast_path: FastPath | None = None,
+    ) -> None:
         self.app = app
         self.on_started = on_started
+        self.fast_path = fast_path
         self.draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,7 +50,13 @@ class BridgeApp:
                 return
             record = metrics.begin(path)
             try:
-                await self.app(scope, receive, self._http_send(send, record))
+                send = self._http_send(send, record)
+                if self.fast_path is not None:
+                    passed_on = await self.fast_path.handle(scope, receive, send, record)
+                    if passed_on is None:
+                        return
+                    receive = passed_on
+                await self.app(scope, receive, send)
             finally:
                 metrics.finish(record)
         else:

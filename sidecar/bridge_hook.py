@@ -23,14 +23,19 @@ from typing import Any
 from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
 
-from sidecar.inject import ModelInjection, load_spec, lookup
+from sidecar.inject import (
+    TOKEN_MISSING_MESSAGE,
+    ModelInjection,
+    inject_extra_body,
+    load_spec,
+    lookup,
+    refuses,
+    strip_fields,
+)
 from sidecar.metrics import current_record
 from sidecar.state import STATE, BridgeState
 
-TOKEN_MISSING_MESSAGE = (
-    'internal token missing or expired: sign in with "litellm-bridge token login"'
-)
-
+__all__ = ["TOKEN_MISSING_MESSAGE", "BridgeHook", "bridge_hook", "check_loaded_once"]
 
 WARMUP_REPLY = "warm"
 
@@ -73,15 +78,6 @@ def model_group_of(kwargs: Mapping[str, Any]) -> str | None:
     return None
 
 
-def strip_fields(data: dict[str, Any], names: frozenset[str]) -> None:
-    """Remove client-sent copies of injected fields, top level and inside ``extra_body``."""
-    for name in names:
-        data.pop(name, None)
-    extra = data.get("extra_body")
-    if isinstance(extra, Mapping):
-        data["extra_body"] = {k: v for k, v in extra.items() if k not in names}
-
-
 class BridgeHook(CustomLogger):
     """Injects token and project fields; refuses requests that would go out without a token."""
 
@@ -115,7 +111,7 @@ class BridgeHook(CustomLogger):
         if injection is None:
             return data
         strip_fields(data, injection.field_names)
-        if injection.needs_token and not self.state.warming and self.state.usable_token() is None:
+        if not self.state.warming and refuses(injection, self.state.usable_token()):
             raise HTTPException(status_code=401, detail=TOKEN_MISSING_MESSAGE)
         return data
 
@@ -135,12 +131,9 @@ class BridgeHook(CustomLogger):
         if record is not None:
             record.model = group
         token = self.state.usable_token()
-        if injection.needs_token and token is None and not self.state.warming:
+        if not self.state.warming and refuses(injection, token):
             raise TokenMissingError(TOKEN_MISSING_MESSAGE)
-        strip_fields(kwargs, injection.field_names)
-        extra = dict(kwargs.get("extra_body") or {})
-        extra.update(injection.fields(token))
-        kwargs["extra_body"] = extra
+        inject_extra_body(kwargs, injection, token)
         return kwargs
 
     # -- metrics ------------------------------------------------------------------------------

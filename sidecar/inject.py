@@ -11,6 +11,10 @@ from typing import Any
 
 INJECT_ENV = "LITELLM_BRIDGE_INJECT"
 
+TOKEN_MISSING_MESSAGE = (
+    'internal token missing or expired: sign in with "litellm-bridge token login"'
+)
+
 
 class InjectSpecError(ValueError):
     """The injection spec is not valid JSON of the expected shape."""
@@ -110,3 +114,29 @@ def lookup(spec: Mapping[str, ModelInjection], model: str | None) -> ModelInject
         if fnmatch.fnmatchcase(model, pattern):
             return spec[pattern]
     return None
+
+
+def strip_fields(data: dict[str, Any], names: frozenset[str]) -> None:
+    """Remove client-sent copies of injected fields, top level and inside ``extra_body``."""
+    for name in names:
+        data.pop(name, None)
+    extra = data.get("extra_body")
+    if isinstance(extra, Mapping):
+        data["extra_body"] = {k: v for k, v in extra.items() if k not in names}
+
+
+def refuses(injection: ModelInjection, token: str | None) -> bool:
+    """True when the model needs a token and none is usable: nothing may go upstream."""
+    return injection.needs_token and token is None
+
+
+def inject_extra_body(data: dict[str, Any], injection: ModelInjection, token: str | None) -> None:
+    """Strip client copies, then merge the current values into ``extra_body``.
+
+    ``extra_body`` ends up at the top level of the upstream JSON body (LiteLLM and the fast
+    path both flatten it), after the client's own fields, so injected values always win.
+    """
+    strip_fields(data, injection.field_names)
+    extra = dict(data.get("extra_body") or {})
+    extra.update(injection.fields(token))
+    data["extra_body"] = extra

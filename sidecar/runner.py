@@ -16,10 +16,39 @@ from sidecar.state import STATE
 
 if TYPE_CHECKING:
     from sidecar.entry import Settings
+    from sidecar.fast_path import FastPath
 
 
 def _log(message: str) -> None:
     print(f"litellm-bridge-sidecar: {message}", file=sys.stderr, flush=True)
+
+
+def build_fast_path(settings: Settings) -> FastPath | None:
+    """The fast path for the eligible models of the effective config, or None when off."""
+    import yaml
+
+    from sidecar import bridge_hook
+    from sidecar.fast_path import FAST_PATH_ENV, FastPath, enabled
+    from sidecar.fast_routes import load_routes
+
+    if not enabled(os.environ):
+        return None
+    try:
+        with open(settings.config_path, encoding="utf-8") as stream:
+            config = yaml.safe_load(stream)
+    except (OSError, yaml.YAMLError) as exc:
+        _log(f"fast path off: cannot read the config ({exc})")
+        return None
+    routes = load_routes(config)
+    if routes.disabled is not None:
+        _log(f"fast path off: {routes.disabled}")
+        return None
+    for name, reason in routes.skipped.items():
+        _log(f"fast path: {name} goes through LiteLLM ({reason})")
+    if not routes.models:
+        return None
+    _log(f"fast path on for {', '.join(routes.models)} ({FAST_PATH_ENV}=off to disable)")
+    return FastPath(routes, os.environ["LITELLM_MASTER_KEY"], lambda: bridge_hook.bridge_hook.spec)
 
 
 def build_server(settings: Settings) -> SidecarServer:
@@ -56,7 +85,7 @@ def build_server(settings: Settings) -> SidecarServer:
         detail = ", ".join(f"{name} {ms:.0f} ms" for name, ms in steps)
         _log(f"warm-up took {total:.0f} ms ({detail})")
 
-    app = BridgeApp(inner, on_started)
+    app = BridgeApp(inner, on_started, build_fast_path(settings))
     # With an inherited fd uvicorn serves that socket and ignores host and port.
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]

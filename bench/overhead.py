@@ -1,0 +1,287 @@
+"""Per-request cost of the bridge, side by side in one run.
+
+Paths, all against the same stand-in internal LLM (separate process, no delay):
+  direct    the stand-in itself, token and project written by the client
+  litellm   the sidecar without the bridge hook (effective config without the callback,
+            token and project as a plain ``extra_body`` in ``litellm_params``)
+  hook      the sidecar as shipped, fast path off (LiteLLM + bridge hook)
+  fast      the sidecar as shipped, fast path on (chat served by the fast path,
+            /v1/messages still through LiteLLM)
+
+For each: chat and chat streaming (and /v1/messages, streaming or not, on the sidecar paths),
+sequential and ``--concurrency`` clients at once. Prints p50/p95 latency, throughput and the
+sidecar's CPU time per request (psutil ``cpu_times`` of the sidecar process over the run /
+requests). Loopback only; bounded by ``--requests`` and the start-up timeout.
+
+Usage: .venv/bin/python -m bench.overhead [--requests 200] [--concurrency 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.helpers.sidecar import HOOK_CALLBACK, Sidecar, launch_sidecar  # noqa: E402
+from tests.standins.tokens import mint  # noqa: E402
+
+MODEL = "internal-model"
+PROJECT = "proj-42"
+MESSAGES = [{"role": "user", "content": "hello"}]
+READY_TIMEOUT = 400.0
+WARMUP_REQUESTS = 10
+KINDS = ("chat", "chat-stream", "messages", "messages-stream")
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    headers: dict[str, str]
+    extra: dict[str, Any]
+    pid: int | None
+    kinds: tuple[str, ...]
+
+
+@dataclass
+class Row:
+    target: str
+    kind: str
+    clients: int
+    latencies: list[float]
+    seconds: float
+    cpu_ms: float | None
+    failures: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_standin() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.standins.llm", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/v1/models", timeout=1)
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("stand-in LLM did not start")
+
+
+def write_config(directory: Path, name: str, upstream: str, token: str | None) -> Path:
+    params: dict[str, Any] = {
+        "model": f"hosted_vllm/{MODEL}",
+        "api_base": upstream + "/v1",
+        "api_key": "none",
+        "use_chat_completions_api": True,
+    }
+    config: dict[str, Any] = {
+        "model_list": [{"model_name": MODEL, "litellm_params": params}],
+        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+        "router_settings": {"disable_cooldowns": True},
+    }
+    if token is None:
+        config["litellm_settings"] = {"callbacks": [HOOK_CALLBACK]}
+    else:
+        params["extra_body"] = {"token": token, "project": PROJECT}
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
+    return path
+
+
+def one_request(client: httpx.Client, target: Target, kind: str) -> bool:
+    stream = kind.endswith("-stream")
+    if kind.startswith("messages"):
+        path = "/v1/messages"
+        body: dict[str, Any] = {"model": MODEL, "messages": MESSAGES, "max_tokens": 32}
+    else:
+        path = "/v1/chat/completions"
+        body = {"model": MODEL, "messages": MESSAGES}
+    body.update(target.extra)
+    if stream:
+        body["stream"] = True
+        with client.stream("POST", target.url + path, json=body, headers=target.headers) as r:
+            for _ in r.iter_bytes():
+                pass
+            return r.status_code == 200
+    return client.post(target.url + path, json=body, headers=target.headers).status_code == 200
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def measure(target: Target, kind: str, clients: int, requests: int) -> Row:
+    per_client = max(1, requests // clients)
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    sessions = [httpx.Client(timeout=30) for _ in range(clients)]
+    for session in sessions:
+        for _ in range(max(1, WARMUP_REQUESTS // clients)):
+            one_request(session, target, kind)
+
+    def worker(session: httpx.Client) -> None:
+        mine: list[float] = []
+        bad = 0
+        for _ in range(per_client):
+            began = time.perf_counter()
+            ok = one_request(session, target, kind)
+            mine.append((time.perf_counter() - began) * 1000)
+            bad += not ok
+        with lock:
+            latencies.extend(mine)
+            failures[0] += bad
+
+    cpu_before = cpu_seconds(target.pid)
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    cpu_after = cpu_seconds(target.pid)
+    for session in sessions:
+        session.close()
+    cpu_ms = None
+    if cpu_before is not None and cpu_after is not None:
+        cpu_ms = (cpu_after - cpu_before) * 1000 / len(latencies)
+    return Row(target.name, kind, clients, latencies, seconds, cpu_ms, failures[0])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (
+        f"{'path':<8} {'kind':<16} {'clients':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'req/s':>7} {'CPU ms/req':>10} {'fail':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        cpu = f"{row.cpu_ms:.2f}" if row.cpu_ms is not None else "-"
+        print(
+            f"{row.target:<8} {row.kind:<16} {row.clients:>7} "
+            f"{statistics.median(row.latencies):>8.2f} {percentile(row.latencies, 0.95):>8.2f} "
+            f"{len(row.latencies) / row.seconds:>7.0f} {cpu:>10} {row.failures:>5}"
+        )
+
+
+def launch_all(directory: Path, upstream: str, token: str) -> dict[str, Sidecar]:
+    inject = {MODEL: {"token": ["token"], "literal": {"project": PROJECT}}}
+    plans: dict[str, Callable[[], Sidecar]] = {
+        "litellm": lambda: launch_sidecar(
+            write_config(directory, "litellm", upstream, token),
+            log_path=directory / "litellm.log",
+        ),
+        "hook": lambda: launch_sidecar(
+            write_config(directory, "hook", upstream, None),
+            inject=inject,
+            extra_env={"LITELLM_BRIDGE_FAST_PATH": "off"},
+            log_path=directory / "hook.log",
+        ),
+        "fast": lambda: launch_sidecar(
+            write_config(directory, "fast", upstream, None),
+            inject=inject,
+            extra_env={"LITELLM_BRIDGE_FAST_PATH": "on"},
+            log_path=directory / "fast.log",
+        ),
+    }
+    sidecars = {name: plan() for name, plan in plans.items()}
+    for name, sidecar in sidecars.items():
+        try:
+            sidecar.wait_ready(READY_TIMEOUT)
+        except (TimeoutError, RuntimeError):
+            print(f"{name} sidecar did not start; log:\n{sidecar.log()[-3000:]}", file=sys.stderr)
+            raise
+        if name != "litellm":
+            sidecar.send_token(token, time.time() + 3600)
+    return sidecars
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="per path, kind and mode")
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args(argv)
+    requests = max(10, min(args.requests, 5000))
+    token, _ = mint("employee-1", 3600)
+    standin, upstream = start_standin()
+    sidecars: dict[str, Sidecar] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bridge-overhead-") as tmp:
+            began = time.monotonic()
+            sidecars = launch_all(Path(tmp), upstream, token)
+            print(f"sidecars ready in {time.monotonic() - began:.0f} s", file=sys.stderr)
+            targets = [
+                Target("direct", upstream, {}, {"token": token, "project": PROJECT}, None, KINDS[:2])
+            ]
+            for name, sidecar in sidecars.items():
+                targets.append(Target(name, sidecar.url, {}, {}, sidecar.pid, KINDS))
+            rows: list[Row] = []
+            for clients in (1, args.concurrency):
+                for kind in KINDS:
+                    for target in targets:
+                        if kind not in target.kinds:
+                            continue
+                        sidecar = sidecars.get(target.name)
+                        key = sidecar.master_key if sidecar is not None else "unused"
+                        target.headers = (
+                            {"x-api-key": key}
+                            if kind.startswith("messages")
+                            else {"Authorization": f"Bearer {key}"}
+                        )
+                        rows.append(measure(target, kind, clients, requests))
+            print_table(rows)
+            fast_log = sidecars["fast"].log()
+            served = "fast path on for" in fast_log
+            print(f"\nfast path active in the 'fast' sidecar: {served}")
+            print(json.dumps({"requests": requests, "concurrency": args.concurrency}))
+    finally:
+        for sidecar in sidecars.values():
+            sidecar.stop()
+        standin.terminate()
+        standin.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

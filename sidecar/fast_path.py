@@ -1,0 +1,422 @@
+"""The fast path: OpenAI chat requests that need no translation skip LiteLLM.
+
+LiteLLM spends 10-15 ms of CPU on every request (auth, router, logging, middleware). For a
+chat request to an OpenAI-compatible upstream that LiteLLM would send on unchanged
+(``sidecar.fast_routes`` decides), the sidecar forwards it itself with the same guarantees:
+
+* the master key (``Authorization: Bearer``, constant-time compare); any other credential,
+  right or wrong, goes to LiteLLM, which answers exactly as it always does;
+* the same injection and stripping (``sidecar.inject``) and the same 401 without a token,
+  before anything goes upstream;
+* the same ``request`` metric, token counts included (``stream_options.include_usage`` is
+  asked upstream as LiteLLM does, and the usage chunk is dropped when the client did not ask);
+* ``Connection: close`` while draining (the ASGI wrapper adds it to every response);
+* retries like LiteLLM's router defaults: 2 more attempts on connection errors, 408, 409,
+  429 and 5xx, only before anything was sent to the client.
+
+Not done here (such requests or models go to LiteLLM, see ``sidecar.fast_routes``): aliases,
+wildcards, load balancing, fallbacks, budgets, rate limits, caching, guardrails, other
+callbacks, parameter translation. Responses are the upstream's bytes, not LiteLLM's
+re-serialisation (no ``x-litellm-*`` headers; stream chunks as the upstream framed them).
+
+Switch: ``LITELLM_BRIDGE_FAST_PATH=on|off``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from typing import Any
+
+import httpx
+
+from sidecar.fast_routes import FastRoutes, Upstream, request_eligible
+from sidecar.inject import (
+    TOKEN_MISSING_MESSAGE,
+    ModelInjection,
+    inject_extra_body,
+    lookup,
+    refuses,
+)
+from sidecar.metrics import RequestRecord
+from sidecar.state import STATE, BridgeState
+
+FAST_PATH_ENV = "LITELLM_BRIDGE_FAST_PATH"
+FAST_PATH_DEFAULT = "on"
+CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
+RETRIES = 2
+_RETRY_AFTER_CAP_SECONDS = 10.0
+_CONNECT_TIMEOUT_SECONDS = 30.0
+
+Message = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[Message], Any]
+
+_ERROR_CLASSES = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    408: "Timeout",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+    503: "ServiceUnavailableError",
+}
+
+
+def enabled(environ: Mapping[str, str]) -> bool:
+    value = environ.get(FAST_PATH_ENV) or FAST_PATH_DEFAULT
+    return value.strip().lower() not in ("0", "off", "false", "no")
+
+
+def _error_class(status: int) -> str:
+    if status in _ERROR_CLASSES:
+        return _ERROR_CLASSES[status]
+    return "InternalServerError" if status >= 500 else "APIError"
+
+
+def _should_retry(status: int) -> bool:
+    return status in (408, 409, 429) or status >= 500
+
+
+def _retry_delay(attempt: int, response: httpx.Response | None) -> float:
+    retry_after = None if response is None else response.headers.get("retry-after")
+    if retry_after is not None:
+        with contextlib.suppress(ValueError):
+            return min(_RETRY_AFTER_CAP_SECONDS, max(0.0, float(retry_after)))
+    return 0.5 * (2**attempt)
+
+
+def _error_body(status: int, message: str, kind: str | None = None) -> bytes:
+    error = {"message": message, "type": kind, "param": None, "code": str(status)}
+    return json.dumps({"error": error}, separators=(",", ":")).encode()
+
+
+def _user_agent() -> str:
+    try:
+        return f"litellm/{metadata.version('litellm')}"
+    except metadata.PackageNotFoundError:
+        return "litellm-bridge"
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client went away first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands LiteLLM the body already read, then the real channel."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return dict(await receive())
+
+    return replay
+
+
+def _usage_into(record: RequestRecord, usage: Any) -> None:
+    if not isinstance(usage, Mapping):
+        return
+    tokens_in, tokens_out = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if isinstance(tokens_in, int):
+        record.tokens_in = tokens_in
+    if isinstance(tokens_out, int):
+        record.tokens_out = tokens_out
+
+
+class _EventFilter:
+    """Passes SSE bytes through; reads the usage chunk and drops it if the client did not ask."""
+
+    def __init__(self, record: RequestRecord, drop_usage: bool) -> None:
+        self.record = record
+        self.drop_usage = drop_usage
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> bytes:
+        self._buffer += data
+        out: list[bytes] = []
+        while True:
+            end = self._buffer.find(b"\n\n")
+            if end < 0:
+                break
+            event, self._buffer = self._buffer[: end + 2], self._buffer[end + 2 :]
+            out.append(self._event(event))
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        rest, self._buffer = self._buffer, b""
+        return rest
+
+    def _event(self, event: bytes) -> bytes:
+        if b'"usage"' not in event or not event.startswith(b"data:"):
+            return event
+        try:
+            chunk = json.loads(event[5:])
+        except ValueError:
+            return event
+        if not isinstance(chunk, dict):
+            return event
+        _usage_into(self.record, chunk.get("usage"))
+        if self.drop_usage and chunk.get("usage") and not chunk.get("choices"):
+            return b""
+        return event
+
+
+class FastPath:
+    """Serves eligible chat requests; hands every other request back to LiteLLM."""
+
+    def __init__(
+        self,
+        routes: FastRoutes,
+        master_key: str,
+        spec: Callable[[], Mapping[str, ModelInjection]],
+        state: BridgeState = STATE,
+    ) -> None:
+        self.routes = routes
+        self._key = f"Bearer {master_key}".encode()
+        self._spec = spec
+        self.state = state
+        self._client: httpx.AsyncClient | None = None
+        self._user_agent = _user_agent()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                follow_redirects=False,
+            )
+        return self._client
+
+    def _authorized(self, scope: Mapping[str, Any]) -> bool:
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                return hmac.compare_digest(value, self._key)
+        return False
+
+    async def handle(
+        self, scope: Mapping[str, Any], receive: Receive, send: Send, record: RequestRecord
+    ) -> Receive | None:
+        """Serve the request and return None, or return the ``receive`` LiteLLM must use."""
+        if (
+            scope.get("method") != "POST"
+            or scope.get("path") not in CHAT_PATHS
+            or scope.get("query_string")
+            or self.state.warming
+            or not self.routes.models
+            or not self._authorized(scope)
+        ):
+            return receive
+        raw = await _read_body(receive)
+        if raw is None:
+            return None  # the client is gone; nothing to answer
+        replay = _replay(raw, receive)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return replay
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+            return replay
+        upstream = self.routes.models.get(body["model"])
+        if upstream is None:
+            return replay
+        injection = lookup(self._spec(), upstream.model_name)
+        names = injection.field_names if injection is not None else frozenset()
+        if not request_eligible(body, names):
+            return replay
+        record.model = upstream.model_name
+        record.stream = body.get("stream") is True
+        try:
+            await self._serve(upstream, injection, body, receive, send, record)
+        finally:
+            record.settled()
+        return None
+
+    async def _serve(
+        self,
+        upstream: Upstream,
+        injection: ModelInjection | None,
+        body: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        record: RequestRecord,
+    ) -> None:
+        token = self.state.usable_token()
+        if injection is not None and refuses(injection, token):
+            record.error = "HTTPException"
+            body_bytes = _error_body(401, TOKEN_MISSING_MESSAGE, "authentication_error")
+            await _send_whole(send, 401, "application/json", body_bytes)
+            return
+        if injection is not None:
+            inject_extra_body(body, injection, token)
+        body.update(body.pop("extra_body", None) or {})
+        body["model"] = upstream.upstream_model
+        stream = body.get("stream") is True
+        client_wants_usage = False
+        if stream:
+            options = dict(body.get("stream_options") or {})
+            client_wants_usage = options.get("include_usage") is True
+            body["stream_options"] = {**options, "include_usage": True}
+        else:
+            body["stream"] = False
+        response = await self._send_upstream(upstream, body, stream, record)
+        if isinstance(response, bytes):
+            status = 408 if record.error == "Timeout" else 500
+            await _send_whole(send, status, "application/json", response)
+            return
+        try:
+            if stream and response.status_code < 400:
+                await self._relay_stream(response, receive, send, record, client_wants_usage)
+            else:
+                await self._relay_whole(response, send, record)
+        finally:
+            await response.aclose()
+
+    async def _send_upstream(
+        self, upstream: Upstream, body: dict[str, Any], stream: bool, record: RequestRecord
+    ) -> httpx.Response | bytes:
+        """The upstream response (headers read), or an error body after the last retry."""
+        content = json.dumps(body, separators=(",", ":")).encode()
+        headers = {
+            "authorization": f"Bearer {upstream.api_key}",
+            "content-type": "application/json",
+            "user-agent": self._user_agent,
+        }
+        seconds = upstream.stream_timeout if stream else upstream.timeout
+        timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_TIMEOUT_SECONDS))
+        failure = b""
+        for attempt in range(RETRIES + 1):
+            last = attempt == RETRIES
+            response: httpx.Response | None = None
+            try:
+                request = self.client.build_request(
+                    "POST", upstream.url, content=content, headers=headers, timeout=timeout
+                )
+                response = await self.client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                record.error = "Timeout"
+                failure = _error_body(408, f"upstream timed out: {type(exc).__name__}", "timeout")
+            except httpx.HTTPError as exc:
+                record.error = "APIConnectionError"
+                failure = _error_body(
+                    500, f"cannot reach {upstream.url}: {type(exc).__name__}", "api_error"
+                )
+            else:
+                if last or not _should_retry(response.status_code):
+                    record.error = None
+                    return response
+                await response.aclose()
+            if not last:
+                await asyncio.sleep(_retry_delay(attempt, response))
+        return failure
+
+    async def _relay_whole(
+        self, response: httpx.Response, send: Send, record: RequestRecord
+    ) -> None:
+        try:
+            data = await response.aread()
+        except httpx.HTTPError as exc:
+            record.error = "APIConnectionError"
+            message = f"upstream answer broke off: {type(exc).__name__}"
+            await _send_whole(send, 500, "application/json", _error_body(500, message))
+            return
+        status = response.status_code
+        content_type = response.headers.get("content-type", "application/json")
+        if status >= 400:
+            record.error = _error_class(status)
+            if not _is_error_json(data):
+                text = data.decode(errors="replace")[:2000]
+                data = _error_body(status, f"upstream answered {status}: {text}")
+                content_type = "application/json"
+        else:
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(data)
+                if isinstance(parsed, dict):
+                    _usage_into(record, parsed.get("usage"))
+        await _send_whole(send, status, content_type, data)
+
+    async def _relay_stream(
+        self,
+        response: httpx.Response,
+        receive: Receive,
+        send: Send,
+        record: RequestRecord,
+        client_wants_usage: bool,
+    ) -> None:
+        events = _EventFilter(record, drop_usage=not client_wants_usage)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
+
+        async def pump() -> None:
+            try:
+                async for data in response.aiter_bytes():
+                    out = events.feed(data)
+                    if out:
+                        await send({"type": "http.response.body", "body": out, "more_body": True})
+            except httpx.HTTPError:
+                # The stream broke off upstream: end it here, the client sees no [DONE].
+                record.error = "APIConnectionError"
+            await send({"type": "http.response.body", "body": events.flush(), "more_body": False})
+
+        async def client_gone() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        relay = asyncio.ensure_future(pump())
+        watch = asyncio.ensure_future(client_gone())
+        try:
+            done, _ = await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if relay not in done:
+                record.error = "ClientDisconnected"
+        finally:
+            for task in (relay, watch):
+                task.cancel()
+            for task in (relay, watch):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+def _is_error_json(data: bytes) -> bool:
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and isinstance(parsed.get("error"), dict | str)
+
+
+async def _send_whole(send: Send, status: int, content_type: str, data: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode("latin-1")),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data, "more_body": False})

@@ -1,0 +1,276 @@
+"""Which chat requests may skip LiteLLM: the eligibility rules of the fast path.
+
+The fast path (``sidecar.fast_path``) forwards an OpenAI chat request to an OpenAI-compatible
+upstream itself. That is only the same as what LiteLLM would do when LiteLLM would not change
+the request beyond renaming the model, removing client copies of injected fields and adding
+``stream_options.include_usage``. These rules decide that, conservatively: anything that is
+not known to pass through LiteLLM verbatim goes to LiteLLM.
+
+Config level (read once at start-up; any doubt turns the fast path off for every model):
+  * top-level sections only ``model_list``, ``general_settings`` (``master_key`` only),
+    ``litellm_settings`` (our hook as the only callback, ``drop_params``,
+    ``request_timeout``) and ``router_settings`` (cool-down settings only): no fallbacks,
+    aliases, retries settings, budgets, other callbacks, guardrails, caching, includes.
+Model level (a model not eligible goes to LiteLLM):
+  * exactly one deployment with that ``model_name``, no wildcard in the name;
+  * ``hosted_vllm/`` or ``openai/`` with an explicit ``api_base`` and ``api_key``;
+  * no other ``litellm_params`` than ``use_chat_completions_api``, ``timeout`` and
+    ``stream_timeout``.
+Request level (``request_eligible``): only the parameters LiteLLM passes through as they are,
+plain string message contents, function tools without ``strict``, ``cache_control`` or
+``additionalProperties: false`` (LiteLLM rewrites those).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+HOOK_CALLBACK = "sidecar.bridge_hook.bridge_hook"
+DEFAULT_TIMEOUT_SECONDS = 6000.0  # LiteLLM's default request timeout
+_PROVIDERS = ("hosted_vllm/", "openai/")
+_TOP_LEVEL = frozenset({"model_list", "general_settings", "litellm_settings", "router_settings"})
+_GENERAL = frozenset({"master_key"})
+_LITELLM = frozenset({"callbacks", "drop_params", "request_timeout"})
+_ROUTER = frozenset({"disable_cooldowns", "cooldown_time", "allowed_fails"})
+_PARAMS = frozenset(
+    {"model", "api_base", "api_key", "use_chat_completions_api", "timeout", "stream_timeout"}
+)
+# Environment variables that change how LiteLLM connects upstream.
+_CONNECTION_ENV = ("SSL_VERIFY", "SSL_CERTIFICATE", "LITELLM_SSL_VERIFY")
+
+# Chat parameters LiteLLM sends upstream unchanged for these providers (checked against
+# what the stand-in receives through LiteLLM, see tests/sidecar/test_fast_path.py).
+_PASSED_AS_IS = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "temperature",
+        "top_p",
+        "n",
+        "stop",
+        "max_tokens",
+        "max_completion_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "seed",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "reasoning_effort",
+        "extra_body",
+    }
+)
+_MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id"})
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+_REWRITTEN_KEYS = frozenset({"strict", "cache_control"})
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where the fast path sends one model's chat requests."""
+
+    model_name: str
+    upstream_model: str
+    url: str
+    api_key: str
+    timeout: float
+    stream_timeout: float
+
+
+@dataclass(frozen=True)
+class FastRoutes:
+    """The eligible models, and why the others are not (for the start-up log)."""
+
+    models: Mapping[str, Upstream]
+    skipped: Mapping[str, str]
+    disabled: str | None = None
+
+
+def _resolve(value: Any, environ: Mapping[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith("os.environ/"):
+        return environ.get(value.removeprefix("os.environ/"))
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return float(value)
+
+
+def _config_problem(config: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:
+    extra = set(config) - _TOP_LEVEL
+    if extra:
+        return f"config has sections the fast path does not handle: {sorted(extra)}"
+    for section, allowed in (
+        ("general_settings", _GENERAL),
+        ("litellm_settings", _LITELLM),
+        ("router_settings", _ROUTER),
+    ):
+        value = config.get(section) or {}
+        if not isinstance(value, Mapping):
+            return f"{section} is not a mapping"
+        extra = set(value) - allowed
+        if extra:
+            return f"{section} sets {sorted(extra)}, which only LiteLLM applies"
+    callbacks = (config.get("litellm_settings") or {}).get("callbacks")
+    if callbacks not in (None, [HOOK_CALLBACK], HOOK_CALLBACK):
+        return "litellm_settings.callbacks lists callbacks besides the bridge hook"
+    for name in _CONNECTION_ENV:
+        if environ.get(name):
+            return f"{name} is set (LiteLLM's connection settings are not mirrored)"
+    return None
+
+
+def _upstream(
+    name: str, params: Mapping[str, Any], default_timeout: float, environ: Mapping[str, str]
+) -> Upstream | str:
+    """The upstream of one deployment, or why it must go through LiteLLM."""
+    extra = set(params) - _PARAMS
+    if extra:
+        return f"litellm_params {sorted(extra)} need LiteLLM"
+    model = params.get("model")
+    if not isinstance(model, str) or not model.startswith(_PROVIDERS):
+        return "provider is not hosted_vllm/ or openai/"
+    api_base = _resolve(params.get("api_base"), environ)
+    api_key = _resolve(params.get("api_key"), environ)
+    if not isinstance(api_base, str) or not api_base.startswith(("http://", "https://")):
+        return "no api_base"
+    if not isinstance(api_key, str) or not api_key:
+        return "no api_key"
+    timeout = _number(_resolve(params.get("timeout"), environ))
+    if params.get("timeout") is not None and timeout is None:
+        return "timeout is not a positive number"
+    stream_timeout = _number(_resolve(params.get("stream_timeout"), environ))
+    if params.get("stream_timeout") is not None and stream_timeout is None:
+        return "stream_timeout is not a positive number"
+    timeout = timeout or default_timeout
+    return Upstream(
+        model_name=name,
+        upstream_model=model.split("/", 1)[1],
+        url=api_base.rstrip("/") + "/chat/completions",
+        api_key=api_key,
+        timeout=timeout,
+        stream_timeout=stream_timeout or timeout,
+    )
+
+
+def load_routes(config: Any, environ: Mapping[str, str] | None = None) -> FastRoutes:
+    """The models whose chat requests the fast path may serve, from the effective config."""
+    environ = os.environ if environ is None else environ
+    if not isinstance(config, Mapping):
+        return FastRoutes({}, {}, "config is not a mapping")
+    problem = _config_problem(config, environ)
+    if problem is not None:
+        return FastRoutes({}, {}, problem)
+    default_timeout = (
+        _number((config.get("litellm_settings") or {}).get("request_timeout"))
+        or DEFAULT_TIMEOUT_SECONDS
+    )
+    entries = config.get("model_list") or []
+    if not isinstance(entries, list):
+        return FastRoutes({}, {}, "model_list is not a list")
+    counts: dict[str, int] = {}
+    for entry in entries:
+        if isinstance(entry, Mapping) and isinstance(entry.get("model_name"), str):
+            counts[entry["model_name"]] = counts.get(entry["model_name"], 0) + 1
+    models: dict[str, Upstream] = {}
+    skipped: dict[str, str] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("model_name"), str):
+            continue
+        name = entry["model_name"]
+        params = entry.get("litellm_params")
+        if "*" in name:
+            skipped[name] = "wildcard name (LiteLLM resolves it)"
+        elif counts[name] > 1:
+            skipped[name] = "several deployments (LiteLLM balances and fails over)"
+        elif not isinstance(params, Mapping):
+            skipped[name] = "no litellm_params"
+        else:
+            found = _upstream(name, params, default_timeout, environ)
+            if isinstance(found, Upstream):
+                models[name] = found
+            else:
+                skipped[name] = found
+    return FastRoutes(models, skipped)
+
+
+def _contains_key(value: Any, keys: frozenset[str]) -> bool:
+    if isinstance(value, Mapping):
+        return any(k in keys or _contains_key(v, keys) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_key(v, keys) for v in value)
+    return False
+
+
+def _forbids_extra_properties(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        if value.get("additionalProperties") is False:
+            return True
+        return any(_forbids_extra_properties(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_forbids_extra_properties(v) for v in value)
+    return False
+
+
+def _message_plain(message: Any) -> bool:
+    if not isinstance(message, Mapping) or not set(message) <= _MESSAGE_KEYS:
+        return False
+    if message.get("role") not in _ROLES:
+        return False
+    content = message.get("content")
+    if content is None:
+        return message.get("role") == "assistant"
+    return isinstance(content, str)
+
+
+def _tools_plain(tools: Any) -> bool:
+    if not isinstance(tools, list):
+        return False
+    for tool in tools:
+        if not isinstance(tool, Mapping) or tool.get("type") != "function":
+            return False
+    return not _contains_key(tools, _REWRITTEN_KEYS) and not _forbids_extra_properties(tools)
+
+
+def request_eligible(body: Mapping[str, Any], injected: frozenset[str]) -> bool:
+    """True when LiteLLM would send this chat body upstream unchanged (but for injection)."""
+    if not set(body) <= _PASSED_AS_IS | injected:
+        return False
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return False
+    if not all(_message_plain(m) for m in messages):
+        return False
+    if "tools" in body and not _tools_plain(body["tools"]):
+        return False
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        return False
+    options = body.get("stream_options")
+    if options is not None and not (
+        isinstance(options, Mapping) and set(options) <= {"include_usage"}
+    ):
+        return False
+    response_format = body.get("response_format")
+    if response_format is not None and not (
+        isinstance(response_format, Mapping)
+        and set(response_format) == {"type"}
+        and response_format.get("type") in ("text", "json_object")
+    ):
+        return False
+    extra = body.get("extra_body")
+    if extra is None:
+        return True
+    # Its keys land at the top level: one that names a chat parameter would override it.
+    return isinstance(extra, Mapping) and not set(extra) & _PASSED_AS_IS
