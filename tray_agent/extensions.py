@@ -7,7 +7,8 @@ from typing import Any
 
 def install_extensions(rt: Any) -> None:
     """Attach every part that lives beside the core; each one is independent."""
+    from tray_agent.metrics import MetricsLink
     from tray_agent.token.agent_link import TokenLink
 
     rt.extensions.append(TokenLink(rt))
-    rt.extensions.append(__import__("tray_agent.metrics").metrics.MetricsLink(rt))
+    rt.extensions.append(MetricsLink(rt))
