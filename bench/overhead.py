@@ -251,9 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             began = time.monotonic()
             sidecars = launch_all(Path(tmp), upstream, token)
             print(f"sidecars ready in {time.monotonic() - began:.0f} s", file=sys.stderr)
-            targets = [
-                Target("direct", upstream, {}, {"token": token, "project": PROJECT}, None, KINDS[:2])
-            ]
+            direct_fields = {"token": token, "project": PROJECT}
+            targets = [Target("direct", upstream, {}, direct_fields, None, KINDS[:2])]
             for name, sidecar in sidecars.items():
                 targets.append(Target(name, sidecar.url, {}, {}, sidecar.pid, KINDS))
             rows: list[Row] = []
@@ -262,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                     for target in targets:
                         if kind not in target.kinds:
                             continue
-                        sidecar = sidecars.get(target.name)
-                        key = sidecar.master_key if sidecar is not None else "unused"
+                        running = sidecars.get(target.name)
+                        key = running.master_key if running is not None else "unused"
                         target.headers = (
                             {"x-api-key": key}
                             if kind.startswith("messages")

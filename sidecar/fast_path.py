@@ -140,7 +140,13 @@ def _usage_into(record: RequestRecord, usage: Any) -> None:
 
 
 class _EventFilter:
-    """Passes SSE bytes through; reads the usage chunk and drops it if the client did not ask."""
+    """Passes SSE bytes through; reads the usage chunk and drops it if the client did not ask.
+
+    Events end with a blank line (``\n\n`` or ``\r\n\r\n``); a partial event waits for its
+    end, but never more than ``_MAX_PENDING`` bytes: past that it is passed on as it is.
+    """
+
+    _MAX_PENDING = 1 << 20
 
     def __init__(self, record: RequestRecord, drop_usage: bool) -> None:
         self.record = record
@@ -151,11 +157,13 @@ class _EventFilter:
         self._buffer += data
         out: list[bytes] = []
         while True:
-            end = self._buffer.find(b"\n\n")
+            end = _event_end(self._buffer)
             if end < 0:
                 break
-            event, self._buffer = self._buffer[: end + 2], self._buffer[end + 2 :]
+            event, self._buffer = self._buffer[:end], self._buffer[end:]
             out.append(self._event(event))
+        if len(self._buffer) > self._MAX_PENDING:
+            out.append(self.flush())
         return b"".join(out)
 
     def flush(self) -> bytes:
@@ -175,6 +183,12 @@ class _EventFilter:
         if self.drop_usage and chunk.get("usage") and not chunk.get("choices"):
             return b""
         return event
+
+
+def _event_end(buffer: bytes) -> int:
+    """Where the first complete SSE event ends (after its blank line), or -1."""
+    ends = [i + len(sep) for sep in (b"\n\n", b"\r\n\r\n") if (i := buffer.find(sep)) >= 0]
+    return min(ends) if ends else -1
 
 
 class FastPath:

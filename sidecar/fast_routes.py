@@ -13,7 +13,8 @@ Config level (read once at start-up; any doubt turns the fast path off for every
     aliases, retries settings, budgets, other callbacks, guardrails, caching, includes.
 Model level (a model not eligible goes to LiteLLM):
   * exactly one deployment with that ``model_name``, no wildcard in the name;
-  * ``hosted_vllm/`` or ``openai/`` with an explicit ``api_base`` and ``api_key``;
+  * ``hosted_vllm/`` or ``openai/`` with an explicit ``api_base`` and ``api_key``; not an
+    OpenAI reasoning, audio or search model (LiteLLM rewrites their parameters);
   * no other ``litellm_params`` than ``use_chat_completions_api``, ``timeout`` and
     ``stream_timeout``.
 Request level (``request_eligible``): only the parameters LiteLLM passes through as they are,
@@ -72,6 +73,9 @@ _PASSED_AS_IS = frozenset(
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id"})
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _REWRITTEN_KEYS = frozenset({"strict", "cache_control"})
+# OpenAI models whose parameters LiteLLM rewrites (reasoning models, audio, search).
+_OPENAI_TRANSLATED_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+_OPENAI_TRANSLATED_PARTS = ("audio", "search")
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,12 @@ def _upstream(
     model = params.get("model")
     if not isinstance(model, str) or not model.startswith(_PROVIDERS):
         return "provider is not hosted_vllm/ or openai/"
+    upstream_model = model.split("/", 1)[1]
+    if model.startswith("openai/") and (
+        upstream_model.startswith(_OPENAI_TRANSLATED_PREFIXES)
+        or any(part in upstream_model for part in _OPENAI_TRANSLATED_PARTS)
+    ):
+        return "LiteLLM rewrites parameters for this OpenAI model"
     api_base = _resolve(params.get("api_base"), environ)
     api_key = _resolve(params.get("api_key"), environ)
     if not isinstance(api_base, str) or not api_base.startswith(("http://", "https://")):
@@ -156,7 +166,7 @@ def _upstream(
     timeout = timeout or default_timeout
     return Upstream(
         model_name=name,
-        upstream_model=model.split("/", 1)[1],
+        upstream_model=upstream_model,
         url=api_base.rstrip("/") + "/chat/completions",
         api_key=api_key,
         timeout=timeout,

@@ -307,9 +307,7 @@ def test_drain_closes_kept_alive_connections_and_waits_for_streams(
             failure.append(exc)
 
     with httpx.Client(base_url=sidecar.url, headers=sidecar.auth, timeout=60) as kept:
-        first = kept.post(
-            "/v1/chat/completions", json={"model": DEMO_MODEL, "messages": MESSAGES}
-        )
+        first = kept.post("/v1/chat/completions", json={"model": DEMO_MODEL, "messages": MESSAGES})
         assert first.status_code == 200
         reader = threading.Thread(target=stream)
         reader.start()
