@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,15 +28,18 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def tray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrayProc]:
+def tray() -> Iterator[TrayProc]:
     desktop.require_desktop()
-    root = tmp_path_factory.mktemp("tray")
+    # Our own directory: pytest prunes old numbered temp dirs, which other test runs on the
+    # same machine can do while this long module still uses its home.
+    root = Path(tempfile.mkdtemp(prefix="litellm-bridge-tray-"))
     home = root / "home"
     home.mkdir()
     write_config(home, free_port())
     t = TrayProc(home, "--no-start", "--no-wizard")
     yield t
     t.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def shot(artifacts: Path, name: str) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import threading
 from typing import Any
 
@@ -20,21 +19,14 @@ def register(sub: Any) -> None:
 
 
 def _quit_on_signals(quit_fn: Any) -> None:
-    """SIGTERM/SIGINT quit the tray even while the toolkit's C main loop holds the thread:
-    the wakeup fd is written at signal time, and a thread acts on it."""
-    if not hasattr(socket, "socketpair"):
-        return
-    rsock, wsock = socket.socketpair()
-    wsock.setblocking(False)
-    signal.set_wakeup_fd(wsock.fileno(), warn_on_full_buffer=False)
+    """SIGTERM/SIGINT quit the tray (and so stop the sidecar). The GTK loop wakes up for
+    Python signal handlers on its own; quitting runs in a thread so the handler returns."""
+
+    def handler(_signum: int, _frame: Any) -> None:
+        threading.Thread(target=quit_fn, name="tray-signal-quit", daemon=True).start()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-
-    def wait() -> None:
-        rsock.recv(1)
-        quit_fn()
-
-    threading.Thread(target=wait, name="tray-signals", daemon=True).start()
+        signal.signal(sig, handler)
 
 
 def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
