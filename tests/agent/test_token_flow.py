@@ -161,7 +161,12 @@ def test_refreshes_while_serving_without_failures_or_restart(
             while not stop.is_set():
                 try:
                     resp = _post(agent, client, stream=stream)
-                    if resp.status_code != 200 or "internal answer" not in resp.text:
+                    complete = (
+                        "[DONE]" in resp.text and '"answer"' in resp.text
+                        if stream
+                        else "internal answer" in resp.text
+                    )
+                    if resp.status_code != 200 or not complete:
                         failures.append(f"{resp.status_code}: {resp.text[:200]}")
                 except httpx.HTTPError as exc:
                     failures.append(repr(exc))
