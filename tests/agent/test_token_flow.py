@@ -162,7 +162,7 @@ def test_refreshes_while_serving_without_failures_or_restart(
                 try:
                     resp = _post(agent, client, stream=stream)
                     complete = (
-                        "[DONE]" in resp.text and '"answer"' in resp.text
+                        "[DONE]" in resp.text and 'answer"' in resp.text
                         if stream
                         else "internal answer" in resp.text
                     )
