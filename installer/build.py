@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 from installer import keys, preflight
-from installer.imports import imported_modules
+from installer.imports import importable_here, imported_modules
 from installer.sign import sign_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,16 +46,14 @@ SIDECAR_INPUTS = (
     "sidecar/requirements.lock",
     "installer/sidecar.spec",
     "installer/sidecar_boot.py",
-    "installer/imports.py",
     "installer/preflight.py",
     "installer/assets/admin-ui/**/*",
 )
 AGENT_INPUTS = (
-    "tray_agent/**/*.py",
-    "tray_agent/py.typed",
     "config_templates/*",
     "icons/*",
     "installer/agent.spec",
+    "installer/agent_boot.py",
     "installer/preflight.py",
 )
 
@@ -183,13 +181,21 @@ def build_sidecar() -> Path:
     # The sidecar's own code ships as source: a cached build stays valid while it provides
     # every module that code imports.
     key = fingerprint(SIDECAR_INPUTS, environment_fingerprint())
-    return pyinstaller("sidecar.spec", SIDECAR_DIR, key, needs=imported_modules(ROOT / "sidecar"))
+    return pyinstaller(
+        "sidecar.spec", SIDECAR_DIR, key, needs=importable_here(imported_modules(ROOT / "sidecar"))
+    )
 
 
 def build_agent(key_module: Path) -> Path:
     key = fingerprint(AGENT_INPUTS, key_module.read_text(), environment_fingerprint())
     env = {"LITELLM_BRIDGE_KEY_MODULE_DIR": str(key_module.parent)}
-    return pyinstaller("agent.spec", APP_NAME, key, env)
+    return pyinstaller(
+        "agent.spec",
+        APP_NAME,
+        key,
+        env,
+        needs=importable_here(imported_modules(ROOT / "tray_agent")),
+    )
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -238,6 +244,7 @@ def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
         shutil.rmtree(app)
     app.mkdir(parents=True)
     _copy_tree(agent, app)
+    _copy_sources(ROOT / "tray_agent", app / "_internal" / "app" / "tray_agent")
     _copy_tree(sidecar, app / SIDECAR_DIR)
     _copy_sources(ROOT / "sidecar", app / SIDECAR_DIR / "_internal" / "app" / "sidecar")
     normalise_modes(app)

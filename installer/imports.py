@@ -20,3 +20,17 @@ def imported_modules(package_dir: Path) -> list[str]:
     return sorted(
         m for m in found if m != own and not m.startswith(own + ".") and m != "__future__"
     )
+
+
+def importable_here(modules: list[str]) -> list[str]:
+    """The modules whose top-level package exists for this platform (no ``winreg`` on Linux)."""
+    import importlib.util
+
+    found = []
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name.split(".")[0]) is not None:
+                found.append(name)
+        except (ImportError, ValueError):
+            continue
+    return found

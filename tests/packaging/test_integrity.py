@@ -153,3 +153,9 @@ def test_frozen_supervisor_refuses_a_modified_sidecar_before_spawning(
     spec = supervisor.SpawnSpec(config_path=app / "x.yaml", master_key="k" * 32, inject={})
     with pytest.raises(OSError, match="litellm-bridge-sidecar was modified after signing"):
         supervisor.SidecarProcess(1, spec, None, None, lambda g, p: None)  # type: ignore[arg-type]
+
+
+def test_whole_bundle_verifies_without_counting_the_manifest(
+    app: Path, key: Ed25519PrivateKey
+) -> None:
+    assert verify_bundle(app, None, key.public_key()).files == 5

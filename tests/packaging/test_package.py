@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.packaging.frozen import FrozenAgent, build_packages, built_public_key, extract
+from tests.packaging.frozen import (
+    APP_REL,
+    FrozenAgent,
+    build_packages,
+    built_public_key,
+    extract,
+)
 from tray_agent.integrity import verify as verify_mod
 from tray_agent.integrity.manifest import MANIFEST_NAME, SIGNATURE_NAME, Manifest
 from tray_agent.integrity.verify import verify_bundle
@@ -32,12 +38,15 @@ def deb() -> Path:
 
 @pytest.fixture(scope="session")
 def root(deb: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("deb-root")
+    """The .deb's files unpacked into a temporary root (control files in DEBIAN/)."""
+    root = tmp_path_factory.mktemp("deb-root")
+    extract(deb, root)
+    return root
 
 
 @pytest.fixture(scope="session")
-def app(deb: Path, root: Path) -> Path:
-    return extract(deb, root)
+def app(root: Path) -> Path:
+    return root / APP_REL
 
 
 def _init_demo(agent_home: Path, app: Path) -> int:

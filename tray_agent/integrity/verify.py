@@ -123,6 +123,8 @@ def verify_bundle(
     if not expected:
         raise IntegrityError(f"the manifest lists no files under {part}: {REINSTALL}")
     present = {relative_name(p, app_root): p for p in walk_files(part)}
+    for name in (MANIFEST_NAME, SIGNATURE_NAME):
+        present.pop(name, None)
     extra = sorted(set(present) - set(expected))
     if extra:
         raise IntegrityError(
