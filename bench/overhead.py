@@ -189,20 +189,35 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def print_table(rows: list[Row]) -> None:
-    header = (
-        f"{'path':<8} {'kind':<16} {'clients':>7} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'req/s':>7} {'CPU ms/req':>10} {'fail':>5}"
+HEADER = (
+    f"{'path':<8} {'kind':<16} {'clients':>7} {'p50 ms':>8} {'p95 ms':>8} "
+    f"{'req/s':>7} {'CPU ms/req':>10} {'fail':>5}"
+)
+
+
+def format_row(row: Row) -> str:
+    cpu = f"{row.cpu_ms:.2f}" if row.cpu_ms is not None else "-"
+    return (
+        f"{row.target:<8} {row.kind:<16} {row.clients:>7} "
+        f"{statistics.median(row.latencies):>8.2f} {percentile(row.latencies, 0.95):>8.2f} "
+        f"{len(row.latencies) / row.seconds:>7.0f} {cpu:>10} {row.failures:>5}"
     )
-    print(header)
-    print("-" * len(header))
-    for row in rows:
+
+
+def print_summary(rows: list[Row]) -> None:
+    """Medians side by side: what LiteLLM adds over direct, what the hook adds over LiteLLM."""
+    cells = {(r.target, r.kind, r.clients): r for r in rows}
+    print("\nadded p50 latency (ms) and sidecar CPU (ms/request):")
+    for (target, kind, clients), row in cells.items():
+        if target == "direct":
+            continue
+        base_name = "litellm" if target in ("hook", "fast") else "direct"
+        base = cells.get((base_name, kind, clients))
+        if base is None:
+            continue
+        added = statistics.median(row.latencies) - statistics.median(base.latencies)
         cpu = f"{row.cpu_ms:.2f}" if row.cpu_ms is not None else "-"
-        print(
-            f"{row.target:<8} {row.kind:<16} {row.clients:>7} "
-            f"{statistics.median(row.latencies):>8.2f} {percentile(row.latencies, 0.95):>8.2f} "
-            f"{len(row.latencies) / row.seconds:>7.0f} {cpu:>10} {row.failures:>5}"
-        )
+        print(f"  {target:<8} vs {base_name:<8} {kind:<16} x{clients}: {added:+8.2f} ms, {cpu} CPU")
 
 
 def launch_all(directory: Path, upstream: str, token: str) -> dict[str, Sidecar]:
@@ -251,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             began = time.monotonic()
             sidecars = launch_all(Path(tmp), upstream, token)
             print(f"sidecars ready in {time.monotonic() - began:.0f} s", file=sys.stderr)
+            print(HEADER)
+            print("-" * len(HEADER), flush=True)
             direct_fields = {"token": token, "project": PROJECT}
             targets = [Target("direct", upstream, {}, direct_fields, None, KINDS[:2])]
             for name, sidecar in sidecars.items():
@@ -269,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                             else {"Authorization": f"Bearer {key}"}
                         )
                         rows.append(measure(target, kind, clients, requests))
-            print_table(rows)
+                        print(format_row(rows[-1]), flush=True)
+            print_summary(rows)
             fast_log = sidecars["fast"].log()
             served = "fast path on for" in fast_log
             print(f"\nfast path active in the 'fast' sidecar: {served}")

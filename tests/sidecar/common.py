@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,19 @@ def fresh_token(ttl: float = 3600) -> tuple[str, float]:
     return mint("employee-1", ttl)
 
 
+# The sidecar's fast path is on by default; SIDECAR_TESTS_FAST_PATH=off runs the same
+# guarantee tests with every chat request going through LiteLLM and the hook.
+FAST_PATH_OVERRIDE = os.environ.get("SIDECAR_TESTS_FAST_PATH")
+
+
 def start(config_path: Path, **kwargs: Any) -> Sidecar:
     """Launch a sidecar and wait until it is ready; its log is shown if it is not."""
-    sidecar = launch_sidecar(config_path, inject=kwargs.pop("inject", INJECT), **kwargs)
+    extra_env = dict(kwargs.pop("extra_env", None) or {})
+    if FAST_PATH_OVERRIDE:
+        extra_env.setdefault("LITELLM_BRIDGE_FAST_PATH", FAST_PATH_OVERRIDE)
+    sidecar = launch_sidecar(
+        config_path, inject=kwargs.pop("inject", INJECT), extra_env=extra_env, **kwargs
+    )
     try:
         sidecar.wait_ready(READY_TIMEOUT)
     except BaseException:
