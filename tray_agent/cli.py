@@ -13,18 +13,40 @@ from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.protocol import AgentNotRunning, ControlError
 from tray_agent.paths import get_paths
 
+# Top-level commands registered by ``commands/agent.py``; every other module registers the
+# command of its own name. Importing only the module a command needs keeps the CLI fast
+# (some modules pull in pydantic schemas or httpx); help lists them all.
+AGENT_COMMANDS = {"run", "start", "stop", "restart", "status", "key", "paths"}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _module_names() -> list[str]:
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(commands.__path__)
+        if info.name != "context" and not info.name.startswith("_")
+    )
+
+
+def _modules_for(argv: list[str]) -> list[str]:
+    names = _module_names()
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first in AGENT_COMMANDS:
+        return ["agent"]
+    if first in names and first != "agent":
+        return [first]
+    return names
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="litellm-bridge",
         description="Run a local LiteLLM proxy for your company's internal LLM API.",
     )
     parser.add_argument("--version", action="version", version=f"litellm-bridge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        if info.name == "context" or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    wanted = _module_names() if argv is None else _modules_for(argv)
+    for name in wanted:
+        module = importlib.import_module(f"{commands.__name__}.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
@@ -32,11 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         if args.command is None and _default_is_tray():
-            args = parser.parse_args(["tray"])
+            args = build_parser(["tray"]).parse_args(["tray"])
         else:
             parser.print_help()
             return 2
