@@ -40,7 +40,12 @@ _PARAMS = frozenset(
     {"model", "api_base", "api_key", "use_chat_completions_api", "timeout", "stream_timeout"}
 )
 # Environment variables that change how LiteLLM connects upstream.
-_CONNECTION_ENV = ("SSL_VERIFY", "SSL_CERTIFICATE", "LITELLM_SSL_VERIFY")
+_CONNECTION_ENV = (
+    "SSL_VERIFY",
+    "SSL_CERTIFICATE",
+    "LITELLM_SSL_VERIFY",
+    "DISABLE_AIOHTTP_TRUST_ENV",
+)
 
 # Chat parameters LiteLLM sends upstream unchanged for these providers (checked against
 # what the stand-in receives through LiteLLM, see tests/sidecar/test_fast_path.py).

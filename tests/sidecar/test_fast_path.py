@@ -302,26 +302,30 @@ def test_drain_closes_kept_alive_connections_and_waits_for_streams(
                 headers=sidecar.auth,
                 timeout=60,
             ) as response:
-                lines.extend(response.iter_lines())
+                for line in response.iter_lines():
+                    lines.append(line)
         except BaseException as exc:  # reported in the main thread
             failure.append(exc)
 
-    with httpx.Client(base_url=sidecar.url, headers=sidecar.auth, timeout=60) as kept:
-        first = kept.post("/v1/chat/completions", json={"model": DEMO_MODEL, "messages": MESSAGES})
-        assert first.status_code == 200
-        reader = threading.Thread(target=stream)
-        reader.start()
-        deadline = time.monotonic() + 30
-        while not any("stand-in" in line for line in lines) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(sidecar.pid, signal.SIGTERM)
-        time.sleep(1.0)
-        assert sidecar.proc.poll() is None, "exited while a stream was in flight"
+    reader = threading.Thread(target=stream)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while not any("stand-in" in line for line in lines) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        with httpx.Client(base_url=sidecar.url, headers=sidecar.auth, timeout=60) as kept:
+            # Opened just before the drain: it must not reach uvicorn's keep-alive timeout.
+            demo = {"model": DEMO_MODEL, "messages": MESSAGES}
+            assert kept.post("/v1/chat/completions", json=demo).status_code == 200
+            os.kill(sidecar.pid, signal.SIGTERM)
+            time.sleep(1.0)
+            assert sidecar.proc.poll() is None, "exited while a stream was in flight"
+            # The kept-alive connection still reaches this sidecar: told to close.
+            during = kept.post(
+                "/v1/chat/completions", json={"model": INTERNAL_MODEL, "messages": MESSAGES}
+            )
+    finally:
         llm.release()
-        # The kept-alive connection still reaches this sidecar: told to close.
-        during = kept.post(
-            "/v1/chat/completions", json={"model": INTERNAL_MODEL, "messages": MESSAGES}
-        )
     reader.join(30)
     assert failure == []
     assert "data: [DONE]" in lines
