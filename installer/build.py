@@ -97,11 +97,23 @@ def _prune(name: str, keep: Path) -> None:
 MODULES_FILE = "frozen-modules.txt"
 
 
+def _toc_modules(node: object) -> set[str]:
+    """Names of the ``(name, path, "PYMODULE")`` entries anywhere in a PyInstaller TOC."""
+    if isinstance(node, tuple) and len(node) == 3 and node[2] == "PYMODULE":
+        return {str(node[0])}
+    found: set[str] = set()
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            found |= _toc_modules(item)
+    return found
+
+
 def frozen_modules(work: Path, out: Path) -> set[str]:
     """Every module a finished build can import: its archive, base library, extensions."""
     names: set[str] = set(sys.builtin_module_names)
-    toc = ast.literal_eval((work / "PYZ-00.toc").read_text())
-    names.update(entry[0] for entry in toc[1])
+    # The archive, plus the few modules the bootloader carries itself (``struct``, ...).
+    for toc_name in ("PYZ-00.toc", "PKG-00.toc"):
+        names.update(_toc_modules(ast.literal_eval((work / toc_name).read_text())))
     base = out / "_internal" / "base_library.zip"
     if base.is_file():
         with zipfile.ZipFile(base) as zf:
