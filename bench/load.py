@@ -167,6 +167,7 @@ def run_harness(
     max_requests: int = 200_000,
     workdir: Path | None = None,
     log: Any = print,
+    min_changes: int = 0,
 ) -> Report:
     """Run the whole scenario and return what happened; raises if the bridge never starts."""
     report = Report()
@@ -232,13 +233,23 @@ def run_harness(
 
         stop = threading.Event()
         lock = threading.Lock()
-        t_end = time.monotonic() + duration
+        t_start = time.monotonic()
+        # On a slow machine a swap can take longer than the interval: keep going (bounded)
+        # until ``min_changes`` changes have taken over.
+        hard_end = t_start + max(duration * 4, duration + 300)
+
+        def running() -> bool:
+            now = time.monotonic()
+            if stop.is_set() or now >= hard_end:
+                return False
+            settled = sum(1 for c in report.changes if c.settled is not None)
+            return now < t_start + duration or settled < min_changes
 
         def client_loop(i: int) -> None:
             kind_cycle = KINDS[i % len(KINDS) :] + KINDS[: i % len(KINDS)]
             n = 0
             with httpx.Client(timeout=120) as client:
-                while not stop.is_set() and time.monotonic() < t_end:
+                while running():
                     kind = kind_cycle[n % len(kind_cycle)]
                     n += 1
                     t0 = time.monotonic()
@@ -263,7 +274,7 @@ def run_harness(
             return next((c for c in report.changes if c.settled is None), None)
 
         next_change = time.monotonic() + config_every / 2
-        while time.monotonic() < t_end and not stop.is_set():
+        while running():
             now = time.monotonic()
             if now >= next_change and pending_change() is None:
                 name = f"added-{len(report.changes) + 1}"

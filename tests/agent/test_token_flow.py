@@ -83,15 +83,22 @@ def agent(
         a.stop()
 
 
-def _post(
-    agent: AgentProc, client: httpx.Client | None = None, stream: bool = False
-) -> httpx.Response:
+def _endpoint(agent: AgentProc) -> tuple[str, str]:
     s = agent.status()
     assert s is not None
-    key = cli(agent.home, "key", env=agent.env).stdout.strip()
+    return s["sidecar"]["url"], cli(agent.home, "key", env=agent.env).stdout.strip()
+
+
+def _post(
+    agent: AgentProc,
+    client: httpx.Client | None = None,
+    stream: bool = False,
+    endpoint: tuple[str, str] | None = None,
+) -> httpx.Response:
+    url, key = endpoint or _endpoint(agent)
     c = client or httpx.Client(timeout=60)
     return c.post(
-        s["sidecar"]["url"] + "/v1/chat/completions",
+        url + "/v1/chat/completions",
         headers={"Authorization": f"Bearer {key}"},
         json={
             "model": "corp-llm",
@@ -155,12 +162,14 @@ def test_refreshes_while_serving_without_failures_or_restart(
     count = 0
     stop = threading.Event()
 
+    endpoint = _endpoint(agent)
+
     def load(stream: bool) -> None:
         nonlocal count
         with httpx.Client(timeout=60) as client:
             while not stop.is_set():
                 try:
-                    resp = _post(agent, client, stream=stream)
+                    resp = _post(agent, client, stream=stream, endpoint=endpoint)
                     complete = (
                         "[DONE]" in resp.text and 'answer"' in resp.text
                         if stream
