@@ -12,5 +12,5 @@ echo "== mypy (linux, win32)"
 .venv/bin/mypy --platform win32
 echo "== pytest"
 mkdir -p test-artifacts
-scripts/with-desktop.sh .venv/bin/python -m pytest -p no:xvfb "$@"
+scripts/with-desktop.sh .venv/bin/python -m pytest -p no:xvfb -n "${TEST_WORKERS:-3}" --dist loadgroup "$@"
 echo "== done in $(( $(date +%s) - start )) s"

@@ -38,3 +38,15 @@ def pytest_configure(config: pytest.Config) -> None:
     # Child processes (agent, sidecar) must never reach the internet.
     os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+DESKTOP_DIRS = ("tray", "dialogs")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep each test file on one xdist worker (module-scoped sidecars are shared within a
+    file) and every test that drives the shared tray host and screen on the same worker."""
+    for item in items:
+        rel = Path(str(item.fspath)).relative_to(ROOT / "tests")
+        group = "desktop" if rel.parts[0] in DESKTOP_DIRS else str(rel)
+        item.add_marker(pytest.mark.xdist_group(group))
