@@ -12,7 +12,7 @@ from typing import Any
 
 from tray_agent.account import Account
 from tray_agent.paths import Paths
-from tray_agent.tray import autostart, desktop, diagnostics, icons
+from tray_agent.tray import autostart, desktop, icons
 from tray_agent.tray.children import DialogFailed, DialogRunner
 from tray_agent.tray.notices import Notice, Notices
 from tray_agent.tray.port import AgentPort
@@ -22,7 +22,6 @@ log = logging.getLogger("tray_agent.tray")
 
 ICON_SIZE = 64
 UNLOCK_TTL = 300.0  # seconds a local-password check stays good for config/env edits
-KEY_REFERENCE = "$LITELLM_BRIDGE_API_KEY"
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Entry:
 
     id: str
     text: str
-    action: Callable[[], None] | None
+    action: Callable[[], object] | None
     enabled: Callable[[], bool] = lambda: True
     checked: Callable[[], bool] | None = None
     default: bool = False
@@ -305,10 +304,10 @@ class TrayApp:
         desktop.open_folder(self.paths.log_dir)
 
     def setup_text(self) -> str:
+        """The wizard's last page shows the same text (``setup_summary`` of the same URL)."""
         from tray_agent.clients.summary import setup_summary
 
-        url = self.port.snapshot()["sidecar"]["url"]
-        return setup_summary(url, KEY_REFERENCE)
+        return setup_summary(self.port.snapshot()["sidecar"]["url"])
 
     def copy_setup(self) -> None:
         key = self._call("key")["key"]
@@ -316,13 +315,19 @@ class TrayApp:
             "setup", {"text": self.setup_text(), "key": key, "key_env": "LITELLM_BRIDGE_API_KEY"}
         )
 
-    def export_diagnostics(self) -> None:
-        name = time.strftime("litellm-bridge-diagnostics-%Y%m%d-%H%M%S.zip")
-        result = self.runner.run("save", {"title": "Export diagnostics", "filename": name})
+    def export_diagnostics(self) -> Path | None:
+        """The full redacted bundle (``litellm-bridge diagnostics``) where the user chooses."""
+        from tray_agent.diagnostics import export_diagnostics
+        from tray_agent.diagnostics.bundle import default_name
+
+        result = self.runner.run(
+            "save", {"title": "Export diagnostics", "filename": default_name()}
+        )
         if not result or not result.get("path"):
-            return
-        target = diagnostics.export(self.paths, self.port.snapshot(), Path(result["path"]))
-        self.tell("Diagnostics exported", f"Saved to {target}")
+            return None
+        target = export_diagnostics(self.paths, Path(result["path"]))
+        self.tell("Diagnostics exported", f"Saved to {target}", "diagnostics")
+        return target
 
     def toggle_autostart(self) -> None:
         want = not self._autostart

@@ -1,0 +1,113 @@
+"""Menu actions that hand work to dialogs and shared modules: CLI setup, export diagnostics."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tray_agent.clients.summary import setup_summary
+from tray_agent.envstore import EnvStore
+from tray_agent.logs.redact import REDACTOR
+from tray_agent.paths import Paths, get_paths
+from tray_agent.secrets import MemoryStore
+from tray_agent.tray import app as tray_app
+from tray_agent.tray.app import TrayApp
+
+URL = "http://127.0.0.1:4123"
+
+
+class FakePort:
+    def snapshot(self) -> dict[str, Any]:
+        return {"sidecar": {"state": "running", "url": URL}, "token": {}, "config": {}}
+
+    def subscribe(self, fn: Any) -> None:
+        pass
+
+    def call(self, method: str, **params: Any) -> Any:
+        assert method == "key"
+        return {"key": "sk-bridge-key-0123456789"}
+
+
+class FakeRunner:
+    """Records the dialogs asked for; answers from ``answers``."""
+
+    def __init__(self, answers: dict[str, dict[str, Any] | None]) -> None:
+        self.answers = answers
+        self.shown: list[tuple[str, dict[str, Any]]] = []
+
+    def run(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        self.shown.append((name, payload or {}))
+        return self.answers.get(name)
+
+    def close_all(self) -> None:
+        pass
+
+
+@pytest.fixture
+def paths(home: Path) -> Paths:
+    p = get_paths()
+    p.ensure()
+    return p
+
+
+@pytest.fixture
+def notified(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    sent: list[tuple[str, str]] = []
+
+    def notify(title: str, message: str, icon: Path | None = None) -> bool:
+        sent.append((title, message))
+        return True
+
+    monkeypatch.setattr(tray_app.desktop, "notify", notify)
+    return sent
+
+
+def test_copy_cli_setup_shows_the_summary_and_the_key(paths: Paths) -> None:
+    runner = FakeRunner({"setup": {"ok": True}})
+    TrayApp(FakePort(), paths, runner=runner).copy_setup()  # type: ignore[arg-type]
+    [(name, payload)] = runner.shown
+    assert name == "setup"
+    assert payload["text"] == setup_summary(URL)
+    assert payload["key"] == "sk-bridge-key-0123456789"
+
+
+def test_export_diagnostics_writes_the_full_redacted_bundle_and_says_where(
+    paths: Paths, tmp_path: Path, notified: list[tuple[str, str]]
+) -> None:
+    secrets = MemoryStore()
+    secrets.persistent = True  # type: ignore[misc]
+    EnvStore(paths.env_file, secrets).set("CORP_API_KEY", "sk-topsecret-123", secret=True)
+    REDACTOR.add("sk-topsecret-123")
+    paths.agent_log.write_text("INFO leaked sk-topsecret-123 here\n")
+    paths.config_file.write_text("model_list: []\n")
+    out = tmp_path / "support" / "bundle.zip"
+    out.parent.mkdir()
+    runner = FakeRunner({"save": {"path": str(out)}})
+    app = TrayApp(FakePort(), paths, runner=runner)  # type: ignore[arg-type]
+
+    target = app.export_diagnostics()
+
+    assert target == out.resolve()
+    [(name, payload)] = runner.shown
+    assert name == "save" and payload["filename"].startswith("litellm-bridge-diagnostics-")
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        blob = b"".join(zf.read(n) for n in names)
+    # The bundle of `litellm-bridge diagnostics`, not a smaller copy of it.
+    for part in ("about.json", "status.json", "errors.json", "metrics.json", "env.json"):
+        assert part in names
+    assert {"doctor.txt", "config/config.yaml", "logs/agent.log"} <= names
+    assert b"sk-topsecret-123" not in blob
+    assert notified == [("Diagnostics exported", f"Saved to {out.resolve()}")]
+    assert app.sent[-1].message == f"Saved to {out.resolve()}"
+
+
+def test_cancelled_export_writes_nothing(
+    paths: Paths, tmp_path: Path, notified: list[tuple[str, str]]
+) -> None:
+    app = TrayApp(FakePort(), paths, runner=FakeRunner({"save": None}))  # type: ignore[arg-type]
+    assert app.export_diagnostics() is None
+    assert notified == [] and list(tmp_path.rglob("*.zip")) == []
