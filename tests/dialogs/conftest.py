@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 import time
 import tkinter as tk
 from collections.abc import Callable, Iterator
@@ -37,9 +39,25 @@ class FakeServices:
             raise answer
         return answer(**params) if callable(answer) else answer
 
+    def metrics(self) -> dict[str, Any] | None:
+        """What ``fetch_metrics`` would return: the scripted ``metrics`` answer."""
+        result: dict[str, Any] | None = self.call("metrics")
+        return result
+
     @property
     def account(self) -> Account:
         return Account(self.paths.account_file, cost=FAST)
+
+
+@pytest.fixture
+def home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A relocated home under a short, neutral path: dialogs show it in their screenshots."""
+    root = Path(tempfile.mkdtemp(prefix="lb-"))
+    h = root / "litellm-bridge"
+    h.mkdir()
+    monkeypatch.setenv("LITELLM_BRIDGE_HOME", str(h))
+    yield h
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -9,11 +9,15 @@ from typing import Any
 import pytest
 
 from tests.dialogs.conftest import FakeServices, Harness, press
+from tray_agent.control.protocol import ControlError
 from tray_agent.dialogs.env_editor import MASK, EnvDialog
 from tray_agent.dialogs.save import SaveDialog
-from tray_agent.dialogs.setup import SetupDialog
+from tray_agent.dialogs.setup import BOX_COLUMNS, SetupDialog
 from tray_agent.dialogs.status import StatusDialog
+from tray_agent.dialogs.wizard import DoneStep, WizardDialog
 from tray_agent.envstore import EnvStore
+from tray_agent.metrics import MetricsStore
+from tray_agent.tray.app import TrayApp
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
 
@@ -90,7 +94,7 @@ SNAP = {
         "last_output": [],
     },
     "config": {
-        "path": "/h/config/config.yaml",
+        "path": "config.yaml",
         "valid": False,
         "errors": [{"file": "config.yaml", "line": 7, "column": 3, "message": "unknown key"}],
         "apply_error": None,
@@ -100,10 +104,44 @@ SNAP = {
 }
 
 
-def test_status_shows_state_errors_and_filters_the_live_log(
+def metrics_after(requests: list[tuple[float, dict[str, Any]]], now: float) -> dict[str, Any]:
+    """A real store's summary at ``now`` after requests recorded at the given times."""
+    clock = [now - 3600]
+    store = MetricsStore(clock=lambda: clock[0])
+    for at, payload in requests:
+        clock[0] = at
+        store.record({"route": "/v1/chat/completions", "stream": False, **payload})
+    clock[0] = now
+    store.set_in_flight(requests=1, connections=3)
+    return store.summary()
+
+
+def busy_hour(now: float) -> list[tuple[float, dict[str, Any]]]:
+    out: list[tuple[float, dict[str, Any]]] = []
+    for i in range(60):
+        model = "corp-chat" if i % 3 else "corp-coder"
+        status = 502 if i % 20 == 7 else 200
+        latency = 180.0 + (i * 37) % 900
+        out.append(
+            (
+                now - 3500 + i * 58,
+                {"model": model, "status": status, "latency_ms": latency, "tokens_in": 40 + i},
+            )
+        )
+    out += [(now - 20, {"model": "corp-chat", "status": 200, "latency_ms": 210.0})]
+    out += [(now - 10, {"model": "corp-coder", "status": 200, "latency_ms": 640.0})]
+    return out
+
+
+def test_status_shows_state_errors_metrics_and_filters_the_live_log(
     ui: Harness, services: FakeServices
 ) -> None:
-    services.answers["status"] = SNAP
+    now = 2_000_000_000.0
+    services.answers["status"] = {
+        **SNAP,
+        "config": {**SNAP["config"], "path": str(services.paths.config_file)},  # type: ignore[dict-item]
+    }
+    services.answers["metrics"] = metrics_after(busy_hour(now), now)
     log = services.paths.agent_log
     log.write_text(
         "2026-01-01T00:00:00.000Z INFO    core sidecar.ready pid=1\n"
@@ -115,6 +153,14 @@ def test_status_shows_state_errors_and_filters_the_live_log(
     assert dlg.rows["Restarts"].get() == "2"
     assert "e1001" in dlg.rows["Token"].get()
     assert "config.yaml:7:3: unknown key" in dlg.errors.get("1.0", "end")
+    shown = dlg.metrics_box.get("1.0", "end")
+    for part in ("last 1m", "last 15m", "last 1h", "requests", "errors", "rate", "p50", "p95"):
+        assert part in shown
+    assert "corp-chat" in shown and "corp-coder" in shown
+    hour = shown.split("last 1h")[1].splitlines()[2]
+    assert hour.split()[2:5] == ["62", "3", "4.8%"]  # all models: requests, errors, rate
+    ui.shot(dlg, "status")
+    dlg.show_log()
     ui.until(lambda: "sidecar.ready" in dlg.log.get("1.0", "end"), what="log")
     with log.open("a") as fh:
         fh.write("2026-01-01T00:00:02.000Z WARNING core late.line\n")
@@ -127,7 +173,22 @@ def test_status_shows_state_errors_and_filters_the_live_log(
     dlg.search.set("late")
     ui.pump()
     assert [ln for ln in dlg.shown_lines()] == [dlg.shown_lines()[0]]
-    ui.shot(dlg, "status")
+    ui.shot(dlg, "status-log")
+
+    # The metrics follow the status poll.
+    later = [*busy_hour(now), (now - 5, {"model": "corp-chat", "status": 500})]
+    services.answers["metrics"] = metrics_after(later, now)
+    ui.until(lambda: "63 requests since" in dlg.metrics_box.get("1.0", "end"), 5, "refresh")
+
+
+def test_status_says_why_metrics_are_missing(ui: Harness, services: FakeServices) -> None:
+    services.answers["status"] = SNAP
+    services.answers["metrics"] = RuntimeError("unknown command 'metrics'")
+    dlg = ui.open(StatusDialog, {}, services)
+    assert isinstance(dlg, StatusDialog)
+    ui.until(lambda: "unknown command" in dlg.metrics_box.get("1.0", "end"), what="reason")
+    services.answers["status"] = ControlError("gone")
+    ui.until(lambda: "not running" in dlg.metrics_box.get("1.0", "end"), what="agent gone")
 
 
 def _buttons(widget: Any) -> list[Any]:
@@ -137,11 +198,33 @@ def _buttons(widget: Any) -> list[Any]:
     return found
 
 
-def test_setup_copies_text_and_key(ui: Harness, services: FakeServices) -> None:
-    text = "Claude Code  ANTHROPIC_BASE_URL=http://127.0.0.1:4000"
+class FakePort:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**SNAP, "sidecar": {**SNAP["sidecar"], "url": self.url}}  # type: ignore[dict-item]
+
+    def subscribe(self, fn: Any) -> None:
+        pass
+
+    def call(self, method: str, **params: Any) -> Any:
+        return {"key": "sk-k"} if method == "key" else None
+
+
+URL = "http://127.0.0.1:39787"
+
+
+def test_setup_fits_its_box_and_copies_text_and_key(ui: Harness, services: FakeServices) -> None:
+    text = TrayApp(FakePort(URL), services.paths).setup_text()
     dlg = ui.open(SetupDialog, {"text": text, "key": "sk-k"}, services)
     assert isinstance(dlg, SetupDialog)
     ui.shot(dlg, "setup")
+    box = dlg.panel.box
+    assert int(box.cget("width")) == BOX_COLUMNS
+    assert dlg.panel.wrapped_lines() == 0  # every line fits: nothing wraps or hides
+    assert box.xview() == (0.0, 1.0)
+    assert "litellm-bridge clients setup claude-code" in dlg.panel.shown_text()
     by_text = {b.cget("text"): b for b in _buttons(dlg.frame)}
     by_text["Copy API key"].invoke()
     assert dlg.root.clipboard_get() == "sk-k"
@@ -150,6 +233,22 @@ def test_setup_copies_text_and_key(ui: Harness, services: FakeServices) -> None:
     press(dlg.frame, "Return")
     ui.until(lambda: dlg.result is not None)
     assert dlg.result == {"ok": True, "copied": ["API key", "setup"]}
+
+
+def test_wizard_last_page_shows_the_trays_setup_text(ui: Harness, services: FakeServices) -> None:
+    services.account.create("local password")
+    services.answers["key"] = {"key": "sk-k"}
+    tray_text = TrayApp(FakePort(URL), services.paths).setup_text()
+    dlg = ui.open(WizardDialog, {}, services)
+    assert isinstance(dlg, WizardDialog)
+    dlg.url = URL
+    dlg.goto(len(dlg.steps) - 1)
+    ui.pump()
+    done = dlg.step
+    assert isinstance(done, DoneStep) and done.panel is not None
+    assert done.panel.shown_text() == tray_text
+    assert done.panel.wrapped_lines() == 0
+    ui.shot(dlg, "wizard-done-fits")
 
 
 def test_save_dialog_checks_the_folder_inline(

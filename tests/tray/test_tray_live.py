@@ -6,11 +6,13 @@ One tray (and one real sidecar) is shared by the whole module; tests run in file
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,6 +140,27 @@ def test_real_left_click_opens_the_status_dialog(tray: TrayProc, artifacts: Path
     time.sleep(2.5)  # let it poll the agent and fill the log view
     desktop.screenshot(artifacts / "dialog-status-live.png", window=wid)
     assert desktop.key_until_gone(wid, "LiteLLM Bridge: status", "Escape")
+
+
+@pytest.mark.timeout(200)
+def test_export_diagnostics_writes_the_full_bundle_and_notifies_the_path(
+    tray: TrayProc, notifications: NotificationMonitor
+) -> None:
+    out = tray.home.parent / "exports" / "support.zip"
+    out.parent.mkdir()
+    assert tray.click("diagnostics")
+    wid = desktop.find_window("LiteLLM Bridge: Export diagnostics")
+    desktop.focus(wid)
+    desktop.xdotool("key", "ctrl+slash")  # select the proposed path, then type over it
+    desktop.xdotool("type", "--delay", "5", str(out))
+    desktop.xdotool("key", "Return")
+    _summary, body = notifications.wait_for("Diagnostics exported", 150)
+    assert body == f"Saved to {out.resolve()}"
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        status = json.loads(zf.read("status.json"))
+    assert {"doctor.txt", "metrics.json", "env.json", "logs/agent.log"} <= names
+    assert status["sidecar"]["state"] == "running"  # asked the running agent
 
 
 @pytest.mark.timeout(120)

@@ -31,6 +31,12 @@ class Services:
         with client:
             return client.call(method, timeout=timeout, **params)
 
+    def metrics(self) -> dict[str, Any] | None:
+        """The running agent's request metrics (None when no agent runs)."""
+        from tray_agent.metrics import fetch_metrics
+
+        return fetch_metrics(self.paths, timeout=5)
+
     @cached_property
     def secrets(self) -> SecretStore:
         from tray_agent.secrets import open_secret_store

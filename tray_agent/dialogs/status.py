@@ -1,18 +1,29 @@
-"""Status: state, URL, paths, token expiry, restarts, recent errors and a live log view."""
+"""Status: state, URL, paths, token expiry, restarts, recent errors, request metrics and a
+live log view."""
 
 from __future__ import annotations
 
 import contextlib
 import time
 import tkinter as tk
+from dataclasses import dataclass
 from tkinter import ttk
 from typing import Any
 
 from tray_agent.dialogs.base import ERROR_FG, Dialog
 from tray_agent.dialogs.logtail import LEVELS, LogTail, line_level
+from tray_agent.metrics.format import format_metrics
 
 POLL_MS = 1000
 SHOWN_LINES = 1500
+LINES = 15  # height of the requests and log views
+
+
+@dataclass(frozen=True)
+class Polled:
+    snap: dict[str, Any] | None
+    metrics: dict[str, Any] | None
+    error: str | None
 
 
 def _ts(epoch: float | None) -> str:
@@ -51,6 +62,15 @@ def summary_rows(snap: dict[str, Any] | None, paths: Any) -> list[tuple[str, str
     ]
 
 
+def metrics_text(summary: dict[str, Any] | None, error: str | None = None) -> str:
+    """The metrics as ``litellm-bridge metrics`` prints them, or why there are none."""
+    if summary is not None:
+        return format_metrics(summary)
+    if error:
+        return f"metrics unavailable: {error}"
+    return "metrics unavailable: the agent is not running"
+
+
 def recent_errors(snap: dict[str, Any] | None) -> list[str]:
     if snap is None:
         return []
@@ -80,6 +100,7 @@ class StatusDialog(Dialog):
         self.snap: dict[str, Any] | None = None
         self.tails = {"agent": LogTail(paths.agent_log), "sidecar": LogTail(paths.sidecar_log)}
         self._polling = False
+        self.metrics: dict[str, Any] | None = None
         f = self.frame
         f.columnconfigure(0, weight=1)
         f.rowconfigure(3, weight=1)
@@ -95,12 +116,30 @@ class StatusDialog(Dialog):
         ttk.Label(f, text="Recent errors", style="Title.TLabel").grid(
             row=1, column=0, sticky="w", pady=(self.px(8), 0)
         )
-        self.errors = tk.Text(f, height=4, wrap="word", takefocus=0)
+        self.errors = tk.Text(f, height=3, wrap="word", takefocus=0)
         self.errors.tag_configure("error", foreground=ERROR_FG)
         self.errors.grid(row=2, column=0, sticky="ew")
 
-        logs = ttk.LabelFrame(f, text="Log", padding=self.px(6))
-        logs.grid(row=3, column=0, sticky="nsew", pady=(self.px(8), 0))
+        # Requests and log share one area: both at once do not fit a 768-pixel-high screen.
+        self.tabs = ttk.Notebook(f)
+        self.tabs.grid(row=3, column=0, sticky="nsew", pady=(self.px(8), 0))
+        box = ttk.Frame(self.tabs, padding=self.px(6))
+        box.columnconfigure(0, weight=1)
+        box.rowconfigure(0, weight=1)
+        self.tabs.add(box, text="Requests (1 min, 15 min, 1 h)", underline=0)
+        self.metrics_box = tk.Text(
+            box, height=LINES, width=110, wrap="none", font="TkFixedFont", takefocus=0
+        )
+        mscroll = ttk.Scrollbar(box, orient="vertical", command=self.metrics_box.yview)
+        self.metrics_box.configure(yscrollcommand=mscroll.set)
+        self.metrics_box.grid(row=0, column=0, sticky="nsew")
+        mscroll.grid(row=0, column=1, sticky="ns")
+        self.metrics_box.insert("1.0", "waiting for the agent…")
+        self.metrics_box.configure(state="disabled")
+
+        logs = ttk.Frame(self.tabs, padding=self.px(6))
+        self.tabs.add(logs, text="Log", underline=0)
+        self.tabs.enable_traversal()
         logs.columnconfigure(5, weight=1)
         logs.rowconfigure(1, weight=1)
         ttk.Label(logs, text="Source").grid(row=0, column=0)
@@ -119,7 +158,7 @@ class StatusDialog(Dialog):
         self.search = tk.StringVar(f, value="")
         self.search_entry = ttk.Entry(logs, textvariable=self.search)
         self.search_entry.grid(row=0, column=5, sticky="ew", padx=(self.px(4), 0))
-        self.log = tk.Text(logs, height=16, width=110, wrap="none", font="TkFixedFont")
+        self.log = tk.Text(logs, height=LINES - 2, width=110, wrap="none", font="TkFixedFont")
         scroll = ttk.Scrollbar(logs, orient="vertical", command=self.log.yview)
         self.log.configure(yscrollcommand=scroll.set)
         self.log.grid(row=1, column=0, columnspan=6, sticky="nsew", pady=(self.px(6), 0))
@@ -132,8 +171,16 @@ class StatusDialog(Dialog):
 
         self.buttons(f, 4, [("Close", self.done)])
         self.root.bind("<Return>", lambda _e: self.done())
-        self.search_entry.focus_set()
+        self.tabs.bind("<<NotebookTabChanged>>", self._tab_changed)
+        self.tabs.focus_set()
         self.refresh()
+
+    def show_log(self) -> None:
+        self.tabs.select(1)
+
+    def _tab_changed(self, _event: object) -> None:
+        if self.tabs.index("current") == 1:
+            self.search_entry.focus_set()
 
     def _row(self, parent: ttk.Frame, i: int, key: str, value: str) -> None:
         ttk.Label(parent, text=key, style="Muted.TLabel").grid(row=i, column=0, sticky="w")
@@ -145,19 +192,44 @@ class StatusDialog(Dialog):
     def refresh(self) -> None:
         if not self._polling:
             self._polling = True
-            self.background(self._fetch, self._show, lambda exc: self._show(None))
+            self.background(self._fetch, self._show_all, lambda exc: self._show_all(None))
         new = sum(t.poll() for t in self.tails.values())
         if new:
             self.render_log()
         with contextlib.suppress(tk.TclError):
             self.root.after(POLL_MS, self.refresh)
 
-    def _fetch(self) -> dict[str, Any] | None:
+    def _fetch(self) -> Polled:
+        """One poll (in a worker thread): the status snapshot, then the metrics."""
         try:
-            result: dict[str, Any] = self.services.call("status", timeout=5)
-            return result
+            snap: dict[str, Any] | None = self.services.call("status", timeout=5)
         except Exception:
-            return None
+            snap = None
+        summary: dict[str, Any] | None = None
+        error = None
+        if snap is not None:
+            try:
+                summary = self.services.metrics()
+            except Exception as exc:
+                error = str(exc) or type(exc).__name__
+        return Polled(snap, summary, error)
+
+    def _show_all(self, polled: Polled | None) -> None:
+        polled = polled or Polled(None, None, None)
+        self._show(polled.snap)
+        self.metrics = polled.metrics
+        self._set_text(self.metrics_box, metrics_text(polled.metrics, polled.error))
+
+    @staticmethod
+    def _set_text(box: tk.Text, text: str) -> None:
+        if box.get("1.0", "end-1c") == text:
+            return
+        top = box.yview()[0]
+        box.configure(state="normal")
+        box.delete("1.0", "end")
+        box.insert("1.0", text)
+        box.configure(state="disabled")
+        box.yview_moveto(top)  # a refresh must not scroll away what the user is reading
 
     def _show(self, snap: dict[str, Any] | None) -> None:
         self._polling = False

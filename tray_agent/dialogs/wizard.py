@@ -16,10 +16,8 @@ import yaml
 
 from tray_agent.account import password_problem
 from tray_agent.dialogs.base import Dialog, Field
-from tray_agent.dialogs.setup import setup_panel
+from tray_agent.dialogs.setup import SetupPanel
 from tray_agent.dialogs.signin import SignInForm, last_employee_id
-
-KEY_REFERENCE = "$LITELLM_BRIDGE_API_KEY"
 
 
 class Step:
@@ -335,13 +333,15 @@ class DoneStep(Step):
 
     def __init__(self, wizard: WizardDialog, frame: ttk.Frame) -> None:
         super().__init__(wizard, frame)
-        self.built = False
-        self.copied: list[str] = []
+        self.panel: SetupPanel | None = None
+
+    @property
+    def copied(self) -> list[str]:
+        return self.panel.copied if self.panel else []
 
     def show(self) -> None:
-        if self.built:
+        if self.panel is not None:
             return
-        self.built = True
         from tray_agent.clients.summary import setup_summary
 
         url = self.w.url or "http://127.0.0.1:4000"
@@ -349,7 +349,8 @@ class DoneStep(Step):
             key = self.w.services.call("key", timeout=10)["key"]
         except Exception:
             key = None
-        self.copied = setup_panel(self.w, self.frame, 0, setup_summary(url, KEY_REFERENCE), key)
+        # The same text as the tray's Copy CLI setup… for this URL.
+        self.panel = SetupPanel(self.w, self.frame, 0, setup_summary(url), key)
 
 
 class WizardDialog(Dialog):
@@ -483,5 +484,5 @@ class WizardDialog(Dialog):
             "template": self.template,
             "signed_in": self.signed_in,
             "url": self.url,
-            "copied": list(getattr(done, "copied", [])),
+            "copied": list(done.copied) if isinstance(done, DoneStep) else [],
         }
