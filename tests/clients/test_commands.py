@@ -12,6 +12,7 @@ import pytest
 
 from tests.clients.contract import tree_hash
 from tray_agent.clients import bridge_endpoint, setup_summary
+from tray_agent.clients.registry import all_clients
 from tray_agent.commands import clients as cmd
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.paths import get_paths
@@ -156,6 +157,25 @@ def test_invalid_json_settings_are_reported_with_position(ctx: CliContext, tmp_p
     path.write_text('{\n  "a": 1,\n}\n')
     with pytest.raises(UserError, match=r"settings.json:3:1: not valid JSON"):
         cmd.cmd_setup(argparse.Namespace(name="claude-code", dry_run=True, model=None), ctx)
+
+
+def test_summary_fits_90_columns_with_a_heading_and_setup_command_per_tool() -> None:
+    url = "http://127.0.0.1:65000"
+    text = setup_summary(url, "$LITELLM_BRIDGE_API_KEY")
+    lines = text.splitlines()
+    assert max(len(ln) for ln in lines) <= 88
+    for client in all_clients():
+        at = lines.index(client.title)  # a heading line of its own
+        assert lines[at + 1] == f"  set up:  litellm-bridge clients setup {client.name}"
+        block = lines[at + 1 : lines.index("", at) if "" in lines[at:] else None]
+        assert all(ln.startswith("  ") for ln in block)
+        # Nothing of the tool's own one-line summary is lost, only re-flowed.
+        shown = " ".join(ln.strip().removesuffix("\\") for ln in block).split()
+        own = client.summary(url, "$LITELLM_BRIDGE_API_KEY")
+        own = own.replace(f" via `litellm-bridge clients setup {client.name}`;", "")
+        assert [w for w in own.replace(";", "").split() if w not in shown] == []
+    assert "    ANTHROPIC_BASE_URL=http://127.0.0.1:65000 \\" in lines
+    assert "    GEMINI_API_KEY=$LITELLM_BRIDGE_API_KEY \\" in lines
 
 
 def test_summary_names_every_tool_and_never_the_key() -> None:
