@@ -217,7 +217,11 @@ def print_summary(rows: list[Row]) -> None:
             continue
         added = statistics.median(row.latencies) - statistics.median(base.latencies)
         cpu = f"{row.cpu_ms:.2f}" if row.cpu_ms is not None else "-"
-        print(f"  {target:<8} vs {base_name:<8} {kind:<16} x{clients}: {added:+8.2f} ms, {cpu} CPU")
+        base_cpu = f"{base.cpu_ms:.2f}" if base.cpu_ms is not None else "-"
+        print(
+            f"  {target:<8} vs {base_name:<8} {kind:<16} x{clients}: "
+            f"p50 {added:+8.2f} ms, CPU {base_cpu:>6} -> {cpu:>6} ms/req"
+        )
 
 
 def launch_all(directory: Path, upstream: str, token: str) -> dict[str, Sidecar]:
