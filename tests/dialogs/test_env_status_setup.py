@@ -251,17 +251,16 @@ def test_wizard_last_page_shows_the_trays_setup_text(ui: Harness, services: Fake
     ui.shot(dlg, "wizard-done-fits")
 
 
-def test_save_dialog_checks_the_folder_inline(
-    ui: Harness, services: FakeServices, tmp_path: Path
-) -> None:
+def test_save_dialog_checks_the_folder_inline(ui: Harness, services: FakeServices) -> None:
+    folder = services.paths.config_dir.parent  # a short path: it shows in the screenshot
     dlg = ui.open(SaveDialog, {"title": "Export diagnostics", "filename": "d.zip"}, services)
     assert isinstance(dlg, SaveDialog)
-    dlg.path.var.set(str(tmp_path / "missing" / "d.zip"))
+    dlg.path.var.set(str(folder / "missing" / "d.zip"))
     dlg.submit()
     assert "does not exist" in dlg.path.error_var.get()
     ui.shot(dlg, "save-error")
-    dlg.path.var.set(str(tmp_path / "d.zip"))
+    dlg.path.var.set(str(folder / "d.zip"))
     press(dlg.path.entry, "Return")
     ui.until(lambda: dlg.result is not None)
-    assert dlg.result == {"path": str(tmp_path / "d.zip")}
+    assert dlg.result == {"path": str(folder / "d.zip")}
     assert json.dumps(dlg.result)

@@ -54,6 +54,7 @@ def test_signin_shows_the_agent_error_next_to_the_password(
     services.answers["token.login"] = ControlError("IAM refused the employee ID or password")
     dlg = ui.open(SignInDialog, {"employee_id": "e1001"}, services)
     assert isinstance(dlg, SignInDialog)
+    ui.shot(dlg, "signin")
     dlg.submit()
     assert "enter your password" in dlg.form.password.error_var.get()
     dlg.form.password.var.set("pw")

@@ -54,8 +54,8 @@ def write_template(directory: Path, iam_url: str) -> None:
         },
     }
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "corp-test.yaml").write_text(
-        "# description: Test company: stand-in IAM, one mocked model\n"
+    (directory / "example-corp.yaml").write_text(
+        "# description: Example company: sign in through the company IAM, one model\n"
         + yaml.safe_dump(data, sort_keys=False)
     )
 
@@ -78,7 +78,7 @@ def test_wizard_reaches_a_healthy_proxy_and_a_copyable_setup(
         agent.wait_for(lambda s: s["sidecar"]["state"] == "stopped", 60, "agent up")
         port = free_port()
         paths = get_paths()
-        dlg = ui.open(WizardDialog, {"template": "corp-test", "port": port}, Services(paths))
+        dlg = ui.open(WizardDialog, {"template": "example-corp", "port": port}, Services(paths))
         assert isinstance(dlg, WizardDialog)
         ui.shot(dlg, "wizard-1-account")
         step = dlg.steps[0]
@@ -110,12 +110,17 @@ def test_wizard_reaches_a_healthy_proxy_and_a_copyable_setup(
         sign.form.password.var.set(PASSWORD)
         dlg.next()
         ui.until(lambda: isinstance(dlg.step, StartStep), 60, "start step")
+        assert "disabled" not in dlg.next_button.state()  # Start can be clicked
         ui.shot(dlg, "wizard-5-start")
-        dlg.next()
+        dlg.next_button.invoke()
+        ui.until(lambda: "Starting" in dlg.status.get(), 10, "starting")
+        ui.shot(dlg, "wizard-5-starting")
         ui.until(lambda: isinstance(dlg.step, DoneStep), 300, "proxy started")
         ui.shot(dlg, "wizard-6-done")
         done = dlg.step
-        assert isinstance(done, DoneStep)
+        assert isinstance(done, DoneStep) and done.panel is not None
+        assert done.panel.wrapped_lines() == 0
+        assert "litellm-bridge clients setup claude-code" in done.panel.shown_text()
         dlg.next()
         ui.until(lambda: dlg.result is not None, 10, "result")
         assert dlg.result is not None

@@ -63,6 +63,7 @@ class SignInForm:
             )
 
         def ok(result: Any) -> None:
+            button.state(["!disabled"])  # the wizard goes on using the same button
             self.status.set("")
             done({"ok": True, "employee_id": eid, "token": result})
 

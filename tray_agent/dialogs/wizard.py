@@ -293,6 +293,7 @@ class StartStep(Step):
         ).grid(row=1, column=0, columnspan=2, sticky="w")
         self.progress = ttk.Progressbar(frame, mode="indeterminate", length=wizard.px(300))
         self.progress.grid(row=2, column=0, columnspan=2, sticky="w", pady=(wizard.px(10), 0))
+        self.progress.grid_remove()  # shown while starting
         self.started: dict[str, Any] | None = None
 
     def show(self) -> None:
@@ -305,6 +306,7 @@ class StartStep(Step):
             proceed()
             return
         self.error.set("")
+        self.progress.grid()
         self.progress.start(60)
         self.info.set("Starting the local proxy…")
 
@@ -315,6 +317,7 @@ class StartStep(Step):
 
         def done(sc: dict[str, Any]) -> None:
             self.progress.stop()
+            self.progress.grid_remove()
             self.started = sc
             self.w.url = sc.get("url")
             self.info.set(f"The proxy runs at {sc.get('url')}.")
@@ -322,6 +325,7 @@ class StartStep(Step):
 
         def failed(exc: Exception) -> None:
             self.progress.stop()
+            self.progress.grid_remove()
             self.info.set("The proxy did not start. Fix the problem, then press Start again.")
             self.error.set(str(exc)[:600])
 
