@@ -49,6 +49,22 @@ def shot(artifacts: Path, name: str) -> Path:
     return desktop.screenshot(artifacts / f"tray-{name}.png", crop=geo.crop)
 
 
+def states_strip(artifacts: Path, states: tuple[str, ...], zoom: int = 3) -> Path:
+    """The icon as the tray host showed it in each state, side by side and enlarged."""
+    from PIL import Image
+
+    pics = [Image.open(artifacts / f"tray-{s}.png").convert("RGB") for s in states]
+    w, h = max(p.width for p in pics) * zoom, max(p.height for p in pics) * zoom
+    gap = 8 * zoom
+    strip = Image.new("RGB", (len(pics) * (w + gap) + gap, h + 2 * gap), "#FFFFFF")
+    for i, pic in enumerate(pics):
+        big = pic.resize((pic.width * zoom, pic.height * zoom), Image.Resampling.NEAREST)
+        strip.paste(big, (gap + i * (w + gap), gap))
+    out = artifacts / "tray-states-in-trayer.png"
+    strip.save(out)
+    return out
+
+
 @pytest.mark.timeout(90)
 def test_icon_appears_in_the_tray_host_showing_stopped(tray: TrayProc, artifacts: Path) -> None:
     d = tray.describe()
@@ -107,6 +123,7 @@ def test_sidecar_crash_is_notified_on_the_bus(
     os.kill(pid, signal.SIGKILL)
     tray.wait_for(lambda d: d["icon"] == "error", 5, "the error picture")
     shot(artifacts, "error")
+    states_strip(artifacts, ("stopped", "starting", "running", "error"))
     _summary, body = notifications.wait_for("Proxy crashed")
     assert "exit" in body
     tray.wait_for(lambda d: d["icon"] == "running", 150, "running again")
@@ -169,8 +186,13 @@ def test_right_click_menu_then_quit_leaves_no_sidecar(tray: TrayProc, artifacts:
     assert sidecar and proctree.is_alive(sidecar)
     x, y = desktop.tray_icon_geometry().center
     desktop.click(x, y, 3)
+    menu = desktop.popup_menu()
     time.sleep(1.0)
-    desktop.screenshot(artifacts / "tray-menu.png")
+    panel = desktop.tray_panel()
+    left = max(0, min(menu.x, panel.x) - 16)
+    bottom = max(menu.y + menu.h, panel.y + panel.h) + 16
+    area = desktop.Geometry(left, 0, panel.x + panel.w - left, bottom)
+    desktop.screenshot(artifacts / "tray-menu.png", crop=area.crop)
     desktop.xdotool("key", "Escape")  # close the popup; Quit goes the backend's way
     time.sleep(0.5)
     # The agent may close the channel while answering.
