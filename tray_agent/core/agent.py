@@ -125,7 +125,7 @@ class Agent:
         self._output = SidecarLog(paths.sidecar_log)
         # Observers of core events, called on the core thread: "ready"(pid),
         # "crashed"(returncode, gave_up), "config_invalid"(issues), "config_changed"(prepared),
-        # "request"(metrics event). A value is a callable or a list of callables.
+        # "request"(metrics event), "error"(message: the sidecar cannot run). A value is a callable or a list of callables.
         self.hooks: dict[str, Any] = {}
         self.latest_prepared: Prepared | None = None
         self._publish()
@@ -401,6 +401,7 @@ class Agent:
         self._state.sidecar_state = "error"
         self._state.error = message
         event(log, logging.ERROR, "sidecar.error", error=message)
+        self._emit("error", message)
         self._resolve_waiters(error=message)
         if self._current is None and self._pending is None:
             self._close_listener()
