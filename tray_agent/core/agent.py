@@ -125,7 +125,8 @@ class Agent:
         self._output = SidecarLog(paths.sidecar_log)
         # Observers of core events, called on the core thread: "ready"(pid),
         # "crashed"(returncode, gave_up), "config_invalid"(issues), "config_changed"(prepared),
-        # "request"(metrics event), "error"(message: the sidecar cannot run). A value is a callable or a list of callables.
+        # "request"(metrics event), "error"(message: the sidecar cannot run).
+        # A value is a callable or a list of callables.
         self.hooks: dict[str, Any] = {}
         self.latest_prepared: Prepared | None = None
         self._publish()
