@@ -55,7 +55,7 @@ def write_template(directory: Path, iam_url: str) -> None:
     }
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "example-corp.yaml").write_text(
-        "# description: Example company: sign in through the company IAM, one model\n"
+        "# description: Example company: company IAM sign-in, one model\n"
         + yaml.safe_dump(data, sort_keys=False)
     )
 

@@ -94,6 +94,7 @@ def _statement(text: str, client: ClientSetup, width: int) -> list[str]:
 def tool_lines(client: ClientSetup, url: str, key_reference: str, width: int = WIDTH) -> list[str]:
     """The heading and indented lines of one tool."""
     setup = f"litellm-bridge clients setup {client.name}"
+    # The "set up:" line already names the command a summary may mention.
     text = client.summary(url, key_reference).replace(f" via `{setup}`", "")
     lines = [client.title, f"  set up:  {setup}", "  by hand:"]
     for part in text.split("; "):
