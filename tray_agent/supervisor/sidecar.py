@@ -28,6 +28,8 @@ log = logging.getLogger("tray_agent.supervisor")
 EventCallback = Callable[[int, dict[str, Any]], None]
 
 LOOPBACK_NO_PROXY = ("127.0.0.1", "localhost", "::1")
+# The agent's own LITELLM_BRIDGE_* variables stay out of the sidecar, except these switches.
+PASSED_THROUGH = ("LITELLM_BRIDGE_HOME", "LITELLM_BRIDGE_FAST_PATH", "LITELLM_BRIDGE_WARMUP")
 
 
 def sidecar_command() -> list[str]:
@@ -90,7 +92,7 @@ class SidecarProcess:
 
         env = dict(os.environ)
         for k in list(env):
-            if k.startswith("LITELLM_BRIDGE_") and k not in ("LITELLM_BRIDGE_HOME",):
+            if k.startswith("LITELLM_BRIDGE_") and k not in PASSED_THROUGH:
                 env.pop(k)
         env.update(spec.env)
         env.update(
