@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import shutil
 import tempfile
 import time
@@ -112,6 +113,10 @@ class Harness:
         for r in self.roots:
             with contextlib.suppress(tk.TclError):
                 r.destroy()
+        self.roots.clear()
+        # Tk objects must be freed on the thread that made them: collect them here, not in
+        # whichever worker thread happens to trigger the next garbage collection.
+        gc.collect()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ may block (control calls, scrypt) runs in a thread and reports back through ``af
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import queue
 import threading
@@ -215,7 +216,16 @@ def run(name: str, params: dict[str, Any], services: Services | None = None) -> 
     from tray_agent.dialogs import dialog_class
 
     cls: Any = dialog_class(name)
+    # Tk objects must be freed on the Tk thread. Worker threads (agent calls) could otherwise
+    # trigger a collection that frees them and aborts the process: collect on the Tk thread.
+    gc.disable()
     root = make_root(cls.title)
+
+    def collect() -> None:
+        gc.collect()
+        root.after(2000, collect)
+
+    root.after(2000, collect)
     dlg: Dialog = cls(root, params, services or Services())
     root.lift()
     root.attributes("-topmost", True)
