@@ -124,8 +124,12 @@ def ui(artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     require_desktop()
     monkeypatch.setenv("LITELLM_BRIDGE_UI_SCALE", "1")  # tests that want 200 % set it again
     h = Harness(artifacts)
-    yield h
-    h.close()
+    gc.disable()  # as in a dialog process: no collection on the dialogs' worker threads
+    try:
+        yield h
+    finally:
+        h.close()
+        gc.enable()
 
 
 def press(widget: tk.Misc, key: str) -> None:
