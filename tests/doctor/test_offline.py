@@ -202,3 +202,23 @@ def test_cli_exits_non_zero_and_explains_when_nothing_is_set_up(home: Path) -> N
     data = json.loads(r.stdout)
     assert r.returncode == 1 and data["ok"] is False and not data["agent_running"]
     assert {ch["id"] for ch in data["checks"]} >= {"config", "port", "iam", "token", "disk"}
+
+
+def test_missing_keyring_is_a_warning_without_secrets_and_a_failure_with_them(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tray_agent.secrets import MemoryStore
+
+    store = MemoryStore()
+    paths = get_paths()
+    paths.ensure()
+    (paths.config_file).write_text(
+        "model_list:\n  - model_name: demo\n    litellm_params:\n"
+        "      model: openai/demo\n      mock_response: hi\n"
+    )
+    ctx = DoctorContext(paths=paths, environ={}, secret_store=lambda: store)
+    assert c.check_keyring(ctx).status == "warn"
+    # An env entry flagged secret (set earlier with a keyring): its value needs one.
+    paths.env_file.write_text(json.dumps({"entries": [{"name": "CORP_KEY", "secret": True}]}))
+    ctx = DoctorContext(paths=paths, environ={}, secret_store=lambda: store)
+    assert c.check_keyring(ctx).status == "fail"

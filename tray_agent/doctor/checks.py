@@ -79,6 +79,15 @@ def check_config(ctx: DoctorContext) -> CheckResult:
     return CheckResult("config", title, "pass", detail, data={"models": prepared.model_names})
 
 
+def _has_secret_entries(ctx: DoctorContext) -> bool:
+    from tray_agent.envstore import EnvStore, EnvStoreError
+
+    try:
+        return any(e.secret for e in EnvStore(ctx.paths.env_file).entries())
+    except EnvStoreError:
+        return True
+
+
 def check_keyring(ctx: DoctorContext) -> CheckResult:
     title = "keyring backend usable"
     if ctx.status is not None:
@@ -98,10 +107,13 @@ def check_keyring(ctx: DoctorContext) -> CheckResult:
             detail + " (LITELLM_BRIDGE_SECRET_STORE=memory)",
             "unset LITELLM_BRIDGE_SECRET_STORE to use the OS keyring",
         )
+    rendered = ctx.rendered()
+    needs_secrets = rendered is None or rendered.needs_token or _has_secret_entries(ctx)
     return CheckResult(
         "keyring",
         title,
-        "fail",
+        # Without secrets to keep (e.g. the demo profile) the bridge works fully: warn only.
+        "fail" if needs_secrets else "warn",
         detail,
         "install and unlock a Secret Service keyring (e.g. gnome-keyring or KWallet in your "
         "desktop session); on Windows, Credential Manager must be available",
