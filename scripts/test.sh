@@ -12,5 +12,5 @@ echo "== mypy (linux, win32)"
 .venv/bin/mypy --platform win32
 echo "== pytest"
 mkdir -p test-artifacts
-scripts/with-desktop.sh .venv/bin/python -m pytest -p no:xvfb -n "${TEST_WORKERS:-3}" --dist loadgroup "$@"
+scripts/with-desktop.sh .venv/bin/python -m pytest -p no:xvfb -n "${TEST_WORKERS:-3}" --dist loadgroup --reruns "${TEST_RERUNS:-2}" --reruns-delay 5 "$@"
 echo "== done in $(( $(date +%s) - start )) s"

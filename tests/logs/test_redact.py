@@ -47,7 +47,12 @@ def test_env_references_are_not_secrets() -> None:
     assert r.redact(text) == text
 
 
-@given(st.text(min_size=6, max_size=40).filter(lambda s: s.strip() == s and s))
+@given(
+    st.text(min_size=6, max_size=40).filter(
+        # A value that is part of the mask itself cannot be told apart from the mask.
+        lambda s: s.strip() == s and s and s not in MASK
+    )
+)
 def test_any_registered_value_never_survives(secret: str) -> None:
     r = Redactor()
     r.add(secret)

@@ -154,7 +154,10 @@ def test_upstream_failures_are_reported_to_client_and_metrics(
     finally:
         llm.clear()
     assert response.status_code >= 500
-    (event,) = sidecar.wait_request_events(before, 1)
+    # Events arrive once LiteLLM logged each call; take this request's failure event.
+    events = sidecar.wait_request_events(before, 1)
+    failed = [e for e in events if int(e.get("status") or 0) >= 500]
+    event = (failed or events)[-1]
     assert event["status"] == response.status_code
     assert event["model"] == INTERNAL_MODEL
     assert "error" in event
