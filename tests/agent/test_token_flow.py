@@ -204,6 +204,17 @@ def test_refreshes_while_serving_without_failures_or_restart(
 
 
 def test_token_status_shows_expiry_not_the_token(agent: AgentProc, iam: StandinIam) -> None:
+    r = cli(
+        agent.home,
+        "token",
+        "login",
+        "--employee-id",
+        "e1001",
+        "--password-stdin",
+        env=agent.env,
+        stdin=PASSWORD + "\n",
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
     r = cli(agent.home, "token", "status", "--json", env=agent.env)
     assert r.returncode == 0, r.stderr
     assert '"expires_at"' in r.stdout and "e1001" in r.stdout
