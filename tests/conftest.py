@@ -41,12 +41,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 DESKTOP_DIRS = ("tray", "dialogs")
+# Directories whose files share a session-scoped resource: the package build runs once.
+SHARED_DIRS = ("packaging",)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep each test file on one xdist worker (module-scoped sidecars are shared within a
-    file) and every test that drives the shared tray host and screen on the same worker."""
+    file), every test that drives the shared tray host and screen on the same worker, and
+    the packaging tests together so the frozen build is made once."""
     for item in items:
         rel = Path(str(item.fspath)).relative_to(ROOT / "tests")
-        group = "desktop" if rel.parts[0] in DESKTOP_DIRS else str(rel)
+        if rel.parts[0] in DESKTOP_DIRS:
+            group = "desktop"
+        elif rel.parts[0] in SHARED_DIRS:
+            group = rel.parts[0]
+        else:
+            group = str(rel)
         item.add_marker(pytest.mark.xdist_group(group))
