@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -83,6 +84,20 @@ def agent(
         a.stop()
 
 
+def _login(agent: AgentProc, stdin: str) -> subprocess.CompletedProcess[str]:
+    """``token login`` for the stand-in user, the password given on stdin."""
+    return cli(
+        agent.home,
+        "token",
+        "login",
+        "--employee-id",
+        "e1001",
+        "--password-stdin",
+        env=agent.env,
+        stdin=stdin,
+    )
+
+
 def _endpoint(agent: AgentProc) -> tuple[str, str]:
     s = agent.status()
     assert s is not None
@@ -124,16 +139,7 @@ def test_without_token_nothing_is_forwarded_and_client_is_told(
 
 def test_wrong_password_is_tried_once(agent: AgentProc, iam: StandinIam) -> None:
     before = iam.failed_password_attempts["e1001"]
-    r = cli(
-        agent.home,
-        "token",
-        "login",
-        "--employee-id",
-        "e1001",
-        "--password-stdin",
-        env=agent.env,
-        stdin="wrong password\n",
-    )
+    r = _login(agent, "wrong password\n")
     assert r.returncode != 0
     assert "wrong password" not in r.stderr + r.stdout
     time.sleep(3)
@@ -143,16 +149,7 @@ def test_wrong_password_is_tried_once(agent: AgentProc, iam: StandinIam) -> None
 def test_refreshes_while_serving_without_failures_or_restart(
     agent: AgentProc, iam: StandinIam, llm: StandInLLM
 ) -> None:
-    r = cli(
-        agent.home,
-        "token",
-        "login",
-        "--employee-id",
-        "e1001",
-        "--password-stdin",
-        env=agent.env,
-        stdin=PASSWORD + "\n",
-    )
+    r = _login(agent, PASSWORD + "\n")
     assert r.returncode == 0, r.stderr + r.stdout
     s = agent.wait_for(lambda s: s["token"]["state"] == "valid", timeout=30, what="valid token")
     pid = s["sidecar"]["pid"]
@@ -204,16 +201,7 @@ def test_refreshes_while_serving_without_failures_or_restart(
 
 
 def test_token_status_shows_expiry_not_the_token(agent: AgentProc, iam: StandinIam) -> None:
-    r = cli(
-        agent.home,
-        "token",
-        "login",
-        "--employee-id",
-        "e1001",
-        "--password-stdin",
-        env=agent.env,
-        stdin=PASSWORD + "\n",
-    )
+    r = _login(agent, PASSWORD + "\n")
     assert r.returncode == 0, r.stderr + r.stdout
     r = cli(agent.home, "token", "status", "--json", env=agent.env)
     assert r.returncode == 0, r.stderr
