@@ -45,6 +45,7 @@ DESKTOP_DIRS = ("tray", "dialogs")
 SHARED_DIRS = ("packaging",)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep each test file on one xdist worker (module-scoped sidecars are shared within a
     file), every test that drives the shared tray host and screen on the same worker, and
@@ -58,3 +59,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             group = str(rel)
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail loudly if xdist stopped honouring the groups (it did once, after a pytest
+    upgrade): tests that share a tray host or a package build would then race."""
+    config = session.config
+    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    ungrouped = [item.nodeid for item in session.items if "@" not in item.nodeid]
+    if ungrouped:
+        raise pytest.UsageError(
+            f"pytest-xdist ignored the xdist_group marks (e.g. {ungrouped[0]}); "
+            "pin pytest and pytest-xdist to versions that work together in requirements/dev.in"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shlex
@@ -28,14 +29,18 @@ def build_packages(compression: str = "gzip:1") -> Path:
     env.setdefault("PYTHON", sys.executable)
     env["LITELLM_BRIDGE_DEB_COMPRESSION"] = compression
     began = time.monotonic()
-    result = subprocess.run(
-        ["make", "package", f"PYTHON={env['PYTHON']}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-    )
+    DIST.mkdir(exist_ok=True)
+    # One build at a time in this checkout: two test runs must not rebuild the same folders.
+    with open(DIST / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            ["make", "package", f"PYTHON={env['PYTHON']}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
+        )
     if result.returncode != 0:
         raise AssertionError(
             f"make package failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
