@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +27,8 @@ log = logging.getLogger("tray_agent.runtime")
 # Commands answered without the core thread (they only read).
 DIRECT = {"ping", "status", "key", "shutdown"}
 LONG = {"start": 300.0, "restart": 300.0, "stop": 120.0}
+# Keyring entry of the MAC key that authenticates the record of verified sidecar files.
+INTEGRITY_RECORD_KEY = "integrity-record-key"
 
 
 class Runtime:
@@ -39,6 +43,7 @@ class Runtime:
         self.lock.acquire()
         configure_agent_logging(paths.agent_log, console=console_log)
         self.secrets = open_secret_store(paths.keyring_namespace)
+        self._remember_verified_sidecar()
         self.agent = Agent(paths, self.secrets)
         self.stopped = threading.Event()
         self.extensions: list[Any] = []
@@ -57,6 +62,22 @@ class Runtime:
         # e.g. "errors" (the error summary); each is a function returning a JSON value.
         self.status_extras: dict[str, Callable[[], Any]] = {}
         # -- end status extras
+
+    def _remember_verified_sidecar(self) -> None:
+        """A frozen agent keeps a keyring-authenticated record of the sidecar files it has
+        hashed, so only the first launch after an install or update hashes them all."""
+        if not getattr(sys, "frozen", False) or not self.secrets.persistent:
+            return
+        from tray_agent.integrity.verify import remember_verified
+
+        try:
+            key = self.secrets.get(INTEGRITY_RECORD_KEY)
+            if key is None:
+                key = secrets.token_hex(32)
+                self.secrets.set(INTEGRITY_RECORD_KEY, key)
+            remember_verified(self.paths.data_dir / "integrity-verified.json", bytes.fromhex(key))
+        except Exception as exc:  # no record: every launch hashes every file
+            log.warning("integrity record disabled: %s", exc)
 
     def handle(self, method: str, params: dict[str, Any]) -> Any:
         if method == "ping":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +19,10 @@ from tray_agent.integrity.verify import IntegrityError, verify_bundle
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
+def _fresh_cache() -> Iterator[None]:
     verify_mod._known_good.clear()
+    yield
+    verify_mod.remember_verified(None)
 
 
 @pytest.fixture
@@ -159,3 +164,119 @@ def test_whole_bundle_verifies_without_counting_the_manifest(
     app: Path, key: Ed25519PrivateKey
 ) -> None:
     assert verify_bundle(app, None, key.public_key()).files == 5
+
+
+MAC_KEY = bytes(range(32))
+
+
+def new_agent_run() -> None:
+    """What a new agent process starts with: nothing hashed in memory."""
+    verify_mod._known_good.clear()
+
+
+def test_record_lets_the_next_agent_run_skip_unchanged_files(
+    app: Path, key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    record = tmp_path / "data" / "integrity-verified.json"
+    verify_mod.remember_verified(record, MAC_KEY)
+    assert verify_bundle(app, app / "sidecar", key.public_key()).hashed == 3
+    assert record.is_file() and oct(record.stat().st_mode & 0o777) == "0o600"
+    new_agent_run()
+    assert verify_bundle(app, app / "sidecar", key.public_key()).hashed == 0
+
+    target = app / "sidecar" / "_internal" / "litellm" / "data.json"
+    st = target.stat()
+    target.write_text('{"a": 2}')
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime
+    new_agent_run()
+    with pytest.raises(IntegrityError, match=r"data\.json was modified"):
+        verify_bundle(app, app / "sidecar", key.public_key())
+
+
+def test_an_edited_record_is_not_trusted(app: Path, key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    record = tmp_path / "integrity-verified.json"
+    verify_mod.remember_verified(record, MAC_KEY)
+    verify_bundle(app, app / "sidecar", key.public_key())
+    target = app / "sidecar" / "_internal" / "base_library.zip"
+    data = bytearray(target.read_bytes())
+    data[7] ^= 0x01
+    target.write_bytes(bytes(data))
+    # Someone rewrites the record so the modified file's new stat looks verified.
+    body = json.loads(record.read_text())
+    st = target.stat()
+    body["files"]["sidecar/_internal/base_library.zip"] = [
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    ]
+    record.write_text(json.dumps(body))
+    new_agent_run()
+    with pytest.raises(IntegrityError, match=r"base_library\.zip was modified"):
+        verify_bundle(app, app / "sidecar", key.public_key())
+
+
+def test_a_record_made_with_another_key_or_for_another_manifest_is_ignored(
+    app: Path, key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    record = tmp_path / "integrity-verified.json"
+    verify_mod.remember_verified(record, MAC_KEY)
+    verify_bundle(app, app / "sidecar", key.public_key())
+    new_agent_run()
+    verify_mod.remember_verified(record, bytes(32))
+    assert verify_bundle(app, app / "sidecar", key.public_key()).hashed == 3
+
+    (app / "sidecar" / "_internal" / "litellm" / "data.json").write_text('{"a": 3}')
+    sign_bundle(app, key)  # an update: a new manifest
+    new_agent_run()
+    assert verify_bundle(app, app / "sidecar", key.public_key()).hashed == 3
+
+
+def test_unreadable_record_means_a_full_hash_not_an_error(
+    app: Path, key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    record = tmp_path / "integrity-verified.json"
+    record.write_text("{not json")
+    verify_mod.remember_verified(record, MAC_KEY)
+    assert verify_bundle(app, app / "sidecar", key.public_key()).hashed == 3
+    assert json.loads(record.read_text())["version"] == verify_mod.RECORD_VERSION
+
+
+def test_full_verification_on_request_keeps_no_record(
+    app: Path, key: Ed25519PrivateKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LITELLM_BRIDGE_VERIFY", "full")
+    record = tmp_path / "integrity-verified.json"
+    verify_mod.remember_verified(record, MAC_KEY)
+    verify_bundle(app, app / "sidecar", key.public_key())
+    assert not record.exists()
+
+
+RUN_ONCE = """
+import sys
+from pathlib import Path
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from tray_agent.integrity import verify
+app, record, pub = Path(sys.argv[1]), Path(sys.argv[2]), bytes.fromhex(sys.argv[3])
+verify.remember_verified(record, bytes(range(32)))
+print(verify.verify_bundle(app, app / "sidecar", Ed25519PublicKey.from_public_bytes(pub)).hashed)
+"""
+
+
+def test_two_agent_processes_hash_once(app: Path, key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    pub = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    record = tmp_path / "integrity-verified.json"
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", RUN_ONCE, str(app), str(record), pub],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[2],
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["3", "0"]

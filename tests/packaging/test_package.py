@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from tray_agent.integrity.verify import verify_bundle
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 READY_TIMEOUT = 300
+RECORD = "integrity-verified.json"
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +140,10 @@ def test_extracted_app_serves_a_demo_completion_offline(
     # Nothing may write into the installed bundle while it runs (it would fail verification).
     verify_mod._known_good.clear()
     verify_bundle(app, None, built_public_key())
+    # The next agent run re-hashes only changed files: the record is kept, authenticated.
+    assert "sidecar verified:" in agent.logs()
+    record = json.loads((agent.home / "data" / RECORD).read_text())
+    assert "sidecar/litellm-bridge-sidecar" in record["files"] and len(record["mac"]) == 64
 
 
 def _flip_one_byte(path: Path) -> int:
@@ -159,9 +165,18 @@ def _expect_refused(agent: FrozenAgent, message: str) -> None:
 
 
 def test_a_flipped_byte_in_the_sidecar_is_refused(app: Path, agent_home: Path) -> None:
+    """Even after an earlier run verified the bundle and recorded it."""
     target = app / "sidecar" / "_internal" / "base_library.zip"
     original = target.read_bytes()
     _init_demo(agent_home, app)
+    first = FrozenAgent(app, agent_home)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not (agent_home / "data" / RECORD).is_file():
+            assert time.monotonic() < deadline and first.proc.poll() is None, first.output()
+            time.sleep(0.2)
+    finally:
+        first.stop()
     _flip_one_byte(target)
     agent = FrozenAgent(app, agent_home)
     try:

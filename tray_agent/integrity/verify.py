@@ -1,12 +1,19 @@
 """Check the sidecar's files against the signed manifest before it is launched.
 
 A first check hashes every sidecar file (in parallel; hashlib releases the GIL). Later
-launches by the same agent -- restarts, config swaps -- only re-hash files whose stat
-changed since: ``st_ctime`` moves on any write and cannot be set back from user space.
+launches -- restarts, config swaps, and (with a verified record) later agent runs -- only
+re-hash files whose stat changed since: on POSIX ``st_ctime`` moves on any write and cannot
+be set back from user space. The record of verified files lives in the user's data folder,
+authenticated with an HMAC whose key is kept in the OS keyring, so editing the record alone
+cannot vouch for a modified file. ``LITELLM_BRIDGE_VERIFY=full`` hashes every file on every
+launch instead.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 import os
 import sys
@@ -20,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tray_agent.fsutil import atomic_write
 from tray_agent.integrity.keys import builtin_public_key
 from tray_agent.integrity.manifest import (
     MANIFEST_NAME,
@@ -64,8 +72,85 @@ def _stat_key(st: os.stat_result) -> StatKey:
 _known_good: dict[str, StatKey] = {}
 _lock = threading.Lock()
 
+RECORD_VERSION = 1
+FULL_ENV = "LITELLM_BRIDGE_VERIFY"
+# Where (and with which MAC key) verified stat keys persist between agent runs; None = off.
+_record: tuple[Path, bytes] | None = None
 
-def _load_manifest(app_root: Path, public_key: Ed25519PublicKey) -> Manifest:
+
+def remember_verified(path: Path | None, mac_key: bytes | None = None) -> None:
+    """Persist verified files to ``path`` (MAC'd with ``mac_key``) so a later agent run
+    re-hashes only what changed; ``None`` turns persistence off."""
+    global _record
+    if path is None or mac_key is None or os.environ.get(FULL_ENV, "").lower() == "full":
+        _record = None
+    else:
+        _record = (path, mac_key)
+
+
+def _record_mac(mac_key: bytes, body: dict[str, object]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(mac_key, canonical, hashlib.sha256).hexdigest()
+
+
+def _load_record(app_root: Path, manifest_digest: str) -> None:
+    """Trust the stat keys of a record that this user's key signed for this very manifest."""
+    if _record is None:
+        return
+    path, mac_key = _record
+    try:
+        data = json.loads(path.read_bytes())
+        body = {k: v for k, v in data.items() if k != "mac"}
+        if not hmac.compare_digest(str(data.get("mac", "")), _record_mac(mac_key, body)):
+            log.warning("integrity record %s failed its check: hashing every file", path)
+            return
+        if (
+            body.get("version") != RECORD_VERSION
+            or body.get("manifest") != manifest_digest
+            or body.get("root") != str(app_root)
+        ):
+            return
+        files = body["files"]
+        if not isinstance(files, dict):
+            raise TypeError("files is not a mapping")
+        entries = {str(app_root / rel): tuple(int(x) for x in key) for rel, key in files.items()}
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("integrity record %s unreadable (%s): hashing every file", path, exc)
+        return
+    with _lock:
+        for name, key in entries.items():
+            if len(key) == 5:
+                _known_good.setdefault(name, key)  # type: ignore[arg-type]
+
+
+def _save_record(app_root: Path, manifest_digest: str, prefix: str) -> None:
+    if _record is None:
+        return
+    path, mac_key = _record
+    root = str(app_root) + os.sep
+    with _lock:
+        files = {
+            Path(name).relative_to(app_root).as_posix(): list(key)
+            for name, key in _known_good.items()
+            if name.startswith(root)
+        }
+    files = {rel: key for rel, key in files.items() if rel.startswith(prefix)}
+    body: dict[str, object] = {
+        "version": RECORD_VERSION,
+        "manifest": manifest_digest,
+        "root": str(app_root),
+        "files": files,
+    }
+    body["mac"] = _record_mac(mac_key, body)
+    try:
+        atomic_write(path, json.dumps(body, sort_keys=True))
+    except OSError as exc:  # a read-only data folder only costs a full hash next time
+        log.warning("could not write integrity record %s: %s", path, exc)
+
+
+def _load_manifest(app_root: Path, public_key: Ed25519PublicKey) -> tuple[Manifest, str]:
     manifest_path = app_root / MANIFEST_NAME
     signature_path = app_root / SIGNATURE_NAME
     try:
@@ -90,7 +175,7 @@ def _load_manifest(app_root: Path, public_key: Ed25519PublicKey) -> Manifest:
             f"{REINSTALL}"
         ) from None
     try:
-        return Manifest.decode(data)
+        return Manifest.decode(data), hashlib.sha256(data).hexdigest()
     except ManifestFormatError as exc:
         raise IntegrityError(f"{manifest_path}: {exc}: {REINSTALL}") from None
 
@@ -117,7 +202,8 @@ def verify_bundle(
     except ValueError:
         raise IntegrityError(f"{part} is outside the signed bundle {app_root}") from None
     prefix = "" if prefix == "." else prefix + "/"
-    manifest = _load_manifest(app_root, public_key)
+    manifest, manifest_digest = _load_manifest(app_root, public_key)
+    _load_record(app_root, manifest_digest)
 
     expected = {k: v for k, v in manifest.files.items() if k.startswith(prefix)}
     if not expected:
@@ -156,6 +242,8 @@ def verify_bundle(
             )
         with _lock:
             _known_good[str(path)] = key
+    if todo:
+        _save_record(app_root, manifest_digest, prefix)
     return Verified(
         files=len(present), bytes=total, hashed=len(todo), seconds=time.perf_counter() - began
     )
