@@ -1,4 +1,5 @@
-"""One ``request`` event per HTTP request: route, model, status, latency, stream, tokens.
+"""One ``request`` event per HTTP request: route, model, status, latency, stream, tokens;
+a ``load`` event (requests in flight) whenever a request begins or ends.
 
 The ASGI layer owns the record (it sees every request, including the ones the hook refuses
 and the ones that fail before LiteLLM calls anything); the hook fills in the model group and
@@ -70,7 +71,22 @@ def is_counted(path: str) -> bool:
     return not path.startswith(_SKIPPED_PREFIXES)
 
 
+# Requests between begin() and finish(); every change goes to the agent as a "load" event.
+_open = 0
+
+
+def in_flight() -> int:
+    return _open
+
+
+def _load_changed(delta: int) -> None:
+    global _open
+    _open += delta
+    EVENTS.emit("load", in_flight=_open)
+
+
 def begin(path: str) -> RequestRecord:
+    _load_changed(+1)
     record = RequestRecord(route=path)
     if "streamGenerateContent" in path:
         record.stream = True
@@ -83,6 +99,7 @@ _pending: set[asyncio.Task[None]] = set()
 
 def finish(record: RequestRecord) -> None:
     """Emit the event once LiteLLM has logged the call (bounded wait, off the request path)."""
+    _load_changed(-1)
     record.latency_ms = round((time.monotonic() - record.started) * 1000, 1)
     if record.status is not None and record.status >= 400:
         record.settled()

@@ -141,16 +141,18 @@ def test_in_flight_connections_show_a_held_stream(agent: AgentProc, llm: StandIn
     t.start()
     try:
         deadline = time.monotonic() + 30
-        seen = 0
-        while time.monotonic() < deadline and not seen:
-            seen = metrics(agent)["in_flight"]["connections"] or 0
+        seen = {"connections": 0, "requests": 0}
+        while time.monotonic() < deadline and not all(seen.values()):
+            now = metrics(agent)["in_flight"]
+            seen = {k: max(seen[k], now[k] or 0) for k in seen}
             time.sleep(0.3)
-        assert seen >= 1
+        assert seen["connections"] >= 1 and seen["requests"] == 1, seen
     finally:
         llm.release()
         t.join(60)
     assert done.is_set()
-    wait_total(agent, before + 1)
+    m = wait_total(agent, before + 1)
+    assert m["in_flight"]["requests"] == 0
 
 
 def test_logs_command_reads_this_agents_files(agent: AgentProc) -> None:

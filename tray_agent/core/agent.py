@@ -125,7 +125,8 @@ class Agent:
         self._output = SidecarLog(paths.sidecar_log)
         # Observers of core events, called on the core thread: "ready"(pid),
         # "crashed"(returncode, gave_up), "config_invalid"(issues), "config_changed"(prepared),
-        # "request"(metrics event), "error"(message: the sidecar cannot run).
+        # "request"(metrics event), "load"(generation, requests in flight or None once it
+        # exited), "error"(message: the sidecar cannot run).
         # A value is a callable or a list of callables.
         self.hooks: dict[str, Any] = {}
         self.latest_prepared: Prepared | None = None
@@ -439,8 +440,11 @@ class Agent:
             self._promote(proc)
         elif kind == "exited" and proc is not None:
             self._on_exit(proc, ev.payload.get("returncode"))
+            self._emit("load", ev.generation, None)
         elif kind == "request":
             self._emit("request", ev.payload)
+        elif kind == "load" and proc is not None:
+            self._emit("load", ev.generation, ev.payload.get("in_flight"))
 
     def _promote(self, proc: SidecarProcess) -> None:
         self._cancel_generation_timer("ready_timeout", proc.generation)

@@ -43,8 +43,11 @@ class MetricsLink:
         self._token_changed = threading.Event()
         self._thread = threading.Thread(target=self._worker, name="metrics", daemon=True)
         self._last_expiry: object = None
+        self._load: dict[int, int] = {}
+        self._exited: set[int] = set()
         agent = rt.agent
         agent.on("request", self._on_request)
+        agent.on("load", self._on_load)
         agent.on("config_changed", self._on_config)
         agent.subscribe(self._on_snapshot)
         rt.handlers["metrics"] = lambda params: self.summary()
@@ -80,6 +83,15 @@ class MetricsLink:
                 + (f" error={payload.get('error')}" if payload.get("error") else "")
             )
             self.errors.add(kind, detail)
+
+    def _on_load(self, generation: int, in_flight: int | None) -> None:
+        """Requests in flight per sidecar generation (a swap has two serving at once)."""
+        if in_flight is None:
+            self._load.pop(generation, None)
+            self._exited.add(generation)
+        elif generation not in self._exited:
+            self._load[generation] = in_flight
+        self.metrics.set_in_flight(requests=sum(self._load.values()))
 
     def _on_config(self, prepared: Any) -> None:
         REDACTOR.add_all(getattr(prepared, "secret_values", []) or [])
