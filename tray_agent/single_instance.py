@@ -49,6 +49,31 @@ class InstanceLock:
         fh.flush()
         self._fh = fh
 
+    @staticmethod
+    def holder(path: Path) -> int | None:
+        """The pid of another process holding the lock at ``path`` (0 if unknown), or None."""
+        try:
+            fh = open(path, "r+", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            return None
+        with fh:
+            try:
+                if sys.platform == "win32":
+                    import msvcrt
+
+                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+                    msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+                else:
+                    import fcntl
+
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                return None
+            except OSError:
+                text = fh.read().strip()
+                pid = int(text) if text.isdigit() else 0
+                return None if pid == os.getpid() else pid
+
     def release(self) -> None:
         if self._fh is not None:
             with contextlib.suppress(OSError):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
+import time
 from multiprocessing.connection import Client
 from typing import Any
 
 from tray_agent.control.protocol import FAMILY, AgentNotRunning, ControlError
 from tray_agent.paths import Paths
+from tray_agent.single_instance import InstanceLock
+
+# How long a command waits for an agent that is starting (holds its lock, not yet listening).
+STARTING_WAIT = 15.0
 
 
 class ControlClient:
@@ -16,16 +20,29 @@ class ControlClient:
         self._conn = conn
 
     @classmethod
-    def connect(cls, paths: Paths) -> ControlClient | None:
-        """Connect to the agent of this home, or None when none is running."""
+    def connect(cls, paths: Paths, wait: float = STARTING_WAIT) -> ControlClient | None:
+        """Connect to the agent of this home, or None when none is running.
+
+        An agent that holds the instance lock but does not listen yet is starting: wait for
+        it (up to ``wait`` seconds) rather than report "not running", so a command never
+        falls back to acting on the files behind a live agent's back.
+        """
         address = paths.control_address
-        if os.name != "nt" and not os.path.exists(address):
-            return None
-        try:
-            conn = Client(address, family=FAMILY)
-        except (FileNotFoundError, ConnectionRefusedError, OSError):
-            return None
-        return cls(conn)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return cls(Client(address, family=FAMILY))
+            except OSError:
+                pid = InstanceLock.holder(paths.lock_file)
+                if pid is None:
+                    return None
+                if time.monotonic() >= deadline:
+                    who = f" (pid {pid})" if pid else ""
+                    raise ControlError(
+                        f"the agent{who} for {paths.config_dir.parent} is running but does "
+                        f"not answer on {address}; see `litellm-bridge logs` or restart it"
+                    ) from None
+                time.sleep(0.2)
 
     @classmethod
     def require(cls, paths: Paths) -> ControlClient:

@@ -24,6 +24,8 @@ from tray_agent.control.protocol import FAMILY, ControlError
 log = logging.getLogger("tray_agent.control")
 
 Handler = Callable[[str, dict[str, Any]], Any]
+# Pending connections: the tray, dialogs and several commands may connect at once.
+BACKLOG = 64
 
 
 def _peer_uid(conn: Any) -> int | None:
@@ -47,12 +49,12 @@ class ControlServer:
                 os.unlink(address)
             old = os.umask(0o077)
             try:
-                self._listener = Listener(address, family=FAMILY)
+                self._listener = Listener(address, family=FAMILY, backlog=BACKLOG)
             finally:
                 os.umask(old)
             os.chmod(address, 0o600)
         else:
-            self._listener = Listener(address, family=FAMILY)
+            self._listener = Listener(address, family=FAMILY, backlog=BACKLOG)
         self._closed = False
         self._thread = threading.Thread(target=self._accept_loop, name="control", daemon=True)
 
