@@ -180,17 +180,22 @@ class NotificationMonitor:
             with self._lock:
                 self.seen.append((strings[2], strings[3]))
 
-    def wait_for(self, needle: str, timeout: float = 30.0) -> tuple[str, str]:
+    def mark(self) -> int:
+        """A position: ``since=mark()`` looks only at notifications shown after it."""
+        with self._lock:
+            return len(self.seen)
+
+    def wait_for(self, needle: str, timeout: float = 30.0, since: int = 0) -> tuple[str, str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for summary, body in self.matching(needle):
+            for summary, body in self.matching(needle, since):
                 return summary, body
             time.sleep(0.1)
         raise AssertionError(f"no notification containing {needle!r}; seen: {self.seen}")
 
-    def matching(self, needle: str) -> list[tuple[str, str]]:
+    def matching(self, needle: str, since: int = 0) -> list[tuple[str, str]]:
         with self._lock:
-            return [(s, b) for s, b in self.seen if needle in s or needle in b]
+            return [(s, b) for s, b in self.seen[since:] if needle in s or needle in b]
 
     def close(self) -> None:
         self.proc.terminate()
