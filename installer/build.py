@@ -22,6 +22,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -272,8 +273,11 @@ def bundle() -> Path:
     key, origin = keys.signing_key(CACHE / "keys")
     print(f"build: signing with the {origin}")
     key_module = keys.write_module(key, BUILD / "key-module")
-    sidecar = build_sidecar()
-    agent = build_agent(key_module)
+    # Two independent PyInstaller runs, each mostly on one core: side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sidecar_job = pool.submit(build_sidecar)
+        agent_job = pool.submit(build_agent, key_module)
+        sidecar, agent = sidecar_job.result(), agent_job.result()
     return assemble(agent, sidecar, key)
 
 

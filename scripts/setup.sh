@@ -9,11 +9,11 @@ cd "$(dirname "$0")/.."
 DEV=0
 [[ "${1:-}" == "--dev" ]] && DEV=1
 
-RUN_PKGS=(python3-venv ca-certificates)
+RUN_PKGS=(python3 python3-venv ca-certificates)
 DEV_PKGS=(xvfb xauth xdotool x11-utils imagemagick trayer dbus dbus-x11 libnotify-bin dunst
     gnome-keyring libsecret-tools xdg-utils gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
     libgirepository1.0-dev libcairo2-dev libdbus-1-dev libglib2.0-dev pkg-config
-    python3-tk nodejs npm dpkg-dev fakeroot binutils nsis iproute2 curl util-linux)
+    python3-dev python3-venv python3-tk nodejs npm dpkg-dev fakeroot binutils nsis iproute2 curl util-linux)
 
 apt_install() {
     local sudo=""
@@ -37,12 +37,29 @@ apt_install() {
 
 if command -v apt-get >/dev/null; then
     if ((DEV)); then apt_install "${DEV_PKGS[@]}"; else
-        python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install "${RUN_PKGS[@]}"; fi
+        /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install "${RUN_PKGS[@]}"; fi
 fi
 
-PY="${PYTHON:-python3}"
+# The distribution's Python 3.11 when there is one: built with PGO and LTO, it runs LiteLLM
+# (and the whole test suite) about 1.6x faster than a plain source build such as pyenv's.
+pick_python() {
+    [[ -n "${PYTHON:-}" ]] && { echo "$PYTHON"; return; }
+    for p in /usr/bin/python3.11 /usr/bin/python3; do
+        if [[ -x "$p" ]] && "$p" -c 'import sys, venv, ensurepip; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
+            echo "$p"; return
+        fi
+    done
+    echo python3
+}
+PY=$(pick_python)
 "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-[[ -x .venv/bin/python ]] || "$PY" -m venv .venv
+want=$("$PY" -c 'import os, sys; print(os.path.realpath(sys.executable))')
+have=$(.venv/bin/python -c 'import os, sys; print(os.path.realpath(sys._base_executable))' 2>/dev/null || true)
+if [[ "$have" != "$want" ]]; then
+    [[ -e .venv ]] && echo "setup: recreating .venv for $want (was ${have:-broken})"
+    rm -rf .venv
+    "$PY" -m venv .venv
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check 'uv==0.13.9'
 LOCK=requirements/run.lock
 ((DEV)) && LOCK=requirements/dev.lock
