@@ -134,3 +134,31 @@ def test_config_show_prints_the_effective_config(home: Path) -> None:
 
 def test_config_path_prints_the_config_file(home: Path) -> None:
     assert run("config", "path").out.strip() == str(get_paths().config_file)
+
+
+def test_fast_path_switch_reaches_the_sidecar_environment(home: Path) -> None:
+    from tray_agent.core.configadapter import prepare_from_files
+
+    paths = get_paths()
+    paths.ensure()
+    secrets = open_secret_store(paths.keyring_namespace)
+    store = EnvStore(paths.env_file, secrets)
+    store.set("CORP_LLM_KEY", "not-a-secret", secret=False)
+    store.set("CORP_PROJECT", "p1", secret=False)
+    paths.config_file.write_text(GOOD)
+    on = prepare_from_files(paths, secrets)
+    assert "LITELLM_BRIDGE_FAST_PATH" not in on.env  # default: on
+    paths.config_file.write_text(GOOD + "  fast_path: false\n")
+    off = prepare_from_files(paths, secrets)
+    assert off.env["LITELLM_BRIDGE_FAST_PATH"] == "off"
+    assert off.digest != on.digest  # a changed switch is applied like any other edit
+
+
+def test_fast_path_must_be_a_boolean() -> None:
+    from tray_agent.config.validate import validate_text
+
+    issues = validate_text(
+        GOOD + "  fast_path: maybe\n", env_names={"CORP_LLM_KEY", "CORP_PROJECT"}
+    )
+    assert len(issues) == 1 and "bridge.fast_path" in issues[0].message
+    assert issues[0].line == 17

@@ -39,6 +39,7 @@ class Rendered:
     model_names: list[str]
     iam: JsonIamProfile | OAuth2PasswordIamProfile | None = None
     notify_before: int = 300
+    fast_path: bool = True
     env_names: set[str] = field(default_factory=set)
     needs_token: bool = False
     warnings: list[ConfigIssue] = field(default_factory=list)
@@ -134,6 +135,7 @@ def render_effective(config_path: Path | str) -> Rendered:
         model_names=list(dict.fromkeys(names)),
         iam=bridge.iam,
         notify_before=bridge.notify_before,
+        fast_path=bridge.fast_path,
         env_names=referenced,
         needs_token=any(spec["token"] for spec in inject.values()),
         warnings=[i for i in loaded.issues if not i.is_error],

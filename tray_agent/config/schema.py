@@ -70,6 +70,8 @@ class BridgeSection(_Closed):
     port: StrictInt = Field(DEFAULT_PORT, ge=PORT_MIN, le=PORT_MAX)
     iam: IamProfile | None = None
     notify_before: StrictInt = Field(DEFAULT_NOTIFY_BEFORE, ge=0, le=86400)
+    # The sidecar's fast path for plain OpenAI chat (sidecar/fast_path.py); false = LiteLLM only.
+    fast_path: StrictBool = True
     # Reserved for the usage policy; kept open until that feature defines it.
     policy: dict[str, Any] | None = None
 

@@ -10,6 +10,7 @@ from tray_agent.core.configsource import ConfigInvalid, Issue, Prepared
 from tray_agent.envstore.store import EnvStore, EnvStoreError
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore
+from tray_agent.supervisor.sidecar import FAST_PATH_ENV
 
 
 def _issue(i: ConfigIssue) -> Issue:
@@ -45,6 +46,8 @@ def prepare_from_files(paths: Paths, secrets: SecretStore) -> Prepared:
         )
     env = store.resolved()
     secret_values = [env[e.name] for e in store.entries() if e.secret and e.name in env]
+    if not rendered.fast_path:  # part of the digest: switching it is applied like any edit
+        env[FAST_PATH_ENV] = "off"
     return Prepared(
         effective_yaml=rendered.text,
         inject=rendered.inject,

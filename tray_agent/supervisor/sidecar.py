@@ -29,7 +29,9 @@ EventCallback = Callable[[int, dict[str, Any]], None]
 
 LOOPBACK_NO_PROXY = ("127.0.0.1", "localhost", "::1")
 # The agent's own LITELLM_BRIDGE_* variables stay out of the sidecar, except these switches.
-PASSED_THROUGH = ("LITELLM_BRIDGE_HOME", "LITELLM_BRIDGE_FAST_PATH", "LITELLM_BRIDGE_WARMUP")
+# The sidecar's fast-path switch (sidecar/fast_path.py); ``bridge.fast_path: false`` sets it.
+FAST_PATH_ENV = "LITELLM_BRIDGE_FAST_PATH"
+PASSED_THROUGH = ("LITELLM_BRIDGE_HOME", FAST_PATH_ENV, "LITELLM_BRIDGE_WARMUP")
 
 
 def sidecar_command() -> list[str]:
