@@ -39,10 +39,23 @@ def test_no_token_is_a_clear_401_and_nothing_goes_upstream(
     assert llm.completions() == []
 
 
+def settled_request_count(sidecar: Sidecar, quiet: float = 1.0) -> int:
+    """The number of request events once earlier requests' events stopped arriving (they
+    are sent after the response, so the previous test's last one may still be on its way)."""
+    count = len(sidecar.request_events())
+    while True:
+        time.sleep(quiet)
+        now = len(sidecar.request_events())
+        if now == count:
+            return count
+        count = now
+
+
 def test_refused_requests_are_counted(sidecar: Sidecar) -> None:
-    before = len(sidecar.request_events())
+    before = settled_request_count(sidecar)
     assert call(sidecar, ROUTES[0]).status_code == 401
-    (event,) = sidecar.wait_request_events(before, 1)
+    sidecar.wait_request_events(before, 1)
+    (event,) = sidecar.request_events()[before:]
     assert event["status"] == 401
     assert event["model"] == INTERNAL_MODEL
 
