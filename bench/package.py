@@ -94,11 +94,11 @@ def verification_times(
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(runs):
             verify_mod.remember_verified(Path(tmp) / f"record-{run}.json", os.urandom(32))
-            verify_mod._known_good.clear()
+            verify_mod.forget_verified()
             result = verify_mod.verify_bundle(app, app / "sidecar", key)
             full.append(result.seconds)
             cached.append(verify_mod.verify_bundle(app, app / "sidecar", key).seconds)
-            verify_mod._known_good.clear()  # a new agent process
+            verify_mod.forget_verified()  # a new agent process
             again = verify_mod.verify_bundle(app, app / "sidecar", key)
             assert again.hashed == 0, again
             recorded.append(again.seconds)

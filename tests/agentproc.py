@@ -64,6 +64,14 @@ def cli(
     )
 
 
+def token_login(
+    home: Path, env: dict[str, str] | None, stdin: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``token login`` for the stand-in user (e1001), the password given on stdin."""
+    args = ("token", "login", "--employee-id", "e1001", "--password-stdin", *extra)
+    return cli(home, *args, env=env, stdin=stdin)
+
+
 class AgentProc:
     def __init__(self, home: Path, env: dict[str, str] | None = None, start_sidecar: bool = True):
         self.home = home

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tray_agent.paths import Paths, get_paths
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -26,6 +28,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     h.mkdir()
     monkeypatch.setenv("LITELLM_BRIDGE_HOME", str(h))
     yield h
+
+
+@pytest.fixture
+def paths(home: Path) -> Paths:
+    """The product's paths in that home, directories created."""
+    p = get_paths()
+    p.ensure()
+    return p
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,37 @@ class AlreadyRunning(Exception):
         self.pid = pid
 
 
+def _try_lock(fh: IO[str]) -> None:
+    """Take the lock on ``fh`` without waiting; OSError when another process holds it."""
+    fh.seek(0)
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _unlock(fh: IO[str]) -> None:
+    fh.seek(0)
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _recorded_pid(fh: IO[str]) -> int | None:
+    fh.seek(0)
+    text = fh.read().strip()
+    return int(text) if text.isdigit() else None
+
+
 class InstanceLock:
     def __init__(self, path: Path, home: str) -> None:
         self.path = path
@@ -29,20 +60,11 @@ class InstanceLock:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the lifetime
         try:
-            if sys.platform == "win32":
-                import msvcrt
-
-                fh.seek(0)
-                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _try_lock(fh)
         except OSError:
-            fh.seek(0)
-            text = fh.read().strip()
+            pid = _recorded_pid(fh)
             fh.close()
-            raise AlreadyRunning(int(text) if text.isdigit() else None, self.home) from None
+            raise AlreadyRunning(pid, self.home) from None
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
@@ -58,21 +80,12 @@ class InstanceLock:
             return None
         with fh:
             try:
-                if sys.platform == "win32":
-                    import msvcrt
-
-                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-                    msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-                else:
-                    import fcntl
-
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-                return None
+                _try_lock(fh)
             except OSError:
-                text = fh.read().strip()
-                pid = int(text) if text.isdigit() else 0
+                pid = _recorded_pid(fh) or 0
                 return None if pid == os.getpid() else pid
+            _unlock(fh)
+            return None
 
     def release(self) -> None:
         if self._fh is not None:

@@ -14,7 +14,7 @@ import pytest
 
 from tray_agent.control.client import ControlClient
 from tray_agent.control.protocol import ControlError
-from tray_agent.paths import Paths, get_paths
+from tray_agent.paths import Paths
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,13 +35,6 @@ if delay >= 0:
     ControlServer(paths.control_address, lambda method, params: {"pid": os.getpid()}).start()
 time.sleep(120)
 """
-
-
-@pytest.fixture
-def paths(home: Path) -> Paths:
-    p = get_paths()
-    p.ensure()
-    return p
 
 
 @pytest.fixture

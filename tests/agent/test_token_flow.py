@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.agentproc import AgentProc, cli, env_for, write_config
+from tests.agentproc import AgentProc, cli, env_for, token_login, write_config
 from tests.conftest import free_port
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
@@ -85,17 +85,7 @@ def agent(
 
 
 def _login(agent: AgentProc, stdin: str) -> subprocess.CompletedProcess[str]:
-    """``token login`` for the stand-in user, the password given on stdin."""
-    return cli(
-        agent.home,
-        "token",
-        "login",
-        "--employee-id",
-        "e1001",
-        "--password-stdin",
-        env=agent.env,
-        stdin=stdin,
-    )
+    return token_login(agent.home, agent.env, stdin)
 
 
 def _endpoint(agent: AgentProc) -> tuple[str, str]:

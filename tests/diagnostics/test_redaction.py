@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.agentproc import AgentProc, cli
+from tests.agentproc import AgentProc, cli, token_login
 from tests.metrics.live import chat, login, proxy_key, setup_home
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
@@ -90,17 +90,7 @@ def assert_clean(where: str, text: str, secrets: list[str]) -> None:
 def test_no_planted_secret_reaches_zip_logs_or_output(
     agent: AgentProc, iam: StandinIam, llm: StandInLLM, tmp_path: Path
 ) -> None:
-    r = cli(
-        agent.home,
-        "token",
-        "login",
-        "--employee-id",
-        "e1001",
-        "--password-stdin",
-        "--remember",
-        env=agent.env,
-        stdin=PASSWORD + "\n",
-    )
+    r = token_login(agent.home, agent.env, PASSWORD + "\n", "--remember")
     assert r.returncode == 0, r.stderr
     agent.wait_for(lambda s: s["token"]["state"] == "valid", 60, "valid token")
     key = proxy_key(agent)

@@ -18,7 +18,7 @@ import pytest
 from tests.tray.desktop import require_desktop, screenshot
 from tray_agent.account import Account
 from tray_agent.dialogs.base import Dialog, make_root
-from tray_agent.paths import Paths, get_paths
+from tray_agent.paths import Paths
 from tray_agent.secrets import MemoryStore
 
 FAST = (2**10, 8, 1)
@@ -59,13 +59,6 @@ def home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("LITELLM_BRIDGE_HOME", str(h))
     yield h
     shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def paths(home: Path) -> Paths:
-    p = get_paths()
-    p.ensure()
-    return p
 
 
 @pytest.fixture

@@ -29,13 +29,6 @@ pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture
-def paths(home: Path) -> Paths:
-    p = get_paths()
-    p.ensure()
-    return p
-
-
-@pytest.fixture
 def store(paths: Paths) -> Iterator[SecretStore]:
     s = open_secret_store(paths.keyring_namespace)
     yield s

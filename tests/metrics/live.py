@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.agentproc import AgentProc, cli, env_for, write_config
+from tests.agentproc import AgentProc, cli, env_for, token_login, write_config
 from tests.conftest import free_port
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
@@ -77,16 +77,7 @@ def setup_home(
 
 
 def login(home: Path, env: dict[str, str], password: str = PASSWORD) -> None:
-    r = cli(
-        home,
-        "token",
-        "login",
-        "--employee-id",
-        "e1001",
-        "--password-stdin",
-        env=env,
-        stdin=password + "\n",
-    )
+    r = token_login(home, env, password + "\n")
     assert r.returncode == 0, r.stderr + r.stdout
 
 

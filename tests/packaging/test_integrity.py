@@ -20,7 +20,7 @@ from tray_agent.integrity.verify import IntegrityError, verify_bundle
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    verify_mod._known_good.clear()
+    verify_mod.forget_verified()
     yield
     verify_mod.remember_verified(None)
 
@@ -171,7 +171,7 @@ MAC_KEY = bytes(range(32))
 
 def new_agent_run() -> None:
     """What a new agent process starts with: nothing hashed in memory."""
-    verify_mod._known_good.clear()
+    verify_mod.forget_verified()
 
 
 def test_record_lets_the_next_agent_run_skip_unchanged_files(

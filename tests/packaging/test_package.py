@@ -138,7 +138,7 @@ def test_extracted_app_serves_a_demo_completion_offline(
     answer = json.loads(r.stdout)
     assert "LiteLLM Bridge demo model" in answer["choices"][0]["message"]["content"]
     # Nothing may write into the installed bundle while it runs (it would fail verification).
-    verify_mod._known_good.clear()
+    verify_mod.forget_verified()
     verify_bundle(app, None, built_public_key())
     # The next agent run re-hashes only changed files: the record is kept, authenticated.
     assert "sidecar verified:" in agent.logs()

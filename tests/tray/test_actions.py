@@ -11,7 +11,7 @@ import pytest
 from tray_agent.clients.summary import setup_summary
 from tray_agent.envstore import EnvStore
 from tray_agent.logs.redact import REDACTOR
-from tray_agent.paths import Paths, get_paths
+from tray_agent.paths import Paths
 from tray_agent.secrets import MemoryStore
 from tray_agent.tray import app as tray_app
 from tray_agent.tray.app import TrayApp
@@ -44,13 +44,6 @@ class FakeRunner:
 
     def close_all(self) -> None:
         pass
-
-
-@pytest.fixture
-def paths(home: Path) -> Paths:
-    p = get_paths()
-    p.ensure()
-    return p
 
 
 @pytest.fixture

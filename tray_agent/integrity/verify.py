@@ -76,12 +76,23 @@ RECORD_VERSION = 1
 FULL_ENV = "LITELLM_BRIDGE_VERIFY"
 # Where (and with which MAC key) verified stat keys persist between agent runs; None = off.
 _record: tuple[Path, bytes] | None = None
+# The manifest whose record this process has read (once: later launches use _known_good).
+_record_read_for: str | None = None
+
+
+def forget_verified() -> None:
+    """Drop what this process knows (as a new agent process starts with nothing)."""
+    global _record_read_for
+    with _lock:
+        _known_good.clear()
+        _record_read_for = None
 
 
 def remember_verified(path: Path | None, mac_key: bytes | None = None) -> None:
     """Persist verified files to ``path`` (MAC'd with ``mac_key``) so a later agent run
     re-hashes only what changed; ``None`` turns persistence off."""
-    global _record
+    global _record, _record_read_for
+    _record_read_for = None
     if path is None or mac_key is None or os.environ.get(FULL_ENV, "").lower() == "full":
         _record = None
     else:
@@ -95,8 +106,10 @@ def _record_mac(mac_key: bytes, body: dict[str, object]) -> str:
 
 def _load_record(app_root: Path, manifest_digest: str) -> None:
     """Trust the stat keys of a record that this user's key signed for this very manifest."""
-    if _record is None:
+    global _record_read_for
+    if _record is None or _record_read_for == manifest_digest:
         return
+    _record_read_for = manifest_digest
     path, mac_key = _record
     try:
         data = json.loads(path.read_bytes())
@@ -131,12 +144,13 @@ def _save_record(app_root: Path, manifest_digest: str, prefix: str) -> None:
     path, mac_key = _record
     root = str(app_root) + os.sep
     with _lock:
-        files = {
-            Path(name).relative_to(app_root).as_posix(): list(key)
-            for name, key in _known_good.items()
-            if name.startswith(root)
-        }
-    files = {rel: key for rel, key in files.items() if rel.startswith(prefix)}
+        known = dict(_known_good)
+    files = {
+        rel: list(key)
+        for name, key in known.items()
+        if name.startswith(root)
+        and (rel := Path(name).relative_to(app_root).as_posix()).startswith(prefix)
+    }
     body: dict[str, object] = {
         "version": RECORD_VERSION,
         "manifest": manifest_digest,
