@@ -1,4 +1,4 @@
-"""Atomic file writes: temp file in the same directory, fsync, rename.
+"""Atomic file writes (temp file in the same directory, fsync, rename) and file locks.
 
 Killing the process mid-write leaves either the old file or the new one, never a
 truncated one.
@@ -10,6 +10,8 @@ import contextlib
 import os
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -48,3 +50,48 @@ def content_hash(path: Path | str) -> str | None:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except FileNotFoundError:
         return None
+
+
+class LockTimeout(OSError):
+    """Another process kept a product file locked for longer than we wait."""
+
+
+@contextlib.contextmanager
+def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
+    """Hold an exclusive cross-process lock for a read-modify-write of ``path``.
+
+    The lock is an OS lock on a sibling file ``.<name>.lock`` (0600, never removed: removing
+    it would let two processes lock two different inodes). Every writer of a product file
+    takes it around its read and its write, so concurrent commands never lose an update.
+    """
+    from tray_agent.single_instance import _try_lock, _unlock
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock_path = target.parent / f".{target.name}.lock"
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(lock_path, flags, 0o600)
+    fh = os.fdopen(fd, "r+", encoding="utf-8")
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    try:
+        while True:
+            try:
+                _try_lock(fh)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        11,
+                        f"{target} is locked by another litellm-bridge process for more than "
+                        f"{timeout:.0f} s; try again, or look for a hung command",
+                        str(target),
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        try:
+            yield
+        finally:
+            _unlock(fh)
+    finally:
+        fh.close()
