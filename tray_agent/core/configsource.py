@@ -53,6 +53,9 @@ class Prepared:
     iam: Any = None
     notify_before: float = 300.0
     secret_values: list[str] = field(default_factory=list)
+    # Problems that did not stop the config from being applied (e.g. a stored env entry
+    # that cannot be passed to a process and was left out); shown in status.
+    warnings: list[Issue] = field(default_factory=list)
 
     @property
     def digest(self) -> str:
