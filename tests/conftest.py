@@ -51,6 +51,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 DESKTOP_DIRS = ("tray", "dialogs")
+# Tests behind the headline promises (zero-downtime apply, token rotation): a race that loses
+# one request in three runs would pass a retried run ~96 % of the time, so they never rerun.
+GUARANTEES = (
+    "agent/test_zero_downtime.py",
+    "sidecar/test_swap.py",
+    "agent/test_watched_apply.py",
+    "sidecar/test_token.py",
+    "agent/test_token_flow.py",
+)
+# Other tests may be retried, but a run that needed more retries than this fails.
+RERUN_BUDGET = int(os.environ.get("TEST_RERUN_BUDGET", "2"))
 # Directories whose files share a session-scoped resource: the package build runs once.
 SHARED_DIRS = ("packaging",)
 
@@ -69,6 +80,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             group = str(rel)
         item.add_marker(pytest.mark.xdist_group(group))
+        if rel.as_posix() in GUARANTEES or item.get_closest_marker("guarantee"):
+            item.add_marker(pytest.mark.flaky(reruns=0))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -83,3 +96,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             f"pytest-xdist ignored the xdist_group marks (e.g. {ungrouped[0]}); "
             "pin pytest and pytest-xdist to versions that work together in requirements/dev.in"
         )
+
+
+_reruns: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.outcome == "rerun":
+        _reruns.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Print the retries this run needed; more than the budget turns a green run red."""
+    if hasattr(session.config, "workerinput") or not _reruns:
+        return
+    print(f"\nretried {len(_reruns)} time(s) (budget {RERUN_BUDGET}): {', '.join(_reruns)}")
+    if len(_reruns) > RERUN_BUDGET and session.exitstatus == 0:
+        print("too many retries: the suite is flaky; fix the tests named above")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
