@@ -7,19 +7,72 @@ truncated one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+# A temp file older than this belongs to a writer that died: a live one renames it in
+# milliseconds, and its mtime moves while it writes.
+STALE_TEMP_AGE = 60.0
+
+
+class WriteError(OSError):
+    """A file could not be written; ``str()`` names the file and what to do."""
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"
+
+
+def write_problem(exc: OSError, target: Path) -> str:
+    """What went wrong writing ``target`` and what the user can do about it."""
+    where = target.parent
+    advice = {
+        errno.ENOSPC: f"no space left on the device; free some space on the disk holding {where}",
+        errno.EDQUOT: f"disk quota exceeded; free some space in your quota on {where}",
+        errno.EROFS: f"{where} is on a read-only file system; make it writable",
+        errno.EACCES: f"permission denied; make {where} writable by you",
+        errno.EPERM: f"operation not permitted; make {where} writable by you",
+    }.get(exc.errno or 0)
+    return f"{advice}, then try again" if advice else (exc.strerror or str(exc))
+
+
+def remove_stale_temps(target: Path, max_age: float = STALE_TEMP_AGE) -> None:
+    """Delete ``.<name>.XXXXXXXX.tmp`` files left next to ``target`` by interrupted writes."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.tmp")
+    cutoff = time.time() - max_age
+    with contextlib.suppress(OSError), os.scandir(target.parent) as it:
+        for item in it:
+            if not pattern.fullmatch(item.name):
+                continue
+            with contextlib.suppress(OSError):
+                if item.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(item.path)
+
 
 def atomic_write(path: Path | str, data: str | bytes, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` atomically, creating it with ``mode`` permissions."""
+    """Replace ``path`` with ``data`` atomically, creating it with ``mode`` permissions.
+
+    Raises WriteError (an OSError naming the file and what to do) when it cannot.
+    """
     target = Path(path)
+    try:
+        _atomic_write(target, data, mode)
+    except WriteError:
+        raise
+    except OSError as exc:
+        raise WriteError(exc.errno, write_problem(exc, target), str(target)) from exc
+
+
+def _atomic_write(target: Path, data: str | bytes, mode: int) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    # Before writing: on a full disk, the space the dead writers' temps hold is given back.
+    remove_stale_temps(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         if sys.platform != "win32":
