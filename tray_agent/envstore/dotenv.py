@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from tray_agent.envstore.names import name_problem
+from tray_agent.envstore.values import value_problem
 
 _ASSIGN = re.compile(r"\s*(?:export\s+)?([^=\s]*)\s*=\s*", re.ASCII)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
@@ -30,9 +31,14 @@ class Skipped:
     name: str | None
     reason: str
 
-    def format(self) -> str:
-        who = f" {self.name}" if self.name else ""
-        return f"line {self.line}{who}: {self.reason}"
+    def format(self, file: str | None = None) -> str:
+        """``FILE:LINE: NAME: reason`` (``line LINE ...`` without a file)."""
+        if file is not None:
+            where = f"{file}:{self.line}: "
+        else:
+            where = f"line {self.line} " if self.name else f"line {self.line}: "
+        who = f"{self.name}: " if self.name else ""
+        return f"{where}{who}{self.reason}"
 
 
 @dataclass
@@ -86,8 +92,11 @@ def parse_dotenv(text: str) -> DotenvResult:
     entries: dict[str, DotenvEntry] = {}
     skipped: list[Skipped] = []
     pos = 0
+    # Line numbers counted incrementally: counting from the start each time was quadratic.
+    line_no, counted_to = 1, 0
     while pos < len(text):
-        line_no = text.count("\n", 0, pos) + 1
+        line_no += text.count("\n", counted_to, pos)
+        counted_to = pos
         eol = text.find("\n", pos)
         eol = len(text) if eol < 0 else eol
         line = text[pos:eol]
@@ -119,6 +128,7 @@ def parse_dotenv(text: str) -> DotenvResult:
             continue
         pos = next_pos
         problem = name_problem(name) if name else "syntax error: missing name before '='"
+        problem = problem or value_problem(name, value)
         if problem:
             skipped.append(Skipped(line_no, name or None, problem))
             continue

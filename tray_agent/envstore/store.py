@@ -7,16 +7,21 @@ the file (with a new revision) so that a watcher notices even a secret-only chan
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tray_agent.envstore.names import name_problem
-from tray_agent.fsutil import atomic_write
+from tray_agent.envstore.values import value_problem
+from tray_agent.fsutil import LockTimeout, atomic_write, file_lock, write_problem
 from tray_agent.secrets import SecretStore
+
+log = logging.getLogger("tray_agent.envstore")
 
 FILE_VERSION = 1
 NO_KEYRING = (
@@ -77,13 +82,23 @@ class NewValue:
 class EnvStore:
     """Read-modify-write access to the env entries; each change is one atomic file write."""
 
-    def __init__(self, path: Path, secrets: SecretStore | None = None) -> None:
-        """``secrets`` may be None for callers that only read names and flags."""
+    def __init__(
+        self,
+        path: Path,
+        secrets: SecretStore | None = None,
+        *,
+        open_secrets: Callable[[], SecretStore] | None = None,
+    ) -> None:
+        """``secrets`` may be None for callers that only read names and flags;
+        ``open_secrets`` opens the secret store only once a change needs it."""
         self.path = Path(path)
         self._secrets = secrets
+        self._open_secrets = open_secrets
 
     @property
     def secrets(self) -> SecretStore:
+        if self._secrets is None and self._open_secrets is not None:
+            self._secrets = self._open_secrets()
         if self._secrets is None:
             raise EnvStoreError("this env store was opened without access to secret values")
         return self._secrets
@@ -139,71 +154,143 @@ class EnvStore:
         return [e.name for e in self.entries() if e.enabled and e.secret and self.value(e) is None]
 
     # -- writing -----------------------------------------------------------------------------
+    # Every change holds the file's lock from its read to its last keyring call: concurrent
+    # commands then never lose each other's entries, and a keyring value is only ever removed
+    # by the process that also removed or changed its entry.
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock = file_lock(self.path)
+        try:
+            lock.__enter__()
+        except LockTimeout as exc:
+            raise EnvStoreError(exc.strerror or str(exc)) from exc
+        except OSError as exc:
+            problem = write_problem(exc, self.path)
+            raise EnvStoreError(f"cannot lock {self.path}: {problem}") from exc
+        try:
+            yield
+        finally:
+            lock.__exit__(None, None, None)
+
     def _save(self, data: _StoreFile) -> None:
         data.revision += 1
         data.version = FILE_VERSION
         text = json.dumps(data.model_dump(exclude_none=True), indent=2) + "\n"
-        atomic_write(self.path, text, mode=0o600)
+        try:
+            atomic_write(self.path, text, mode=0o600)
+        except OSError as exc:
+            raise EnvStoreError(f"{exc}; nothing was changed") from exc
 
     def _require_keyring(self) -> None:
         if not self.secrets.persistent:
             raise EnvStoreError(NO_KEYRING)
 
+    def _keyring_set(self, name: str, value: str) -> None:
+        try:
+            self.secrets.set(secret_key(name), value)
+        except Exception as exc:  # keyring backends raise their own types (D-Bus, Win32)
+            raise EnvStoreError(
+                f"cannot store the value of {name} in the OS keyring "
+                f"({exc.__class__.__name__}); unlock the keyring and try again"
+            ) from exc
+
+    def _keyring_get(self, name: str) -> str | None:
+        try:
+            return self.secrets.get(secret_key(name))
+        except Exception as exc:
+            raise EnvStoreError(
+                f"cannot read the value of {name} from the OS keyring "
+                f"({exc.__class__.__name__}); unlock the keyring and try again"
+            ) from exc
+
+    def _keyring_delete(self, name: str) -> None:
+        """Best effort: a value left behind is unused (the entry no longer points to it)."""
+        try:
+            self.secrets.delete(secret_key(name))
+        except Exception as exc:
+            log.warning("could not remove env:%s from the OS keyring: %s", name, exc)
+
+    def _roll_back(self, previous: dict[str, str | None]) -> None:
+        """Put back the keyring values a failed change had already replaced."""
+        for name, value in previous.items():
+            try:
+                if value is None:
+                    self.secrets.delete(secret_key(name))
+                else:
+                    self.secrets.set(secret_key(name), value)
+            except Exception as exc:
+                log.warning("could not roll back env:%s in the OS keyring: %s", name, exc)
+
     def set_many(self, values: Iterable[NewValue]) -> None:
-        """Add or replace entries in one write; secret values go to the secret store first."""
-        items = list(values)
-        for item in items:
-            problem = name_problem(item.name)
+        """Add or replace entries in one write; all or nothing, in the file and the keyring.
+
+        Order: new secret values, then the file, then removal of values that are no longer
+        secret. A failure before the file is written puts the previous keyring values back.
+        """
+        latest: dict[str, NewValue] = {}
+        for item in values:
+            problem = name_problem(item.name) or value_problem(item.name, item.value)
             if problem:
                 raise EnvStoreError(problem)
-        if any(i.secret for i in items):
+            latest[item.name] = item  # the last value for a name wins: one keyring write
+        if any(i.secret for i in latest.values()):
             self._require_keyring()
-        data = self._load()
-        by_name = {e.name: e for e in data.entries}
-        to_delete: list[str] = []
-        for item in items:
-            if item.secret:
-                # Secret first: a failure leaves the file (and the previous state) untouched.
-                self.secrets.set(secret_key(item.name), item.value)
-            old = by_name.get(item.name)
-            if old is not None and old.secret and not item.secret:
-                to_delete.append(item.name)
-            entry = _EntryFile(
-                name=item.name,
-                secret=item.secret,
-                enabled=old.enabled if old is not None else True,
-                value=None if item.secret else item.value,
-            )
-            if old is None:
-                data.entries.append(entry)
-            else:
-                data.entries[data.entries.index(old)] = entry
-            by_name[item.name] = entry
-        self._save(data)
-        for name in to_delete:
-            self.secrets.delete(secret_key(name))
+        with self._locked():
+            data = self._load()
+            index = {e.name: i for i, e in enumerate(data.entries)}
+            previous: dict[str, str | None] = {}
+            to_delete: list[str] = []
+            try:
+                for item in latest.values():
+                    at = index.get(item.name)
+                    old = data.entries[at] if at is not None else None
+                    if item.secret:
+                        was_secret = old is not None and old.secret
+                        previous[item.name] = self._keyring_get(item.name) if was_secret else None
+                        self._keyring_set(item.name, item.value)
+                    elif old is not None and old.secret:
+                        to_delete.append(item.name)
+                    entry = _EntryFile.model_construct(
+                        name=item.name,
+                        secret=item.secret,
+                        enabled=old.enabled if old is not None else True,
+                        value=None if item.secret else item.value,
+                    )
+                    if at is None:
+                        index[item.name] = len(data.entries)
+                        data.entries.append(entry)
+                    else:
+                        data.entries[at] = entry
+                self._save(data)
+            except BaseException:
+                self._roll_back(previous)
+                raise
+            for name in to_delete:
+                self._keyring_delete(name)
 
     def set(self, name: str, value: str, secret: bool) -> None:
         self.set_many([NewValue(name, value, secret)])
 
     def unset(self, name: str) -> bool:
         """Remove an entry and its secret value; False when there was none."""
-        data = self._load()
-        entry = next((e for e in data.entries if e.name == name), None)
-        if entry is None:
-            return False
-        data.entries.remove(entry)
-        self._save(data)
-        if entry.secret:
-            self.secrets.delete(secret_key(name))
+        with self._locked():
+            data = self._load()
+            entry = next((e for e in data.entries if e.name == name), None)
+            if entry is None:
+                return False
+            data.entries.remove(entry)
+            self._save(data)  # the file first: an entry never points to a removed value
+            if entry.secret:
+                self._keyring_delete(name)
         return True
 
     def set_enabled(self, name: str, enabled: bool) -> None:
-        data = self._load()
-        entry = next((e for e in data.entries if e.name == name), None)
-        if entry is None:
-            raise EnvStoreError(
-                f"no env entry {name}; add it with: litellm-bridge env set {name} VALUE"
-            )
-        entry.enabled = enabled
-        self._save(data)
+        with self._locked():
+            data = self._load()
+            entry = next((e for e in data.entries if e.name == name), None)
+            if entry is None:
+                raise EnvStoreError(
+                    f"no env entry {name}; add it with: litellm-bridge env set {name} VALUE"
+                )
+            entry.enabled = enabled
+            self._save(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import threading
 from typing import Protocol
 
@@ -102,13 +103,24 @@ def _secure_backend_available() -> tuple[bool, str]:
     return True, name
 
 
+PROBE_PREFIX = "probe-"
+
+
 def _probe(store: KeyringStore) -> None:
-    """Round-trip a value: a locked or broken keyring fails here, not mid-run."""
-    probe = "probe"
-    store.set(probe, "ok")
-    if store.get(probe) != "ok":
-        raise RuntimeError("keyring probe read back a different value")
-    store.delete(probe)
+    """Round-trip a value: a locked or broken keyring fails here, not mid-run.
+
+    The item is this process's own (pid + random): with one shared item, a process that
+    deleted it made a concurrent one read nothing back and fall back to memory.
+    """
+    name = f"{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+    value = secrets.token_hex(8)
+    try:
+        store.set(name, value)
+        if store.get(name) != value:
+            raise RuntimeError("keyring probe read back a different value")
+    finally:
+        with contextlib.suppress(Exception):  # a failed clean-up must not hide the cause
+            store.delete(name)
 
 
 _warned = False
