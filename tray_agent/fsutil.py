@@ -98,9 +98,18 @@ def _atomic_write(target: Path, data: str | bytes, mode: int) -> None:
 def content_hash(path: Path | str) -> str | None:
     """SHA-256 of a file's bytes, or None when it does not exist."""
     import hashlib
+    import stat
 
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            # A device or FIFO (config.yaml -> /dev/zero) is never read: its identity stands in.
+            return f"not-a-file:{info.st_mode}:{info.st_dev}:{info.st_ino}"
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
     except FileNotFoundError:
         return None
 
@@ -148,3 +157,60 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
             _unlock(fh)
     finally:
         fh.close()
+
+
+class FileRefused(OSError):
+    """A product file that is not a regular file, or is larger than its reader allows."""
+
+
+def read_bytes_capped(path: Path | str, limit: int, what: str = "file") -> bytes:
+    """The bytes of the regular file ``path`` (symlinks followed), at most ``limit`` of them.
+
+    Raises ``FileRefused`` (an OSError whose message names the file and the limit) for a
+    directory, device, FIFO or socket and for a file over ``limit`` bytes, so that a
+    ``config.yaml`` pointing at ``/dev/zero`` or a huge file fails at once with a clear
+    message instead of running out of memory. Other OSErrors (missing, no permission) pass.
+    """
+    import errno
+    import stat
+
+    target = Path(path)
+    # O_NONBLOCK: opening a FIFO nobody writes to must not hang; regular files ignore it.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(target, flags)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise FileRefused(errno.EISDIR, f"{what} is a directory, not a file", str(target))
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(
+                errno.EINVAL,
+                f"{what} is not a regular file (a device, FIFO or socket); "
+                "point it at an ordinary file",
+                str(target),
+            )
+        too_big = FileRefused(
+            errno.EFBIG,
+            f"{what} is larger than the {limit:,}-byte limit; is it the right file?",
+            str(target),
+        )
+        if info.st_size > limit:
+            raise too_big
+        chunks: list[bytes] = []
+        left = limit + 1  # one byte more tells a file that grew past the limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise too_big
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text_capped(path: Path | str, limit: int, what: str = "file") -> str:
+    """``read_bytes_capped`` decoded as UTF-8 (a BOM is dropped); UnicodeDecodeError passes."""
+    return read_bytes_capped(path, limit, what).decode("utf-8-sig")

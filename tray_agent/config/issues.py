@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+
+EXCERPT_LEN = 24
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-/ ]*")
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def excerpt(value: object, limit: int = EXCERPT_LEN) -> str:
+    """A short, redacted form of text taken from a file, safe to put in a message.
+
+    The file may not be a config at all (a symlink to a password file, a key): quote only
+    its leading name-like characters, at most ``limit`` of them, and mask anything that
+    looks like a secret.
+    """
+    from tray_agent.logs.redact import REDACTOR
+
+    text = str(value)
+    lead = _NAME_CHARS.match(text)
+    shown = lead.group(0) if lead else ""
+    cut = len(shown) < len(text) or len(shown) > limit
+    shown = REDACTOR.redact(shown[:limit])
+    return shown + "…" if cut else shown
+
+
+def excerpt_quoted(message: str) -> str:
+    """``message`` with every '...' part shortened by ``excerpt`` (parser messages quote input)."""
+    return _QUOTED.sub(lambda m: "'" + excerpt(m.group(1)) + "'", message)
 
 
 @dataclass(frozen=True)

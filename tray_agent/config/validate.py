@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tray_agent.config import schema
-from tray_agent.config.issues import ConfigInvalid, ConfigIssue, Severity
+from tray_agent.config import schema, yamlload
+from tray_agent.config.issues import ConfigInvalid, ConfigIssue, Severity, excerpt, excerpt_quoted
 from tray_agent.config.locate import START, Parsed, Position, locate, locate_key
 from tray_agent.config.refs import iter_env_refs, ref_name
 from tray_agent.config.schema import (
@@ -27,12 +27,13 @@ from tray_agent.config.schema import (
     ConfigFile,
     ModelEntry,
 )
+from tray_agent.fsutil import read_bytes_capped
 from tray_agent.token.profiles import JsonIamProfile, OAuth2PasswordIamProfile
 
 log = logging.getLogger("tray_agent.config")
 
-# libyaml when present: same grammar and positions as yaml.safe_load, ten times faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+"""Largest config.yaml read; real ones are a few kilobytes, a thousand models ~300 KB."""
 EXEMPT_ENV = frozenset({TOKEN_ENV, MASTER_KEY_ENV})
 INIT_HINT = "start from a template: litellm-bridge init --template demo"
 
@@ -126,7 +127,7 @@ def _schema_issues(out: _Collector, data: Any, error: ValidationError) -> None:
             section, key = path[:-1], path[-1] if path else loc[-1]
             place = f"in {dotted(section)}" if section else "at the top level"
             hint = _did_you_mean(key, _known_keys_at(data, section))
-            out.add(out.at(path, key=True), f"unknown key '{key}' {place}", hint)
+            out.add(out.at(path, key=True), f"unknown key '{excerpt(key)}' {place}", hint)
         elif kind == "missing":
             field = loc[-1]
             prefix, under = (f"{dotted(path)}: ", f" under {dotted(path)}") if path else ("", "")
@@ -173,7 +174,7 @@ def _env_issues(
         if not ref.valid:
             out.add(
                 where,
-                f"'{ENV_PREFIX}{ref.name}' does not name a valid environment variable",
+                f"'{ENV_PREFIX}{excerpt(ref.name)}' does not name a valid environment variable",
                 "use letters, digits and underscores, not starting with a digit",
             )
             continue
@@ -245,7 +246,8 @@ def _model_issues(out: _Collector, data: dict[str, Any]) -> None:
             if name in bodies and bodies[name][1] != body:
                 out.add(
                     out.at(("model_list", i, "litellm_params", "extra_body")),
-                    f"model '{name}' has a different extra_body than entry {bodies[name][0]}",
+                    f"model '{excerpt(name)}' has a different extra_body than entry "
+                    f"{bodies[name][0]}",
                     "entries sharing a model_name must inject the same fields",
                 )
             bodies.setdefault(name, (i, body))
@@ -287,7 +289,7 @@ def _duplicate_keys(out: _Collector, root: yaml.Node | None) -> None:
                         first = keys[k.value].start_mark.line + 1
                         out.add(
                             Position(k.start_mark.line + 1, k.start_mark.column + 1),
-                            f"duplicate key '{k.value}' (first on line {first})",
+                            f"duplicate key '{excerpt(k.value)}' (first on line {first})",
                             "remove one of them: only the last one would be used",
                         )
                     keys[k.value] = k
@@ -296,28 +298,50 @@ def _duplicate_keys(out: _Collector, root: yaml.Node | None) -> None:
             stack.extend(node.value)
 
 
+def _position(text: str, offset: int) -> Position:
+    """1-based line and column of a character offset."""
+    line = text.count("\n", 0, offset) + 1
+    return Position(line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
 def _parse(out: _Collector, text: str) -> Parsed | None:
+    # Parser messages quote the input ('...'): excerpt() keeps a file that is not a config
+    # (a symlink to a password file) from being echoed.
     try:
-        loader = _Loader(text)
+        root, loader = yamlload.compose(text)
         try:
-            root = loader.get_single_node()
             out.parsed = Parsed(None, root)
             _duplicate_keys(out, root)
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
+    except yamlload.YamlTooLarge as exc:
+        mark = exc.problem_mark
+        where = Position(mark.line + 1, mark.column + 1) if mark else START
+        out.add(where, str(exc.problem), exc.hint)
+        return None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Position(mark.line + 1, mark.column + 1) if mark else START
-        problem = exc.problem or exc.context or "invalid YAML"
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        problem = excerpt_quoted(exc.problem or exc.context or "invalid YAML")
+        context = f" ({excerpt_quoted(exc.context)})" if exc.context and exc.problem else ""
         line = text.splitlines()[where.line - 1] if where.line <= len(text.splitlines()) else ""
         at_tab = "\t" in line[: where.column]
         out.add(where, f"YAML syntax error: {problem}{context}", _yaml_hint(problem, at_tab))
         return None
+    except yaml.reader.ReaderError as exc:
+        where = _position(text, exc.position) if isinstance(exc.position, int) else START
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        out.add(
+            where,
+            f"YAML cannot contain the control character #x{code:04x}",
+            'remove it, or write it as an escape inside double quotes ("\\x01")',
+        )
+        return None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
-        # The scanner's other errors, and constructors failing on values such as 2024-02-30.
-        out.add(START, f"YAML could not be read: {exc}", "check the file's YAML syntax")
+        # Constructors failing on values such as 2024-02-30 (their messages name no input).
+        problem = excerpt_quoted(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        out.add(START, f"YAML could not be read: {problem}", "check the file's YAML syntax")
         return None
     parsed = Parsed(data, out.parsed.root if out.parsed else None)
     out.parsed = parsed
@@ -386,7 +410,7 @@ def read_text(path: Path) -> tuple[str | None, ConfigIssue | None]:
     """The file's text, or the issue explaining why it cannot be read."""
     file = str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bytes_capped(path, MAX_CONFIG_BYTES, "the config file")
     except FileNotFoundError:
         return None, ConfigIssue(file, 1, 1, "config file not found", INIT_HINT)
     except IsADirectoryError:

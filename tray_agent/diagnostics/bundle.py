@@ -18,6 +18,10 @@ from typing import Any
 import yaml
 
 from tray_agent import __version__
+from tray_agent.config import yamlload
+from tray_agent.config.validate import MAX_CONFIG_BYTES
+from tray_agent.config.yamlload import dump_plain
+from tray_agent.fsutil import read_bytes_capped
 from tray_agent.logs.errors import ERRORS_FILE, read_saved
 from tray_agent.logs.reader import log_files, tail_text
 from tray_agent.logs.redact import MASK, REDACTOR
@@ -94,17 +98,23 @@ def redact_data(value: Any) -> Any:
 
 
 def redacted_yaml(path: Path) -> str:
-    """The YAML file with secret-looking values masked; raw (pattern-redacted) if unparsable."""
+    """The YAML mapping in ``path`` with secret-looking values masked, else a note saying why not.
+
+    A file that is not a YAML mapping may be anything (a symlink to a password file, a key):
+    only its size goes into the bundle, never its text.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_bytes_capped(path, MAX_CONFIG_BYTES, path.name)
     except OSError as exc:
-        return f"# cannot read {path.name}: {exc.strerror or exc}\n"
+        return f"# {path.name} not included: {exc.strerror or exc}\n"
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return "# not valid YAML; shown with known secrets masked\n" + text
+        data = yamlload.load(raw.decode("utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, TypeError, RecursionError):
+        return f"# {path.name} not included: not valid YAML ({len(raw)} bytes)\n"
+    if not isinstance(data, dict):
+        return f"# {path.name} not included: not a YAML mapping ({len(raw)} bytes)\n"
     header = f"# {path.name}, values of secret-looking keys masked; comments dropped\n"
-    return header + yaml.safe_dump(redact_data(data), sort_keys=False, allow_unicode=True)
+    return header + dump_plain(redact_data(data), sort_keys=False, allow_unicode=True)
 
 
 def env_entries(paths: Paths, secrets: SecretStore | None) -> list[dict[str, Any]]:
@@ -205,7 +215,7 @@ def build_zip(
         ("config/config.yaml", paths.config_file),
         ("config/effective-config.yaml", paths.effective_config),
     ):
-        if path.exists():
+        if os.path.lexists(path):
             files[name] = redacted_yaml(path)
     for base in (paths.agent_log, paths.sidecar_log):
         chunks = log_files(base)
