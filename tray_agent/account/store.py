@@ -9,18 +9,19 @@ for a delay that doubles, up to ``MAX_DELAY``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tray_agent.fsutil import atomic_write
+from tray_agent.fsutil import atomic_write, file_lock
 
 FILE_VERSION = 1
 MIN_LENGTH = 8
@@ -140,7 +141,27 @@ class Account:
             ) from exc
 
     def _save(self, rec: _Record) -> None:
-        atomic_write(self.path, json.dumps(asdict(rec), indent=2) + "\n", mode=0o600)
+        try:
+            atomic_write(self.path, json.dumps(asdict(rec), indent=2) + "\n", mode=0o600)
+        except OSError as exc:
+            raise AccountError(str(exc)) from exc
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the file's lock from a read to its write.
+
+        Without it, parallel wrong guesses each count from the same number of failures and
+        the lockout never grows; the check runs under the lock too, so guesses queue up.
+        """
+        lock = file_lock(self.path)
+        try:
+            lock.__enter__()
+        except OSError as exc:
+            raise AccountError(exc.strerror or str(exc)) from exc
+        try:
+            yield
+        finally:
+            lock.__exit__(None, None, None)
 
     def locked_for(self) -> float:
         """Seconds left in the current lockout (0 when not locked or no account)."""
@@ -172,17 +193,23 @@ class Account:
 
     def create(self, password: str) -> None:
         """Create the account; refuses to replace an existing one."""
-        if self.exists():
-            raise AccountError(
-                f"a local account already exists ({self.path}); change its password with "
-                "`litellm-bridge account passwd`"
-            )
-        self._save(self._new_record(password, self.clock()))
+        record = self._new_record(password, self.clock())
+        with self._locked():
+            if self.exists():
+                raise AccountError(
+                    f"a local account already exists ({self.path}); change its password with "
+                    "`litellm-bridge account passwd`"
+                )
+            self._save(record)
         if os.name != "nt":
             os.chmod(self.path, 0o600)
 
     def verify(self, password: str) -> None:
         """Raise LockedOut, WrongPassword or AccountError unless ``password`` is right."""
+        with self._locked():
+            self._verify(password)
+
+    def _verify(self, password: str) -> None:
         rec = self._load()
         now = self.clock()
         if rec.locked_until > now:
@@ -208,6 +235,7 @@ class Account:
         return True
 
     def change(self, old: str, new: str) -> None:
-        self.verify(old)
-        rec = self._load()
-        self._save(self._new_record(new, rec.created_at))
+        with self._locked():
+            self._verify(old)
+            rec = self._load()
+            self._save(self._new_record(new, rec.created_at))

@@ -18,6 +18,7 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from tray_agent.clients.base import ClientSetup, FileSpec, Target
 from tray_agent.clients.formats import FORMATS, apply_values, values_present
 from tray_agent.clients.loop import check_no_self_loop
 from tray_agent.commands.context import UserError
-from tray_agent.fsutil import atomic_write
+from tray_agent.fsutil import atomic_write, file_lock
 from tray_agent.paths import Paths
 
 MANIFEST = "manifest.json"
@@ -111,10 +112,43 @@ def plan_setup(
     return SetupPlan(client, target, changes)
 
 
+@contextlib.contextmanager
+def _client_lock(paths: Paths, client_name: str) -> Iterator[None]:
+    """One setup or restore of a client at a time, across processes."""
+    root = backups_root(paths, client_name)
+    try:
+        lock = file_lock(root)
+        lock.__enter__()
+    except OSError as exc:
+        raise UserError(f"cannot lock {root}: {exc.strerror or exc}") from exc
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
 def apply_setup(plan: SetupPlan) -> Path | None:
     """Back up, then write every changed file; returns the backup directory (None: no change)."""
     if not plan.changed:
         return None
+    with _client_lock(plan.target.paths, plan.client.name):
+        # A file changed since it was planned would be overwritten with a stale merge, and
+        # its backup would not hold what the user had: refuse and let them run it again.
+        moved = [
+            str(c.spec.path) for c in plan.changes if c.changed and _read(c.spec.path) != c.before
+        ]
+        if moved:
+            raise UserError(
+                "changed while the setup was being prepared: " + ", ".join(moved),
+                hint=f"run the setup of {plan.client.name} again",
+            )
+        try:
+            return _apply_locked(plan)
+        except OSError as exc:
+            raise UserError(str(exc)) from exc
+
+
+def _apply_locked(plan: SetupPlan) -> Path:
     backup = _new_backup_dir(plan.target.paths, plan.client.name)
     entries = []
     for i, change in enumerate(plan.changes):
@@ -192,6 +226,14 @@ def latest_backup(paths: Paths, client_name: str) -> Path | None:
 
 def restore(paths: Paths, client: ClientSetup, force: bool = False) -> list[str]:
     """Undo the newest setup of ``client``; returns one line per file restored or removed."""
+    with _client_lock(paths, client.name):
+        try:
+            return _restore_locked(paths, client, force)
+        except OSError as exc:
+            raise UserError(str(exc)) from exc
+
+
+def _restore_locked(paths: Paths, client: ClientSetup, force: bool) -> list[str]:
     backup = latest_backup(paths, client.name)
     if backup is None:
         raise UserError(f"nothing to restore for {client.name}: no setup backup found")

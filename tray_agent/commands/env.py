@@ -66,8 +66,19 @@ def register(sub: Any) -> None:
     c.set_defaults(func=cmd_export)
 
 
+ARGV_SECRET_WARNING = (
+    "warning: the value of {name} came on the command line: it is visible in ps and your "
+    "shell history; use `litellm-bridge env set {name} --secret` and type it, or pipe it"
+)
+
+
 def _store(ctx: CliContext) -> EnvStore:
     return EnvStore(ctx.paths.env_file, ctx.secrets)
+
+
+def _lazy_store(ctx: CliContext) -> EnvStore:
+    """The store, opening the keyring only when a change touches a secret value."""
+    return EnvStore(ctx.paths.env_file, open_secrets=lambda: ctx.secrets)
 
 
 def _names_only(ctx: CliContext) -> EnvStore:
@@ -105,10 +116,17 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _read_value(name: str, secret: bool) -> str:
-    if sys.stdin.isatty():
-        prompt = f"{name} (hidden): " if secret else f"{name}: "
-        return getpass.getpass(prompt) if secret else input(prompt)
-    return sys.stdin.read().rstrip("\r\n")
+    """Ask on a terminal (without echo for a secret), else read stdin up to its end."""
+    try:
+        if sys.stdin.isatty():
+            prompt = f"{name} (hidden): " if secret else f"{name}: "
+            return getpass.getpass(prompt) if secret else input(prompt)
+        # Up to EOF, not one line: a multi-line value (a PEM key) must not be cut silently.
+        return sys.stdin.read().rstrip("\r\n")
+    except EOFError as exc:
+        raise UserError(f"no value for {name}: stdin is closed", hint="pipe it in") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"the value of {name} on stdin is not UTF-8 text") from exc
 
 
 def cmd_set(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -127,11 +145,14 @@ def cmd_set(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         # Changing the value of a secret entry keeps it secret.
         secret = existing.secret if existing is not None else False
-    value = args.value if args.value is not None else _read_value(name, secret)
-    # The keyring is only needed to write a secret or to drop one.
-    needs_keyring = secret or (existing is not None and existing.secret)
+    if args.value is not None:
+        value = args.value
+        if secret:
+            ctx.warn(ARGV_SECRET_WARNING.format(name=name))
+    else:
+        value = _read_value(name, secret)
     try:
-        (_store(ctx) if needs_keyring else _names_only(ctx)).set(name, value, secret=secret)
+        _lazy_store(ctx).set(name, value, secret=secret)
     except EnvStoreError as exc:
         raise _fail(exc) from exc
     where = "secret, value in the OS keyring" if secret else "value in the env file"
@@ -145,9 +166,7 @@ def cmd_set(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_unset(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
-        entry = _names_only(ctx).get(args.name)
-        store = _store(ctx) if entry is not None and entry.secret else _names_only(ctx)
-        removed = store.unset(args.name)
+        removed = _lazy_store(ctx).unset(args.name)
     except EnvStoreError as exc:
         raise _fail(exc) from exc
     if not removed:
@@ -187,19 +206,13 @@ def cmd_import(args: argparse.Namespace, ctx: CliContext) -> int:
         for e in result.entries
     ]
     try:
-        current = {e.name: e for e in _names_only(ctx).entries()}
-        needs_keyring = any(
-            v.secret or (v.name in current and current[v.name].secret) for v in values
-        )
-        store = _store(ctx) if needs_keyring else _names_only(ctx)
-        if values:
-            store.set_many(values)
+        if values:  # one lock, one load, one write, one keyring write per secret
+            _lazy_store(ctx).set_many(values)
     except EnvStoreError as exc:
         raise _fail(exc) from exc
-    for v in values:
-        ctx.print(f"imported {v.name}" + (" (secret)" if v.secret else ""))
+    ctx.out.writelines(f"imported {v.name}" + (" (secret)\n" if v.secret else "\n") for v in values)
     for skipped in result.skipped:
-        ctx.warn(f"skipped {path}:{skipped.format()}")
+        ctx.warn(f"{skipped.format(str(path))} (line skipped)")
     ctx.print(f"{len(values)} imported, {len(result.skipped)} skipped")
     return 0 if values or not result.skipped else 1
 
@@ -229,6 +242,6 @@ def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         atomic_write(target, text, mode=0o600)
     except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise UserError(str(exc)) from exc
     ctx.warn(f"wrote {len(entries)} entries to {target}")
     return 0

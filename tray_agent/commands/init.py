@@ -17,7 +17,7 @@ from tray_agent.config.schema import PORT_MAX, PORT_MIN
 from tray_agent.config.templates import TemplateError, instantiate, list_templates, resolve_template
 from tray_agent.config.validate import EXEMPT_ENV, validate_text
 from tray_agent.envstore import EnvStore, EnvStoreError, looks_secret
-from tray_agent.fsutil import atomic_write
+from tray_agent.fsutil import atomic_write, file_lock
 from tray_agent.paths import Paths
 
 
@@ -79,8 +79,38 @@ def _backup(config: Path) -> Path:
     try:
         atomic_write(target, old, mode=0o600)
     except OSError as exc:
-        raise UserError(f"cannot write the backup {target}: {exc.strerror or exc}") from exc
+        raise UserError(f"{exc} (the backup of {config}); nothing was changed") from exc
     return target
+
+
+def replace_config(config: Path, text: str, force: bool) -> Path | None:
+    """Write ``config``, backing up the file it replaces; returns the backup's path.
+
+    Holds the config's lock from the check to the write, so two writers at once never
+    pick the same backup name or replace the file between another's backup and write.
+    """
+    try:
+        lock = file_lock(config)
+        lock.__enter__()
+    except OSError as exc:
+        raise UserError(f"cannot lock {config}: {exc.strerror or exc}") from exc
+    try:
+        backup = None
+        if config.exists():
+            if not force:
+                raise UserError(
+                    f"{config} already exists; not replacing it",
+                    hint="use --force to replace it (the current file is backed up first)",
+                )
+            backup = _backup(config)
+        try:
+            atomic_write(config, text, mode=0o600)
+        except OSError as exc:
+            kept = f"; the previous file is intact (backup: {backup})" if backup else ""
+            raise UserError(f"{exc}{kept}") from exc
+        return backup
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _ask_env(ctx: CliContext, store: EnvStore, missing: list[str], interactive: bool) -> list[str]:
@@ -124,18 +154,7 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
     paths = ctx.paths
     _prepare_home(paths)
     config = paths.config_file
-    backup = None
-    if config.exists():
-        if not args.force:
-            raise UserError(
-                f"{config} already exists; not replacing it",
-                hint="use --force to replace it (the current file is backed up first)",
-            )
-        backup = _backup(config)
-    try:
-        atomic_write(config, text, mode=0o600)
-    except OSError as exc:
-        raise UserError(f"cannot write {config}: {exc.strerror or exc}") from exc
+    backup = replace_config(config, text, args.force)
     if backup:
         ctx.print(f"backed up the previous config to {backup}")
     ctx.print(f"wrote {config} from template '{template.name}'")
