@@ -34,7 +34,7 @@ def test_init_port_sets_bridge_port(home: Path) -> None:
 
 def test_init_lists_the_env_entries_to_add(home: Path) -> None:
     result = run("init", "--template", "openai-compatible", "--non-interactive")
-    assert "litellm-bridge env set CORP_LLM_KEY VALUE --secret" in result.out
+    assert "litellm-bridge env set CORP_LLM_KEY --secret   # then type or pipe" in result.out
     assert "litellm-bridge env set CORP_PROJECT VALUE" in result.out
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tray_agent.envstore import format_line, parse_dotenv
+from tray_agent.envstore import format_line, parse_dotenv, value_problem
 
 
 def values(text: str) -> dict[str, str]:
@@ -77,8 +77,12 @@ NAMES = st.from_regex(r"[A-Z_][A-Z0-9_]{0,12}", fullmatch=True).filter(
 )
 
 
+# Every value a process environment can hold (no NUL, no lone surrogate).
+VALUES = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"))
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(NAMES, st.text(), max_size=6))
+@given(st.dictionaries(NAMES, VALUES, max_size=6))
 def test_format_then_parse_round_trips(entries: dict[str, str]) -> None:
     text = "\n".join(format_line(k, v) for k, v in entries.items()) + "\n"
     expected = {k: v for k, v in entries.items()}
@@ -92,3 +96,29 @@ def test_parser_never_raises(text: str) -> None:
     result = parse_dotenv(text)
     for skipped in result.skipped:
         assert skipped.line >= 1 and skipped.reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(NAMES, st.text()), max_size=6, unique_by=lambda t: t[0]))
+def test_every_entry_parsed_can_be_given_to_a_process(pairs: list[tuple[str, str]]) -> None:
+    text = "".join(format_line(k, v) + "\n" for k, v in pairs)
+    result = parse_dotenv(text)
+    for entry in result.entries:
+        assert value_problem(entry.name, entry.value) is None
+    refused = {s.name for s in result.skipped}
+    assert refused == {k for k, v in pairs if value_problem(k, v) is not None}
+
+
+def test_impossible_values_are_skipped_with_their_line() -> None:
+    text = 'A=ok\nB="nul\0here"\nC=' + "x" * 40000 + "\nD=fine\n"
+    result = parse_dotenv(text)
+    assert values(text) == {"A": "ok", "D": "fine"}
+    reasons = {s.line: (s.name, s.reason) for s in result.skipped}
+    assert reasons[2][0] == "B" and "NUL" in reasons[2][1]
+    assert reasons[3][0] == "C" and "too long" in reasons[3][1]
+    assert result.skipped[0].format("team.env").startswith("team.env:2: B: ")
+
+
+def test_line_numbers_after_multi_line_values() -> None:
+    text = 'A="one\ntwo\nthree"\n\n9BAD=1\nB="x\ny"\nC-D=2\n'
+    assert [s.line for s in parse_dotenv(text).skipped] == [5, 8]

@@ -157,9 +157,9 @@ def test_import_reports_skipped_and_marks_secrets(secrets: SecretStore, tmp_path
     assert result.code == 0
     assert "imported CORP_API_KEY (secret)" in result.out
     assert "imported CORP_PROJECT\n" in result.out
-    assert f"skipped {dotenv}:line 4 9BAD" in result.err
-    assert f"skipped {dotenv}:line 5: syntax error" in result.err
-    assert "line 6 LITELLM_MASTER_KEY: 'LITELLM_MASTER_KEY' is reserved" in result.err
+    assert f"{dotenv}:4: 9BAD: '9BAD' is not a valid name" in result.err
+    assert f"{dotenv}:5: syntax error" in result.err
+    assert f"{dotenv}:6: LITELLM_MASTER_KEY: 'LITELLM_MASTER_KEY' is reserved" in result.err
     assert "sk-imported" not in file_text()
     store = EnvStore(get_paths().env_file, secrets)
     assert store.resolved() == {"CORP_PROJECT": "proj-7", "CORP_API_KEY": "sk-imported"}

@@ -107,7 +107,10 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
     except EnvStoreError as exc:
         raise _fail(exc) from exc
     if not rows:
-        ctx.print("no env entries; add one with: litellm-bridge env set NAME VALUE [--secret]")
+        ctx.print(
+            "no env entries; add one with: litellm-bridge env set NAME VALUE "
+            "(a secret: litellm-bridge env set NAME --secret, then type or pipe it)"
+        )
         return 0
     width = max(len(r[0]) for r in rows)
     for name, state, kind, value in rows:

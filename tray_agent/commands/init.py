@@ -172,6 +172,6 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
     if missing:
         ctx.print("add the env entries it references before starting:")
         for name in missing:
-            flag = " --secret" if looks_secret(name) else ""
-            ctx.print(f"  litellm-bridge env set {name} VALUE{flag}")
+            how = "--secret   # then type or pipe the value" if looks_secret(name) else "VALUE"
+            ctx.print(f"  litellm-bridge env set {name} {how}")
     return 0
