@@ -42,6 +42,8 @@ class Rendered:
     env_names: set[str] = field(default_factory=set)
     needs_token: bool = False
     warnings: list[ConfigIssue] = field(default_factory=list)
+    # The whole validated ``bridge:`` section (BridgeSection): every key the agent applies.
+    bridge: Any = None
 
     @property
     def inject_json(self) -> str:
@@ -139,6 +141,7 @@ def render_effective(config_path: Path | str) -> Rendered:
         env_names=referenced,
         needs_token=any(spec["token"] for spec in inject.values()),
         warnings=[i for i in loaded.issues if not i.is_error],
+        bridge=bridge,
     )
 
 

@@ -17,6 +17,11 @@ DEFAULT_PORT = 4000
 PORT_MIN = 1024
 PORT_MAX = 65535
 DEFAULT_NOTIFY_BEFORE = 300
+# A started sidecar takes ~380 MB RSS (peak while starting about the same); 2048 MB leaves
+# room for configs several times larger while stopping a runaway start (a YAML alias bomb
+# grew to 16 GB) long before it hurts an 8 GB laptop.
+DEFAULT_MAX_START_MEMORY_MB = 2048
+DEFAULT_READY_TIMEOUT = 180
 
 ENV_PREFIX = "os.environ/"
 TOKEN_ENV = "LITELLM_BRIDGE_TOKEN"
@@ -64,6 +69,15 @@ class GeneralSettings(_Open):
     master_key: str | None = None
 
 
+class SidecarSection(_Closed):
+    """``bridge.sidecar``: what a starting sidecar may take before it is killed."""
+
+    # Resident memory of the sidecar's process tree until it is ready.
+    max_start_memory_mb: StrictInt = Field(DEFAULT_MAX_START_MEMORY_MB, ge=64, le=1 << 20)
+    # Seconds from spawn to "ready"; unset: LITELLM_BRIDGE_READY_TIMEOUT, else 180.
+    ready_timeout: StrictInt | float | None = Field(None, ge=1, le=3600)
+
+
 class BridgeSection(_Closed):
     """``bridge:``: settings of the agent itself, removed before LiteLLM sees the config."""
 
@@ -72,6 +86,7 @@ class BridgeSection(_Closed):
     notify_before: StrictInt = Field(DEFAULT_NOTIFY_BEFORE, ge=0, le=86400)
     # The sidecar's fast path for plain OpenAI chat (sidecar/fast_path.py); false = LiteLLM only.
     fast_path: StrictBool = True
+    sidecar: SidecarSection = Field(default_factory=lambda: SidecarSection.model_validate({}))
     # Reserved for the usage policy; kept open until that feature defines it.
     policy: dict[str, Any] | None = None
 

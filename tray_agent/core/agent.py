@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tray_agent import __version__
+from tray_agent.config.schema import DEFAULT_MAX_START_MEMORY_MB
 from tray_agent.core import configsource
 from tray_agent.core.configsource import ConfigInvalid, Prepared
 from tray_agent.core.events import (
@@ -61,9 +62,15 @@ def master_key(store: SecretStore) -> str:
     return key
 
 
+MEMORY_KEY = "bridge.sidecar.max_start_memory_mb"
+READY_KEY = "bridge.sidecar.ready_timeout"
+
+
 @dataclass
 class Settings:
+    # Defaults for what config.yaml's bridge.sidecar does not set.
     ready_timeout: float = float(os.environ.get("LITELLM_BRIDGE_READY_TIMEOUT", "180"))
+    max_start_memory_mb: int = DEFAULT_MAX_START_MEMORY_MB
     stop_timeout: float = 15.0
     drain_timeout: float = 300.0
     health_interval: float = float(os.environ.get("LITELLM_BRIDGE_HEALTH_INTERVAL", "15"))
@@ -78,6 +85,7 @@ class _State:
     port: int = 4000
     config_valid: bool | None = None
     config_errors: list[dict[str, Any]] = field(default_factory=list)
+    config_warnings: list[dict[str, Any]] = field(default_factory=list)
     apply_error: str | None = None
     applied_at: float | None = None
     token: dict[str, Any] = field(default_factory=lambda: {"state": "absent", "expires_at": None})
@@ -301,7 +309,7 @@ class Agent:
         if self._health_failures >= self.settings.health_failures and proc.alive():
             self._health_failures = 0
             event(log, logging.ERROR, "sidecar.hung", pid=proc.pid)
-            proc.kill(grace=2)  # its exit event goes through the crash path
+            proc.kill_soon(grace=2)  # its exit event goes through the crash path
 
     def health_target(self) -> tuple[int, str] | None:
         """(generation, url) of the sidecar serving now, for the probe thread."""
@@ -319,11 +327,7 @@ class Agent:
         if reload_config or prepared is None:
             try:
                 prepared = self._prepare(self.paths, self.secrets)
-                self._state.config_valid = True
-                self._state.config_errors = []
-                if self.latest_prepared is None or prepared.digest != self.latest_prepared.digest:
-                    self.latest_prepared = prepared
-                    self._emit("config_changed", prepared)
+                self._accept(prepared)
             except ConfigInvalid as exc:
                 self._state.config_valid = False
                 self._state.config_errors = [i.as_dict() for i in exc.issues]
@@ -354,8 +358,9 @@ class Agent:
                 return
         if self._pending is not None:
             self._pending.stopping = True
-            self._pending.kill(grace=2)
+            self._pending.kill_soon(grace=2)
             self._pending = None
+        memory_mb, ready_timeout = self._start_limits(prepared)
         atomic_write(self.paths.effective_config, prepared.effective_yaml, mode=0o600)
         self._generation += 1
         gen = self._generation
@@ -366,6 +371,7 @@ class Agent:
             env=prepared.env,
             host=HOST,
             port=prepared.port,
+            max_start_memory_mb=memory_mb,
         )
         try:
             proc = SidecarProcess(
@@ -375,7 +381,7 @@ class Agent:
                 self._output,
                 lambda g, p: self.post(SidecarEvent(g, p)),
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: e.g. a NUL byte in an env value
             self._fail(f"cannot start the sidecar: {exc}")
             return
         proc.prepared = prepared  # type: ignore[attr-defined]
@@ -385,7 +391,24 @@ class Agent:
         if self._current is None:
             was_crash = self._state.sidecar_state in ("crashed", "restarting")
             self._state.sidecar_state = "restarting" if was_crash else "starting"
-        self._timer(self.settings.ready_timeout, "ready_timeout", gen)
+        self._timer(ready_timeout, "ready_timeout", gen)
+
+    def _start_limits(self, prepared: Prepared) -> tuple[int, float]:
+        """(memory ceiling in MB, ready timeout in s): bridge.sidecar, else the settings."""
+        limits = prepared.sidecar_limits
+        memory = limits.get("max_start_memory_mb") or self.settings.max_start_memory_mb
+        ready = limits.get("ready_timeout") or self.settings.ready_timeout
+        return int(memory), float(ready)
+
+    def _accept(self, prepared: Prepared) -> None:
+        """A config that validated: status shows it valid; observers hear of any change."""
+        self._state.config_valid = True
+        self._state.config_errors = []
+        self._state.config_warnings = [i.as_dict() for i in prepared.warnings]
+        if self.latest_prepared is None or prepared.digest != self.latest_prepared.digest:
+            event(log, logging.INFO, "config.changed", digest=prepared.digest[:12])
+            self.latest_prepared = prepared
+            self._emit("config_changed", prepared)
 
     def _stop_all(self) -> None:
         for proc in (self._pending, self._current):
@@ -441,6 +464,13 @@ class Agent:
         elif kind == "exited" and proc is not None:
             self._on_exit(proc, ev.payload.get("returncode"))
             self._emit("load", ev.generation, None)
+        elif kind == "start_limit" and proc is not None and proc is self._pending:
+            # The guard kills the tree right after this event; the exit event follows it.
+            limit_mb = self._start_limits(proc.prepared)[0]  # type: ignore[attr-defined]
+            proc.start_failure = (
+                f"the sidecar grew past {limit_mb} MB while starting "
+                f"({ev.payload.get('rss_mb')} MB; {MEMORY_KEY} in config.yaml)"
+            )
         elif kind == "request":
             self._emit("request", ev.payload)
         elif kind == "load" and proc is not None:
@@ -457,7 +487,7 @@ class Agent:
             self._timer(self.settings.drain_timeout + 5, "force_kill", old.generation)
         prepared: Prepared = proc.prepared  # type: ignore[attr-defined]
         self._last_good = prepared
-        self._applied_digest = prepared.digest
+        self._applied_digest = prepared.apply_digest
         self._state.sidecar_state = "running"
         self._state.error = None
         self._state.apply_error = None
@@ -493,6 +523,21 @@ class Agent:
             self._pending = None
             if proc.stopping:
                 pass
+            elif proc.start_failure and self._current is not None:
+                msg = (
+                    f"the new config did not start: {proc.start_failure}; still serving "
+                    "the previous config"
+                )
+                self._state.apply_error = msg
+                event(log, logging.ERROR, "config.rollback", reason=proc.start_failure)
+                self._resolve_waiters(error=msg)
+            elif proc.start_failure:
+                # The same config would hit the same limit again: no restart loop.
+                self._fail(
+                    f"the sidecar did not start: {proc.start_failure}; not restarting: "
+                    "raise the limit or fix config.yaml, then save it or run "
+                    "`litellm-bridge start`"
+                )
             elif self._current is not None:
                 msg = (
                     f"the new config did not start (exit code {rc}); still serving the "
@@ -537,12 +582,16 @@ class Agent:
         elif t.name == "ready_timeout":
             proc = self._proc(t.generation)
             if proc is not None and proc is self._pending and not proc.ready:
-                event(log, logging.ERROR, "sidecar.ready_timeout", pid=proc.pid)
-                proc.kill(grace=2)  # its exit event handles rollback / crash
+                timeout = self._start_limits(proc.prepared)[1]  # type: ignore[attr-defined]
+                event(log, logging.ERROR, "sidecar.ready_timeout", pid=proc.pid, timeout=timeout)
+                proc.start_failure = (
+                    f"the sidecar was not ready within {timeout:g} s ({READY_KEY} in config.yaml)"
+                )
+                proc.kill_soon(grace=2)  # its exit event handles rollback / error
         elif t.name == "force_kill":
             proc = self._proc(t.generation)
             if proc is not None and proc.alive():
-                proc.kill(grace=1)
+                proc.kill_soon(grace=1)
 
     # -- files and token ------------------------------------------------------------------
     def _on_files_changed(self) -> None:
@@ -554,13 +603,19 @@ class Agent:
             event(log, logging.ERROR, "config.invalid", errors=str(exc))
             self._emit("config_invalid", exc.issues)
             return
-        self._state.config_valid = True
-        self._state.config_errors = []
-        if prepared.digest == self._applied_digest:
+        # Every bridge: key reaches its observers here (the token refresher takes bridge.iam
+        # and bridge.notify_before live), whether or not the sidecar needs a new process.
+        self._accept(prepared)
+        if prepared.apply_digest == self._applied_digest:
+            # The sidecar already runs exactly this: nothing to swap, and an earlier failed
+            # apply is moot once the file is back to what is served.
+            self._state.apply_error = None
+            if self._pending is not None and self._current is not None:
+                self._pending.stopping = True  # a newer edit went back: drop the one starting
+                self._pending.kill_soon(grace=2)
+                self._pending = None
+                self._resolve_waiters()
             return
-        event(log, logging.INFO, "config.changed", digest=prepared.digest[:12])
-        self.latest_prepared = prepared
-        self._emit("config_changed", prepared)
         if self._desired_running:
             if SOCKET_HANDOFF and self._current is not None and prepared.port == self._state.port:
                 self._launch(reload_config=True, swap=True)
@@ -627,6 +682,8 @@ class Agent:
             "path": str(self.paths.config_file),
             "valid": s.config_valid,
             "errors": s.config_errors,
+            # Problems applied around (e.g. an env entry left out of the sidecar env).
+            "warnings": s.config_warnings,
             "apply_error": s.apply_error,
             "applied_at": s.applied_at,
         }

@@ -56,14 +56,45 @@ class Prepared:
     # Problems that did not stop the config from being applied (e.g. a stored env entry
     # that cannot be passed to a process and was left out); shown in status.
     warnings: list[Issue] = field(default_factory=list)
+    # The validated ``bridge:`` section (config.schema.BridgeSection), None in unit tests.
+    bridge: Any = None
+
+    def _bridge_data(self) -> dict[str, Any]:
+        if self.bridge is None:
+            return {"iam": _dump(self.iam), "notify_before": self.notify_before}
+        data: dict[str, Any] = self.bridge.model_dump(mode="json")
+        return data
 
     @property
-    def digest(self) -> str:
+    def sidecar_limits(self) -> dict[str, Any]:
+        """``bridge.sidecar`` (start limits): part of what a sidecar is started with."""
+        return dict(self._bridge_data().get("sidecar") or {})
+
+    @property
+    def apply_digest(self) -> str:
+        """Everything a sidecar is started with: a change needs a new sidecar (a swap)."""
         blob = json.dumps(
-            [self.effective_yaml, self.inject, self.port, sorted(self.env.items())],
+            [
+                self.effective_yaml,
+                self.inject,
+                self.port,
+                sorted(self.env.items()),
+                self.sidecar_limits,
+            ],
             sort_keys=True,
         )
         return hashlib.sha256(blob.encode()).hexdigest()
+
+    @property
+    def digest(self) -> str:
+        """The whole config, ``bridge:`` included: a change is announced as config_changed."""
+        blob = json.dumps([self.apply_digest, self._bridge_data()], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _dump(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if callable(dump) else value
 
 
 def prepare(paths: Paths, secrets: SecretStore) -> Prepared:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import getpass
 import socket
 import sys
+from dataclasses import dataclass
 
 import psutil
 
@@ -23,23 +25,72 @@ class PortBusyError(Exception):
         self.holder = holder
 
 
-def find_holder(port: int) -> str | None:
-    """Describe the process listening on ``port`` (``pid 123 (python3 ...)``) if visible."""
+@dataclass(frozen=True)
+class Listener:
+    """A process listening on a TCP port, as far as the OS lets this user see it."""
+
+    pid: int | None  # None: the socket is there but its process is not visible to us
+    user: str | None = None
+    command: str | None = None
+
+    @property
+    def foreign(self) -> bool:
+        """Owned by another user (or invisible to us, which on Linux means the same)."""
+        return self.pid is None or (self.user is not None and self.user != _me())
+
+    def __str__(self) -> str:
+        if self.pid is None:
+            return "a process of another user (its pid is not visible to you)"
+        text = f"pid {self.pid}"
+        if self.command:
+            text += f" ({self.command})"
+        if self.user and self.foreign:
+            text += f" of another user, {self.user}"
+        elif self.user:
+            text += f", user {self.user}"
+        return text
+
+
+def _me() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def listeners(port: int) -> list[Listener] | None:
+    """Every process listening on ``port`` (any address); None when the OS does not tell."""
     try:
         conns = psutil.net_connections(kind="tcp")
-    except (psutil.AccessDenied, OSError):
+    except (psutil.Error, OSError):
         return None
+    found: dict[int | None, Listener] = {}
     for c in conns:
-        if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port:
-            if c.pid is None:
-                return None
-            try:
-                p = psutil.Process(c.pid)
+        if c.status != psutil.CONN_LISTEN or not c.laddr or c.laddr.port != port:
+            continue
+        if c.pid is None:
+            found.setdefault(None, Listener(None))
+            continue
+        try:
+            p = psutil.Process(c.pid)
+            with p.oneshot():
+                user = p.username()
                 cmd = " ".join(p.cmdline()[:3]) or p.name()
-                return f"pid {c.pid} ({cmd})"
-            except psutil.Error:
-                return f"pid {c.pid}"
-    return None
+            found[c.pid] = Listener(c.pid, user, cmd)
+        except psutil.Error:
+            found[c.pid] = Listener(c.pid)
+    return list(found.values())
+
+
+def describe_listener(port: int, ours: set[int] | frozenset[int] = frozenset()) -> str | None:
+    """Who listens on ``port`` apart from the pids in ``ours``, for a message; None if nobody."""
+    others = [li for li in listeners(port) or [] if li.pid is None or li.pid not in ours]
+    return "; ".join(str(li) for li in others) or None
+
+
+def find_holder(port: int) -> str | None:
+    """Describe the process listening on ``port`` (``pid 123 (python3 ...)``) if visible."""
+    return describe_listener(port)
 
 
 def bind_listener(host: str, port: int, backlog: int = 512) -> socket.socket:

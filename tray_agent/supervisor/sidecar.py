@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tray_agent.logs.setup import SidecarLog, event
-from tray_agent.supervisor import proctree
+from tray_agent.supervisor import proctree, startguard
 
 log = logging.getLogger("tray_agent.supervisor")
 
@@ -70,6 +70,8 @@ class SpawnSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = 4000
+    # Resident memory the process tree may reach before "ready" (None: no ceiling).
+    max_start_memory_mb: int | None = None
 
 
 class SidecarProcess:
@@ -91,6 +93,9 @@ class SidecarProcess:
         self.ready = False
         self.draining = False
         self.stopping = False
+        # Why the agent ended this sidecar's start (a start limit), for status; set by the core.
+        self.start_failure: str | None = None
+        self._guard: startguard.StartGuard | None = None
 
         env = dict(os.environ)
         for k in list(env):
@@ -139,6 +144,11 @@ class SidecarProcess:
             os.close(ev_w)
         self.pid = self.proc.pid
         event(log, logging.INFO, "sidecar.spawned", pid=self.pid, generation=generation)
+        limit = spec.max_start_memory_mb
+        if limit:
+            startguard.set_backstop(self.pid, limit)
+            self._guard = startguard.StartGuard(self.pid, limit, self._over_memory)
+            self._guard.start()
         self._threads = [
             threading.Thread(target=self._pump, args=(self.proc.stdout, "out"), daemon=True),
             threading.Thread(target=self._pump, args=(self.proc.stderr, "err"), daemon=True),
@@ -164,11 +174,27 @@ class SidecarProcess:
                 if isinstance(msg, dict):
                     if msg.get("event") == "ready":
                         self.ready = True
+                        self._end_start_limits()
                     self._on_event(self.generation, msg)
         self._on_event(self.generation, {"event": "events_closed"})
 
+    def _over_memory(self, rss_mb: int) -> None:
+        """From the guard's thread, just before it kills the tree: tell the core why."""
+        event(log, logging.ERROR, "sidecar.start_memory", pid=self.pid, rss_mb=rss_mb)
+        self._on_event(
+            self.generation,
+            {"event": "start_limit", "limit": "memory", "rss_mb": rss_mb},
+        )
+
+    def _end_start_limits(self) -> None:
+        if self._guard is not None:
+            self._guard.stop()
+            startguard.lift_backstop(self.pid)
+
     def _waiter(self) -> None:
         rc = self.proc.wait()
+        if self._guard is not None:
+            self._guard.stop()
         for t in self._threads[:2]:
             t.join(timeout=2)
         self._on_event(self.generation, {"event": "exited", "returncode": rc})
@@ -210,7 +236,16 @@ class SidecarProcess:
         ready timeout) is handled as a failure.
         """
         rc = proctree.terminate_tree(self.proc, grace)
-        with contextlib.suppress(Exception):
+        with self._stdin_lock, contextlib.suppress(Exception):
             if self.proc.stdin:
                 self.proc.stdin.close()
         return rc
+
+    def kill_soon(self, grace: float = 2.0) -> None:
+        """``kill`` on a thread of its own: the caller (the core thread) never waits for it.
+
+        The exit is reported like any other, as an "exited" event.
+        """
+        threading.Thread(
+            target=self.kill, args=(grace,), name=f"kill-{self.pid}", daemon=True
+        ).start()
