@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TextIO
 
+from tray_agent import strictjson
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore, open_secret_store
 
@@ -39,6 +40,10 @@ class CliContext:
 
     def print(self, *parts: object) -> None:
         print(*parts, file=self.out)
+
+    def print_json(self, data: Any, *, indent: int | None = 2, sort_keys: bool = False) -> None:
+        """Print ``data`` as strict JSON (non-finite numbers become null, never ``Infinity``)."""
+        self.print(strictjson.dumps(data, indent=indent, sort_keys=sort_keys))
 
     def warn(self, *parts: object) -> None:
         print(*parts, file=self.err)

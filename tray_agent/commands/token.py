@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 import time
@@ -39,7 +38,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--remember",
         action="store_true",
-        help="keep the password in the OS keyring to sign in again silently when needed",
+        help="keep the password (in the OS keyring; without one, in the agent's memory for "
+        "its run) to sign in again silently when needed",
     )
     p.set_defaults(func=cmd_login)
 
@@ -82,9 +82,27 @@ def cmd_login(args: argparse.Namespace, ctx: CliContext) -> int:
         except IamError as exc:
             raise UserError(str(exc)) from exc
     ctx.print(f"signed in as {employee_id}; token {_until(status)}")
+    if status.expiry_note:
+        ctx.warn(f"note: {status.expiry_note}")
     if args.remember:
-        ctx.print("the password is kept in the OS keyring to sign in again when needed")
+        ctx.print(_remembered(status, through_agent=agent is not None))
     return 0
+
+
+def _remembered(status: TokenStatus, through_agent: bool) -> str:
+    """Where ``--remember`` really put the password."""
+    if not status.kept_in_memory:
+        return "the password is kept in the OS keyring to sign in again when needed"
+    if through_agent:
+        return (
+            "no OS keyring is available: the password is kept in the agent's memory for its "
+            "run only, and forgotten when the agent stops"
+        )
+    return (
+        "no OS keyring is available: the password was kept only in this command's memory and "
+        "is already forgotten; start the agent (litellm-bridge start) and sign in through it "
+        "to keep it for the agent's run"
+    )
 
 
 def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -99,7 +117,7 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
         )
         source = "state file"
     if args.json:
-        ctx.print(json.dumps({**status.to_dict(), "source": source}, sort_keys=True))
+        ctx.print_json({**status.to_dict(), "source": source}, indent=None, sort_keys=True)
     else:
         for line in describe(status, time.time()):
             ctx.print(line)
@@ -150,13 +168,20 @@ def describe(status: TokenStatus, now: float) -> list[str]:
             lines.append(f"next renewal: {_when(status.next_refresh_at, now)}")
     else:
         lines.append("renews silently: no (sign in again before it expires, or use --remember)")
+    if status.expiry_note:
+        lines.append(f"note: {status.expiry_note}")
+    if status.kept_in_memory:
+        lines.append("kept: in the agent's memory for its run only (no OS keyring)")
     if status.last_error:
         lines.append(f"last error: {status.last_error}")
     return lines
 
 
 def _when(at: float, now: float) -> str:
-    stamp = datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    try:
+        stamp = datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    except (OverflowError, OSError, ValueError):  # TokenStatus.from_dict bounds it; be safe
+        return "unknown (not a valid time)"
     delta = at - now
     span = _span(abs(delta))
     return f"{stamp} ({'in ' + span if delta >= 0 else span + ' ago'})"

@@ -19,6 +19,7 @@ from multiprocessing.connection import Listener
 from pathlib import Path
 from typing import Any
 
+from tray_agent import strictjson
 from tray_agent.control.protocol import FAMILY, ControlError
 
 log = logging.getLogger("tray_agent.control")
@@ -101,6 +102,11 @@ class ControlServer:
                 except Exception as exc:
                     reply = {"ok": False, "error": str(exc) or type(exc).__name__}
                 try:
-                    conn.send_bytes(json.dumps(reply, default=str).encode())
+                    data = strictjson.dumps(reply, default=str)
+                except (TypeError, ValueError) as exc:  # a reply that cannot be JSON at all
+                    log.warning("control.unserialisable", extra={"fields": {"error": str(exc)}})
+                    data = strictjson.dumps({"ok": False, "error": f"unserialisable reply: {exc}"})
+                try:
+                    conn.send_bytes(data.encode())
                 except OSError:
                     return

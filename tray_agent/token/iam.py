@@ -9,10 +9,15 @@ from the ``bridge.iam`` profile. Errors are typed so the refresh schedule can te
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import json
+import logging
+import math
 import re
+import socket
 import ssl
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -26,8 +31,19 @@ from pydantic import TypeAdapter
 
 from tray_agent.token.profiles import IamProfile, JsonIamProfile, OAuth2PasswordIamProfile
 
+log = logging.getLogger("tray_agent.token")
+
 Clock = Callable[[], float]
 ENV_REF = "os.environ/"
+# A sign-in answer is a few hundred bytes; a cap keeps a broken or hostile IAM from filling
+# memory (a 300 MB body used to be read whole).
+MAX_RESPONSE_BYTES = 1024 * 1024
+# Longer lifetimes are clamped (and renewed before then): a lifetime of centuries is a unit
+# mistake on the IAM's side, and every date shown or scheduled must stay computable.
+MAX_LIFETIME = 30 * 24 * 3600.0
+# Epoch numbers by magnitude: below 1e11 seconds (until year 5138), then ms, µs, ns.
+_EPOCH_UNITS = ((1e11, 1.0, "seconds"), (1e14, 1e3, "milliseconds"), (1e17, 1e6, "microseconds"))
+_EPOCH_UNITS += ((1e20, 1e9, "nanoseconds"),)
 _PLACEHOLDER = re.compile(r"\{(employee_id|password)\}")
 # Retry-After can ask for anything; a refresh loop must not go to sleep for a day.
 MAX_RETRY_AFTER = 600.0
@@ -42,6 +58,8 @@ class Grant:
     expires_at: float
     refresh_token: str | None
     employee_id: str
+    note: str | None = None
+    """Set when the IAM's expiry was adjusted (clamped), saying how; never a secret."""
 
     def __repr__(self) -> str:
         return (
@@ -148,34 +166,13 @@ class Iam(ABC):
                 ) from exc
         return ctx
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP call, TLS verified, with the profile's timeout; errors become IamErrors."""
-        verify = self._verify()
-        try:
-            with httpx.Client(verify=verify, timeout=self.timeout, follow_redirects=False) as c:
-                response = c.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientIamError(
-                f"the IAM at {url} did not answer within {self.timeout:g} s; {RETRY_HINT} "
-                "(raise bridge.iam.timeout if it is always this slow)",
-                url,
-            ) from exc
-        except httpx.HTTPError as exc:
-            if _is_tls_verify_error(exc):
-                raise PermanentIamError(
-                    f"the TLS certificate of {url} is not trusted ({_root_cause(exc)}); set "
-                    "bridge.iam.ca_bundle to a PEM file with your company's CA certificate",
-                    url,
-                ) from exc
-            raise TransientIamError(
-                f"cannot reach the IAM at {url} ({_root_cause(exc)}); check the network or VPN; "
-                f"{RETRY_HINT}",
-                url,
-            ) from exc
-        self._raise_for_status(response, url)
-        return response
+    def _send(self, method: str, url: str, **kwargs: Any) -> IamReply:
+        """One IAM call through :func:`iam_request`; a non-2xx answer becomes an IamError."""
+        reply = iam_request(method, url, timeout=self.timeout, verify=self._verify(), **kwargs)
+        self._raise_for_status(reply, url)
+        return reply
 
-    def _raise_for_status(self, response: httpx.Response, url: str) -> None:
+    def _raise_for_status(self, response: IamReply, url: str) -> None:
         status = response.status_code
         if 200 <= status < 300:
             return
@@ -200,17 +197,166 @@ class Iam(ABC):
             url,
         )
 
-    def _json(self, response: httpx.Response, url: str) -> Any:
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            ctype = response.headers.get("content-type", "no content type")
-            raise IamResponseError(
-                f"the IAM at {url} answered HTTP {response.status_code} with a body that is not "
-                f"JSON ({ctype}, {len(response.content)} bytes); check bridge.iam.url points to "
-                "the sign-in API, not a web page",
+    def _json(self, response: IamReply, url: str) -> Any:
+        return decode_json(response, url)
+
+    def _expiry(self, expires_at: float, url: str, path: str) -> tuple[float, str | None]:
+        """Clamp an absurdly long lifetime to :data:`MAX_LIFETIME`, saying so (log and note)."""
+        now = self.clock()
+        lifetime = expires_at - now
+        if lifetime <= MAX_LIFETIME:
+            return expires_at, None
+        note = (
+            f"the IAM at {url} gave a token lifetime of {_span(lifetime)} at {path}; the bridge "
+            f"counts at most {_span(MAX_LIFETIME)} and renews it before then"
+        )
+        log.warning("token expiry clamped: %s", note)
+        return now + MAX_LIFETIME, note
+
+
+# -- transport, shared by every dialect and every call (login and refresh) ------------------
+
+
+@dataclass(frozen=True)
+class IamReply:
+    """An IAM answer read whole, within the deadline and the size cap."""
+
+    url: str
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+def iam_request(
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    verify: ssl.SSLContext | bool = True,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    **kwargs: Any,
+) -> IamReply:
+    """The one way the bridge calls the IAM: TLS verified, no redirects, bounded in time and size.
+
+    ``timeout`` is a total deadline for the whole call (connect, headers and body), not a
+    per-read timeout: a server that trickles one byte at a time cannot hold the caller
+    longer. A watchdog shuts the connection's socket down when the deadline passes (that
+    wakes a blocked read); the body is also checked against the deadline chunk by chunk. An
+    answer larger than ``max_bytes`` (by Content-Length, or counted while reading, after
+    decompression) is refused without reading the rest.
+    """
+    deadline = time.monotonic() + timeout
+    streams: list[Any] = []
+    lock = threading.Lock()
+    expired = threading.Event()
+
+    def trace(name: str, info: Mapping[str, Any]) -> None:
+        # Remember each network stream httpcore opens (TCP, then TLS) so the watchdog can
+        # reach its socket; one opened after the deadline is shut at once.
+        stream = info.get("return_value")
+        if not hasattr(stream, "get_extra_info"):
+            return
+        with lock:
+            streams.append(stream)
+            late = expired.is_set()
+        if late:
+            _shut(stream)
+
+    def abort() -> None:
+        with lock:
+            expired.set()
+            targets = list(streams)
+        for stream in targets:
+            _shut(stream)
+
+    watchdog = threading.Timer(timeout, abort)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        with (
+            httpx.Client(verify=verify, timeout=timeout, follow_redirects=False) as client,
+            client.stream(method, url, extensions={"trace": trace}, **kwargs) as response,
+        ):
+            declared = response.headers.get("content-length", "").strip()
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_big(url, f"it announces {int(declared):,} bytes", max_bytes)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_big(url, f"more than {max_bytes:,} bytes arrived", max_bytes)
+                if time.monotonic() > deadline:
+                    expired.set()
+                    raise httpx.ReadTimeout("total deadline passed while reading the body")
+                chunks.append(chunk)
+            return IamReply(url, response.status_code, response.headers, b"".join(chunks))
+    except httpx.TimeoutException as exc:
+        raise _timed_out(url, timeout) from exc
+    except httpx.HTTPError as exc:
+        if expired.is_set():  # the watchdog shut the socket: that is the deadline, not a blip
+            raise _timed_out(url, timeout) from exc
+        if _is_tls_verify_error(exc):
+            raise PermanentIamError(
+                f"the TLS certificate of {url} is not trusted ({_root_cause(exc)}); set "
+                "bridge.iam.ca_bundle to a PEM file with your company's CA certificate",
                 url,
             ) from exc
+        raise TransientIamError(
+            f"cannot reach the IAM at {url} ({_root_cause(exc)}); check the network or VPN; "
+            f"{RETRY_HINT}",
+            url,
+        ) from exc
+    finally:
+        watchdog.cancel()
+
+
+def decode_json(reply: IamReply, url: str) -> Any:
+    """The answer's JSON; an IamResponseError naming ``url`` for anything else."""
+    ctype = reply.headers.get("content-type", "no content type")
+    try:
+        return json.loads(reply.content)
+    except RecursionError:
+        raise IamResponseError(
+            f"the IAM at {url} answered HTTP {reply.status_code} with JSON nested too deeply "
+            f"to read ({len(reply.content):,} bytes); check bridge.iam.url points to the "
+            "sign-in API",
+            url,
+        ) from None  # the traceback of a RecursionError is as deep as the JSON
+    except (ValueError, UnicodeDecodeError) as exc:  # also Python's int-digit limit
+        raise IamResponseError(
+            f"the IAM at {url} answered HTTP {reply.status_code} with a body that is not "
+            f"JSON ({ctype}, {len(reply.content)} bytes); check bridge.iam.url points to "
+            "the sign-in API, not a web page",
+            url,
+        ) from exc
+
+
+def _timed_out(url: str, timeout: float) -> TransientIamError:
+    return TransientIamError(
+        f"the IAM at {url} did not answer within {timeout:g} s; {RETRY_HINT} "
+        "(raise bridge.iam.timeout if it is always this slow)",
+        url,
+    )
+
+
+def _too_big(url: str, what: str, max_bytes: int) -> IamResponseError:
+    return IamResponseError(
+        f"the IAM at {url} sent an answer too large to be a sign-in response ({what}; the "
+        f"limit is {max_bytes:,} bytes); check bridge.iam.url points to the sign-in API",
+        url,
+    )
+
+
+def _shut(stream: Any) -> None:
+    """Shut a connection's socket down from another thread: a blocked read returns at once."""
+    sock = stream.get_extra_info("socket")
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        # The plain socket method, also for an SSLSocket: its own shutdown() drops the TLS
+        # object under the reading thread's feet.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class JsonIam(Iam):
@@ -248,13 +394,16 @@ class JsonIam(Iam):
             )
         now = self.clock()
         if p.expires_at_path:
-            raw = lookup(data, p.expires_at_path, p.url, "expires_at_path")
-            expires_at = parse_expires_at(raw, p.url, p.expires_at_path)
+            path = p.expires_at_path
+            raw = lookup(data, path, p.url, "expires_at_path")
+            expires_at = parse_expires_at(raw, p.url, path)
         else:
             assert p.expires_in_path is not None
-            raw = lookup(data, p.expires_in_path, p.url, "expires_in_path")
-            expires_at = now + parse_expires_in(raw, p.url, p.expires_in_path)
-        return self._fresh(Grant(token, expires_at, None, employee_id), p.url)
+            path = p.expires_in_path
+            raw = lookup(data, path, p.url, "expires_in_path")
+            expires_at = now + parse_expires_in(raw, p.url, path)
+        expires_at, note = self._expiry(expires_at, p.url, path)
+        return self._fresh(Grant(token, expires_at, None, employee_id, note), p.url)
 
 
 class OAuth2PasswordIam(Iam):
@@ -312,8 +461,10 @@ class OAuth2PasswordIam(Iam):
             raise IamResponseError(f"the IAM at {url} sent an empty access_token", url)
         now = self.clock()
         if isinstance(data, dict) and data.get("expires_in") is not None:
-            expires_at = now + parse_expires_in(data["expires_in"], url, "expires_in")
+            path = "expires_in"
+            expires_at = now + parse_expires_in(data["expires_in"], url, path)
         else:
+            path = "access_token (its JWT exp claim)"
             jwt_exp = _jwt_exp(token)
             if jwt_exp is None:
                 raise IamResponseError(
@@ -321,12 +472,13 @@ class OAuth2PasswordIam(Iam):
                     "the refresh time cannot be known",
                     url,
                 )
-            expires_at = jwt_exp
+            expires_at = parse_expires_at(jwt_exp, url, path)
+        expires_at, note = self._expiry(expires_at, url, path)
         refresh = data.get("refresh_token") if isinstance(data, dict) else None
         if not isinstance(refresh, str) or not refresh:
             # RFC 6749 6: the server may keep the old refresh token valid and not resend it.
             refresh = previous_refresh
-        return self._fresh(Grant(token, expires_at, refresh, employee_id), url)
+        return self._fresh(Grant(token, expires_at, refresh, employee_id, note), url)
 
     def _oauth_error(self, exc: InvalidCredentialsError, grant_type: str) -> PermanentIamError:
         """Turn a 400/401/403 into the message matching the OAuth error code."""
@@ -448,51 +600,100 @@ def lookup(data: Any, path: str, url: str, field: str) -> Any:
 
 
 def parse_expires_at(raw: Any, url: str = "", path: str = "expires_at_path") -> float:
-    """Epoch seconds (or milliseconds), a numeric string, or ISO 8601 -> epoch seconds."""
+    """An absolute expiry -> epoch seconds, or an IamResponseError naming ``path`` and ``url``.
+
+    Epoch numbers (or numeric strings) in seconds, milliseconds, microseconds or nanoseconds,
+    told apart by magnitude and converted; ISO 8601 (no offset: UTC). Refused: booleans,
+    non-numbers, NaN/Infinity, zero or negative, and numbers too large for any epoch unit.
+    """
     value: float | None = None
+    kind = "neither epoch seconds nor ISO 8601"
     if isinstance(raw, bool):
-        value = None
-    elif isinstance(raw, int | float):
-        value = float(raw)
-    elif isinstance(raw, str):
-        text = raw.strip()
-        try:
-            value = float(text)
-        except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text)
-            except ValueError:
-                value = None
-            else:
-                if parsed.tzinfo is None:  # no offset: the IAM means UTC
-                    parsed = parsed.replace(tzinfo=UTC)
-                value = parsed.timestamp()
-    if value is None or value != value or value <= 0:
-        raise IamResponseError(
-            f"the IAM at {url} sent an expiry at {path!r} that is neither epoch seconds nor "
-            f"ISO 8601 ({type(raw).__name__})",
-            url,
-        )
-    if value > 1e11:  # epoch milliseconds (year 5138 in seconds)
-        value /= 1000.0
-    return value
+        kind = "a boolean, not a time"
+    elif isinstance(raw, int | float | str):
+        value, kind = _epoch_or_iso(raw)
+    if value is not None:
+        if not math.isfinite(value):
+            value, kind = None, "not a finite number"
+        elif value <= 0:
+            value, kind = None, "not after 1970 (zero or negative)"
+    if value is None:
+        raise _refused(url, path, raw, kind, "expires_at_path")
+    for limit, per_second, unit in _EPOCH_UNITS:
+        if value < limit:
+            if per_second != 1.0:
+                log.info("token expiry at %s read as epoch %s", path, unit)
+            return value / per_second
+    raise _refused(url, path, raw, "too large for epoch seconds, ms, µs or ns", "expires_at_path")
 
 
 def parse_expires_in(raw: Any, url: str = "", path: str = "expires_in_path") -> float:
-    """Seconds from now (number or numeric string) -> float seconds."""
-    try:
-        if isinstance(raw, bool):
-            raise ValueError
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = -1.0
-    if value != value or value <= 0:
-        raise IamResponseError(
-            f"the IAM at {url} sent a lifetime at {path!r} that is not a positive number of "
-            f"seconds ({type(raw).__name__})",
-            url,
-        )
+    """A lifetime in seconds (number or numeric string) -> float, or an IamResponseError.
+
+    Refused: booleans, non-numbers, NaN/Infinity, zero or negative. Long lifetimes are
+    accepted here and clamped by the dialect (:data:`MAX_LIFETIME`).
+    """
+    value: float | None = None
+    kind = "not a number of seconds"
+    if isinstance(raw, bool):
+        kind = "a boolean, not a number of seconds"
+    elif isinstance(raw, int | float | str):
+        try:
+            value = float(raw)
+        except (OverflowError, ValueError):
+            value = math.inf if isinstance(raw, int) else None
+    if value is not None:
+        if not math.isfinite(value):
+            value, kind = None, "not a finite number"
+        elif value <= 0:
+            value, kind = None, "not a positive number of seconds"
+    if value is None:
+        raise _refused(url, path, raw, kind, "expires_in_path")
     return value
+
+
+def _epoch_or_iso(raw: int | float | str) -> tuple[float | None, str]:
+    if isinstance(raw, int):
+        try:
+            return float(raw), ""
+        except OverflowError:  # an integer beyond any float
+            return math.inf, ""
+    if isinstance(raw, float):
+        return raw, ""
+    text = raw.strip()
+    try:
+        return float(text), ""
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None, "neither epoch seconds nor ISO 8601"
+    if parsed.tzinfo is None:  # no offset: the IAM means UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.timestamp(), ""
+    except (OverflowError, ValueError):
+        return None, "a date out of range"
+
+
+def _refused(url: str, path: str, raw: Any, kind: str, key: str) -> IamResponseError:
+    shown = repr(raw) if isinstance(raw, int | float | str) else type(raw).__name__
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return IamResponseError(
+        f"the IAM at {url} sent an expiry at {path!r} that is {kind} ({shown}); the token "
+        f"was refused and nothing was saved; check the IAM's answer and bridge.iam.{key}",
+        url,
+    )
+
+
+def _span(seconds: float) -> str:
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    if seconds < 730 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    return f"{seconds / (365.25 * 86400):.3g} years"
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -513,11 +714,11 @@ def _retry_after(header: str | None, now: float) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _error_detail(response: httpx.Response) -> str:
+def _error_detail(response: IamReply) -> str:
     """A short, safe hint from an error body: only OAuth-style ``error`` codes, never text."""
     try:
-        data = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(response.content)
+    except (RecursionError, ValueError, UnicodeDecodeError):
         return ""
     if isinstance(data, dict):
         code = data.get("error")
@@ -554,13 +755,14 @@ def _root_cause(exc: BaseException) -> str:
     return text[:200]
 
 
-def _jwt_exp(token: str) -> float | None:
+def _jwt_exp(token: str) -> int | float | None:
+    """The JWT's ``exp`` claim as sent (checked by :func:`parse_expires_at`), or None."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
         exp = claims.get("exp") if isinstance(claims, dict) else None
-    except (ValueError, json.JSONDecodeError):
+    except (RecursionError, ValueError):
         return None
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+    return exp if isinstance(exp, int | float) and not isinstance(exp, bool) else None

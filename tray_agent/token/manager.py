@@ -109,6 +109,9 @@ class TokenManager:
                 self._loaded = True
                 self._st = st
                 self._grant = grant
+                if grant is None and st.has_token and self.store.grant_problem:
+                    st.last_error = self.store.grant_problem
+                    st.error_permanent = False
                 st.has_token = grant is not None
                 st.password_remembered = self.store.password() is not None
                 st.can_refresh_silently = grant is not None and self._can_refresh_silently(grant)
@@ -120,9 +123,12 @@ class TokenManager:
 
     def status(self) -> TokenStatus:
         with self._lock:
-            return status_from_state(
+            status = status_from_state(
                 self._st, self.clock(), self.notify_before, refreshing=self._refreshing
             )
+        if not self.store.secrets.persistent:
+            status = dataclasses.replace(status, kept_in_memory=True)
+        return status
 
     def run_due(self, now: float) -> float | None:
         """Refresh if due at ``now``; return when to call again (None: only on a command)."""
@@ -259,6 +265,9 @@ class TokenManager:
             st.has_token = True
             st.last_error = None
             st.error_permanent = False
+            st.expiry_note = grant.note
+            if grant.note:
+                log.warning("token: %s", grant.note)
             st.can_refresh_silently = self._can_refresh_silently(grant)
             self._schedule(now)
         # Hand the token over first: the keyring (D-Bus) can be slow and the old token
