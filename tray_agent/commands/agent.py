@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -166,14 +165,14 @@ def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
     client = ctx.agent()
     if client is None:
         if args.json:
-            ctx.print(json.dumps({"agent": None, "error": "no agent is running"}))
+            ctx.print_json({"agent": None, "error": "no agent is running"}, indent=None)
         else:
             ctx.print("no agent is running (start one with `litellm-bridge start`)")
         return EXIT_NO_AGENT
     with client:
         snap = client.call("status")
     if args.json:
-        ctx.print(json.dumps(snap, indent=2))
+        ctx.print_json(snap)
         return 0
     ctx.print(format_status(snap))
     return 0 if snap["sidecar"]["state"] != "error" else 1
@@ -231,7 +230,7 @@ def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_paths(args: argparse.Namespace, ctx: CliContext) -> int:
     d = ctx.paths.as_dict()
     if args.json:
-        ctx.print(json.dumps(d, indent=2))
+        ctx.print_json(d)
     else:
         width = max(len(k) for k in d)
         for k, v in d.items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
@@ -79,7 +78,7 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
             }
         )
     if args.json:
-        ctx.print(json.dumps(rows, indent=2))
+        ctx.print_json(rows)
         return 0
     yes_no = {True: "yes", False: "no", None: "?"}
     ctx.print(f"{'NAME':<14} {'TOOL':<14} {'INSTALLED':<10} {'CONFIGURED':<10}")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
+from tray_agent import strictjson
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.config.edit import EditorError, open_in_editor
 from tray_agent.config.issues import ConfigInvalid, ConfigIssue
@@ -76,7 +76,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
         print_issues(ctx, exc.issues)
         raise UserError(f"{path} has errors; fix them first") from None
     ctx.out.write(rendered.text)
-    ctx.print(f"# injection spec (LITELLM_BRIDGE_INJECT): {json.dumps(rendered.inject)}")
+    ctx.print(f"# injection spec (LITELLM_BRIDGE_INJECT): {strictjson.dumps(rendered.inject)}")
     ctx.print(f"# port: {rendered.port}")
     return 0
 

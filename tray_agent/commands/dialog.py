@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from tray_agent import strictjson
 from tray_agent.commands.context import CliContext, UserError
 
 
@@ -40,6 +41,6 @@ def cmd_dialog(args: argparse.Namespace, ctx: CliContext) -> int:
         if isinstance(exc, tkinter.TclError):
             raise UserError(f"cannot show the {args.name} dialog: {exc}") from exc
         raise
-    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.write(strictjson.dumps(result) + "\n")
     sys.stdout.flush()
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from tray_agent.commands.context import CliContext
@@ -19,7 +18,7 @@ def register(sub: Any) -> None:
 def cmd_doctor(args: argparse.Namespace, ctx: CliContext) -> int:
     report = run_doctor(ctx.paths)
     if args.json:
-        ctx.print(json.dumps(report.as_dict(), indent=2))
+        ctx.print_json(report.as_dict())
     else:
         ctx.print(format_report(report))
     return 0 if report.ok else 1

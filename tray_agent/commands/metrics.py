@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from tray_agent.commands.context import CliContext
@@ -22,11 +21,14 @@ def cmd_metrics(args: argparse.Namespace, ctx: CliContext) -> int:
     client = ctx.agent()
     if client is None:
         if args.json:
-            ctx.print(json.dumps({"agent": None, "error": "no agent is running"}))
+            ctx.print_json({"agent": None, "error": "no agent is running"}, indent=None)
         else:
             ctx.print("no agent is running: metrics exist only while it runs")
         return EXIT_NO_AGENT
     with client:
         summary = client.call("metrics", timeout=30)
-    ctx.print(json.dumps(summary, indent=2) if args.json else format_metrics(summary))
+    if args.json:
+        ctx.print_json(summary)
+    else:
+        ctx.print(format_metrics(summary))
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import platform
 import sys
@@ -17,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tray_agent import __version__
+from tray_agent import __version__, strictjson
 from tray_agent.config import yamlload
 from tray_agent.config.validate import MAX_CONFIG_BYTES
 from tray_agent.config.yamlload import dump_plain
@@ -201,16 +200,16 @@ def build_zip(
         "agent_running": status is not None,
     }
     files: dict[str, str] = {
-        "about.json": json.dumps(about, indent=2),
-        "status.json": json.dumps(status or {"agent": None}, indent=2),
-        "errors.json": json.dumps(errors, indent=2),
-        "metrics.json": json.dumps(metrics, indent=2),
-        "env.json": json.dumps(env_entries(paths, secrets), indent=2),
+        "about.json": strictjson.dumps(about, indent=2),
+        "status.json": strictjson.dumps(status or {"agent": None}, indent=2),
+        "errors.json": strictjson.dumps(errors, indent=2),
+        "metrics.json": strictjson.dumps(metrics, indent=2),
+        "env.json": strictjson.dumps(env_entries(paths, secrets), indent=2),
     }
     if include_doctor:
         text, data = _doctor(paths)
         files["doctor.txt"] = text
-        files["doctor.json"] = json.dumps(data, indent=2)
+        files["doctor.json"] = strictjson.dumps(data, indent=2)
     for name, path in (
         ("config/config.yaml", paths.config_file),
         ("config/effective-config.yaml", paths.effective_config),
