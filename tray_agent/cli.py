@@ -11,7 +11,7 @@ import sys
 from tray_agent import __version__, commands
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.protocol import AgentNotRunning, ControlError
-from tray_agent.paths import get_paths
+from tray_agent.paths import UnsafeDirectory, get_paths
 
 # Top-level commands registered by ``commands/agent.py``; every other module registers the
 # command of its own name. Importing only the module a command needs keeps the CLI fast
@@ -63,9 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.print_help()
             return 2
-    ctx = CliContext(paths=get_paths())
     try:
+        ctx = CliContext(paths=get_paths())
         return int(args.func(args, ctx) or 0)
+    except UnsafeDirectory as exc:
+        print(f"error: {exc.strerror}", file=sys.stderr)
+        return 1
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.hint:

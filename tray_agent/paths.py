@@ -6,8 +6,12 @@ otherwise the platform's per-user directories are used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +20,75 @@ import platformdirs
 from tray_agent import APP_NAME
 
 HOME_ENV = "LITELLM_BRIDGE_HOME"
+RUNTIME_ENV = "XDG_RUNTIME_DIR"
+SOCKET_PATH_MAX = 107
+"""Longest Unix socket path: ``sun_path`` is 108 bytes on Linux, its NUL included."""
+SHORT_RUNTIME = ".litellm-bridge-run"
+"""Runtime dir under the home when the state dir's socket path would be too long."""
+
+
+class UnsafeDirectory(PermissionError):
+    """A directory that must be private (the control socket's) is another user's or open."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(
+            13,
+            f"{path} {problem}; it holds the agent's control socket, so it must be a directory "
+            "of yours that only you can open (mode 0700). Remove it (or have its owner remove "
+            f"it), or set {RUNTIME_ENV} to such a directory",
+            str(path),
+        )
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (0700) or accept an existing one only if it is ours: a real directory
+    (not a symlink), owned by this user; a group/other mode bit is removed."""
+    if sys.platform == "win32":
+        path.mkdir(parents=True, exist_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeDirectory(path, "is a symbolic link")
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeDirectory(path, "is not a directory")
+    if info.st_uid != os.geteuid():
+        raise UnsafeDirectory(path, f"belongs to another user (uid {info.st_uid})")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+
+
+def _private_base(value: str | None) -> Path | None:
+    """``XDG_RUNTIME_DIR`` when it is what the spec promises: our own 0700 directory."""
+    if sys.platform == "win32" or not value or not os.path.isabs(value):
+        return None
+    try:
+        info = os.lstat(value)
+    except OSError:
+        return None
+    ours = stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+    return Path(value) if ours and not info.st_mode & 0o077 else None
+
+
+def runtime_dir_for(env: Mapping[str, str]) -> Path:
+    """Where the control socket and the instance lock live for this user.
+
+    ``$XDG_RUNTIME_DIR/litellm-bridge`` when that is a private directory of ours; otherwise
+    ``run`` under the user's state dir (or a short directory under the home when the socket
+    path would be too long). Never a shared predictable path such as ``/tmp/runtime-<uid>``,
+    which another local user could create first.
+    """
+    if sys.platform == "win32" or sys.platform == "darwin":
+        return Path(platformdirs.user_runtime_dir(APP_NAME, appauthor=False))
+    base = _private_base(env.get(RUNTIME_ENV))
+    if base is not None:
+        return base / APP_NAME
+    state = Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)) / "run"
+    if len(os.fsencode(state / "agent.sock")) <= SOCKET_PATH_MAX:
+        return state
+    return Path.home() / SHORT_RUNTIME
 
 
 @dataclass(frozen=True)
@@ -89,6 +162,7 @@ class Paths:
 
     def ensure(self) -> None:
         """Create every directory (0700) or raise an OSError naming the one that failed."""
+        ensure_private_dir(self.runtime_dir)
         for d in (self.config_dir, self.data_dir, self.log_dir, self.runtime_dir):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
             if os.name != "nt":
@@ -97,7 +171,8 @@ class Paths:
                 raise PermissionError(13, "directory is not writable", str(d))
 
 
-def get_paths(environ: dict[str, str] | None = None) -> Paths:
+def get_paths(environ: Mapping[str, str] | None = None) -> Paths:
+    """The product's paths; raises ``UnsafeDirectory`` when the runtime dir is not private."""
     env = os.environ if environ is None else environ
     home = env.get(HOME_ENV)
     if home:
@@ -110,7 +185,10 @@ def get_paths(environ: dict[str, str] | None = None) -> Paths:
             relocated=True,
         )
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
-    runtime = Path(dirs.user_runtime_dir)
+    runtime = runtime_dir_for(env)
+    # Checked before any command looks for the agent's socket in it: a directory another
+    # user controls could hold a socket impersonating the agent.
+    ensure_private_dir(runtime)
     return Paths(
         config_dir=Path(dirs.user_config_dir),
         data_dir=Path(dirs.user_data_dir),

@@ -77,8 +77,9 @@ def test_endpoint_prefers_the_running_agent(
     assert (endpoint.url, endpoint.key) == ("http://127.0.0.1:4555", "sk-from-agent")
 
 
-def test_env_for_bash_evaluates_to_the_url_and_key(ctx: CliContext) -> None:
-    assert cmd.cmd_env(argparse.Namespace(**{"shell": "bash"}), ctx) == 0
+def test_env_reveal_for_bash_evaluates_to_the_url_and_key(ctx: CliContext) -> None:
+    assert cmd.cmd_env(argparse.Namespace(**{"shell": "bash", "reveal": True}), ctx) == 0
+    assert KEY.replace("'", "'\\''") in output(ctx)  # the literal key, only when asked
     script = output(ctx) + 'printf "%s\\n" "$LITELLM_BRIDGE_API_KEY" "$OPENAI_BASE_URL" "$NO_PROXY"'
     got = subprocess.run(
         ["bash", "-c", script], capture_output=True, text=True, check=True, env={"NO_PROXY": "corp"}
@@ -93,6 +94,33 @@ def test_env_names_every_variable_for_each_shell(ctx: CliContext, shell: str) ->
     for name in cmd.env_exports("http://x", "k"):
         assert name in text
     assert "NO_PROXY" in text
+
+
+@pytest.mark.parametrize("shell", cmd.SHELLS)
+def test_env_prints_the_key_command_not_the_key(ctx: CliContext, shell: str) -> None:
+    # `litellm-bridge key` is the one command that prints the key (README).
+    cmd.cmd_env(argparse.Namespace(shell=shell, reveal=False), ctx)
+    text = output(ctx)
+    assert KEY not in text and "sk-" not in text
+    runs = [ln for ln in text.splitlines() if "tray_agent" in ln or "litellm-bridge" in ln]
+    assert len(runs) == 1 and "key" in runs[0]  # fetched once, the others copy it
+    for name in cmd.KEY_VARIABLES:
+        assert name in text
+
+
+def test_env_reference_runs_the_real_key_command_in_bash(
+    ctx: CliContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A key command that is this test's stand-in for the keyring: the real CLI is run by
+    # test_env_reference_form_evaluates_to_the_key_with_the_real_cli.
+    helper = tmp_path / "print-key"
+    helper.write_text(f"#!/bin/sh\nprintf '%s\\n' {cmd._quote('bash', KEY)}\n")
+    helper.chmod(0o700)
+    monkeypatch.setattr(cmd, "key_command", lambda: (str(helper), "key"))
+    cmd.cmd_env(argparse.Namespace(**{"shell": "bash"}), ctx)
+    script = output(ctx) + 'printf "%s\\n" "$OPENAI_API_KEY" "$GEMINI_API_KEY" "$OPENAI_BASE_URL"'
+    got = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    assert got.stdout.splitlines() == [KEY, KEY, "http://127.0.0.1:4000/v1"]
 
 
 def test_powershell_quotes_single_quotes() -> None:

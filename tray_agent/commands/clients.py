@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import subprocess
 from typing import Any
 
 from tray_agent.clients import (
@@ -29,8 +31,15 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)
 
-    p = csub.add_parser("env", help="print shell exports for the bridge URL and key")
+    p = csub.add_parser(
+        "env", help="print shell exports for the bridge URL and key (fetched when evaluated)"
+    )
     p.add_argument("--shell", choices=SHELLS, help="default: guessed from the environment")
+    p.add_argument(
+        "--reveal",
+        action="store_true",
+        help="write the key itself into the exports instead of a `litellm-bridge key` call",
+    )
     p.set_defaults(func=cmd_env)
 
     p = csub.add_parser("setup", help="write the bridge settings into a tool's settings files")
@@ -113,6 +122,43 @@ def env_exports(url: str, key: str) -> dict[str, str]:
     }
 
 
+KEY_VARIABLES = (KEY_ENV, "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY")
+"""The variables of ``env_exports`` that hold the key; the first is fetched, the others copy it."""
+
+
+def _command_text(shell: str, argv: tuple[str, ...]) -> str:
+    """``argv`` as ``shell`` would run it."""
+    if shell in ("bash", "zsh"):
+        return shlex.join(argv)
+    if shell == "fish":
+        return " ".join(a if shlex.quote(a) == a else _quote(shell, a) for a in argv)
+    if shell == "powershell":
+        return "& " + " ".join(_quote(shell, a) for a in argv)
+    return subprocess.list2cmdline(list(argv))
+
+
+def render_key_reference(shell: str, variables: dict[str, str], argv: tuple[str, ...]) -> str:
+    """Like ``render_env`` but the key variables run ``argv`` (``litellm-bridge key``) when
+    evaluated: the printed text never holds the key, only the command that prints it."""
+    command = _command_text(shell, argv)
+    first, *others = KEY_VARIABLES
+    if shell in ("bash", "zsh"):
+        fetch = f'export {first}="$({command})"'
+        copy = [f'export {n}="${first}"' for n in others]
+    elif shell == "fish":
+        fetch = f"set -gx {first} ({command})"
+        copy = [f"set -gx {n} ${first}" for n in others]
+    elif shell == "powershell":
+        fetch = f"$env:{first} = $({command})"
+        copy = [f"$env:{n} = $env:{first}" for n in others]
+    else:
+        # Typed at the prompt; in a .bat file the variable is written %%K.
+        fetch = f'for /f "usebackq delims=" %K in (`{command}`) do @set "{first}=%K"'
+        copy = [f'set "{n}=%{first}%"' for n in others]
+    plain = {k: v for k, v in variables.items() if k not in KEY_VARIABLES}
+    return "\n".join([fetch, *copy]) + "\n" + render_env(shell, plain)
+
+
 def _quote(shell: str, value: str) -> str:
     if shell in ("bash", "zsh"):
         return "'" + value.replace("'", "'\\''") + "'"
@@ -154,8 +200,13 @@ def render_env(shell: str, variables: dict[str, str]) -> str:
 def cmd_env(args: argparse.Namespace, ctx: CliContext) -> int:
     endpoint = bridge_endpoint(ctx)
     shell = args.shell or default_shell()
-    # Printing the key is what this command is for (like `litellm-bridge key`).
-    ctx.out.write(render_env(shell, env_exports(endpoint.url, endpoint.key)))
+    variables = env_exports(endpoint.url, endpoint.key)
+    if getattr(args, "reveal", False):
+        # Asked for explicitly: the key itself, like `litellm-bridge key`.
+        ctx.out.write(render_env(shell, variables))
+    else:
+        # `litellm-bridge key` stays the one command that prints the key.
+        ctx.out.write(render_key_reference(shell, variables, key_command()))
     return 0
 
 

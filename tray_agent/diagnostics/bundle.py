@@ -18,6 +18,7 @@ import yaml
 
 from tray_agent import __version__, strictjson
 from tray_agent.config import yamlload
+from tray_agent.config.schema import ConfigFile
 from tray_agent.config.validate import MAX_CONFIG_BYTES
 from tray_agent.config.yamlload import dump_plain
 from tray_agent.fsutil import read_bytes_capped
@@ -29,6 +30,7 @@ from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore
 
 LOG_TAIL_BYTES = 1024 * 1024
+CONFIG_KEYS = frozenset(ConfigFile.model_fields)
 NAME_FORMAT = "litellm-bridge-diagnostics-%Y%m%d-%H%M%S.zip"
 SECRET_KEYS = (
     "key",
@@ -112,6 +114,9 @@ def redacted_yaml(path: Path) -> str:
         return f"# {path.name} not included: not valid YAML ({len(raw)} bytes)\n"
     if not isinstance(data, dict):
         return f"# {path.name} not included: not a YAML mapping ({len(raw)} bytes)\n"
+    if not set(map(str, data)) & CONFIG_KEYS:
+        # A password file parses as a mapping of its lines: its keys are the secrets.
+        return f"# {path.name} not included: no LiteLLM config key in it ({len(raw)} bytes)\n"
     header = f"# {path.name}, values of secret-looking keys masked; comments dropped\n"
     return header + dump_plain(redact_data(data), sort_keys=False, allow_unicode=True)
 
