@@ -1,11 +1,12 @@
-"""ASGI wrapper around the LiteLLM app: warm-up before accepting, closing when draining."""
+"""ASGI wrapper around the LiteLLM app: served routes and the key, warm-up before accepting,
+closing when draining."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from sidecar import metrics
+from sidecar import allowlist, metrics
 
 if TYPE_CHECKING:
     from sidecar.fast_path import FastPath
@@ -20,6 +21,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class BridgeApp:
     """Wraps the proxy app.
 
+    * Only the routes in ``sidecar.allowlist`` reach the app or the fast path; any other
+      answers 404 (a WebSocket is refused, 403) before LiteLLM runs anything. A served route
+      without the master key answers 401, before anything can go upstream.
     * ``on_started`` runs after the app finished its own start-up and before uvicorn is told
       so; uvicorn opens the listening socket only after that, so no client waits on a cold
       process.
@@ -33,9 +37,11 @@ class BridgeApp:
         self,
         app: ASGIApp,
         on_started: Callable[[], Awaitable[None]],
+        master_key: str,
         fast_path: FastPath | None = None,
     ) -> None:
         self.app = app
+        self._key = master_key.encode()
         self.on_started = on_started
         self.fast_path = fast_path
         self.draining = False
@@ -44,23 +50,43 @@ class BridgeApp:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, self._lifespan_send(send))
         elif scope["type"] == "http":
-            path = str(scope.get("path", ""))
-            if not metrics.is_counted(path):
-                await self.app(scope, receive, self._http_send(send, None))
-                return
-            record = metrics.begin(path)
-            try:
-                send = self._http_send(send, record)
-                if self.fast_path is not None:
-                    passed_on = await self.fast_path.handle(scope, receive, send, record)
-                    if passed_on is None:
-                        return
-                    receive = passed_on
-                await self.app(scope, receive, send)
-            finally:
-                metrics.finish(record)
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            # No served route is a WebSocket: closing before accepting answers 403.
+            await receive()
+            await send({"type": "websocket.close", "code": 1008})
         else:
             await self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        method = str(scope.get("method", ""))
+        route = allowlist.match(method, path)
+        if route is None:
+            message = allowlist.not_served_message(method, path)
+            body = allowlist.error_body("openai", 404, message, "not_found_error")
+            await _send_json(self._http_send(send, None), 404, body)
+            return
+        record = metrics.begin(path) if metrics.is_counted(path) else None
+        try:
+            send = self._http_send(send, record)
+            if route.needs_key and not allowlist.authorized(scope, self._key, route):
+                if record is not None:
+                    record.error = "AuthenticationError"
+                body = allowlist.error_body(
+                    route.style, 401, allowlist.KEY_MESSAGE, "authentication_error"
+                )
+                await _send_json(send, 401, body)
+                return
+            if self.fast_path is not None and record is not None:
+                passed_on = await self.fast_path.handle(scope, receive, send, record)
+                if passed_on is None:
+                    return
+                receive = passed_on
+            await self.app(scope, receive, send)
+        finally:
+            if record is not None:
+                metrics.finish(record)
 
     def _lifespan_send(self, send: Send) -> Send:
         async def wrapped(message: Message) -> None:
@@ -88,3 +114,9 @@ class BridgeApp:
             await send(message)
 
         return wrapped
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

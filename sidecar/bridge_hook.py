@@ -1,11 +1,16 @@
 """The LiteLLM hook named in the effective config: ``sidecar.bridge_hook.bridge_hook``.
 
-* ``async_pre_call_hook`` (proxy level, every route, before routing): refuses a model that
-  needs a token while none is usable, with HTTP 401, before anything goes upstream.
+* ``async_pre_call_hook`` (proxy level, every route, before routing): removes client-sent
+  upstream headers and query parameters (``sidecar.inject.CLIENT_TRANSPORT_FIELDS``) and
+  refuses a model that needs a token while none is usable, with HTTP 401, before anything
+  goes upstream.
 * ``async_pre_call_deployment_hook`` (just before the upstream call, every route and each
   nested call a route makes): removes client-sent copies of the injected fields and merges
   the current values into ``extra_body``, which LiteLLM writes at the top level of the
   upstream JSON body.
+* ``async_post_call_failure_hook``: LiteLLM's refusal of a client parameter (``api_base``,
+  ``base_url``, ...) becomes a 400 with its reason, and a token that lapsed between the two
+  checks the same 401 as before routing (LiteLLM without a database would answer a bare 500).
 * success / failure callbacks: token counts and errors for the request metric, which the
   ASGI layer (``sidecar.metrics``) emits once per HTTP request.
 
@@ -31,6 +36,7 @@ from sidecar.inject import (
     lookup,
     refuses,
     strip_fields,
+    strip_transport_overrides,
 )
 from sidecar.metrics import current_record
 from sidecar.state import STATE, BridgeState
@@ -38,6 +44,8 @@ from sidecar.state import STATE, BridgeState
 __all__ = ["TOKEN_MISSING_MESSAGE", "BridgeHook", "bridge_hook", "check_loaded_once"]
 
 WARMUP_REPLY = "warm"
+# How LiteLLM's request-body check words a refused client parameter (a ValueError).
+_REJECTED_PREFIX = "Rejected Request: "
 
 
 class TokenMissingError(Exception):
@@ -108,6 +116,7 @@ class BridgeHook(CustomLogger):
             if isinstance(model, str):
                 record.model = model
             record.stream = record.stream or data.get("stream") is True
+        strip_transport_overrides(data)
         if injection is None:
             return data
         strip_fields(data, injection.field_names)
@@ -136,6 +145,24 @@ class BridgeHook(CustomLogger):
         inject_extra_body(kwargs, injection, token)
         return kwargs
 
+    # -- errors sent to the client -------------------------------------------------------------
+
+    async def async_post_call_failure_hook(
+        self,
+        request_data: dict,
+        original_exception: Exception,
+        user_api_key_dict: Any,
+        traceback_str: str | None = None,
+    ) -> HTTPException | None:
+        """A clear 4xx for refusals; None leaves LiteLLM's own answer."""
+        if isinstance(original_exception, TokenMissingError):
+            return HTTPException(status_code=401, detail=TOKEN_MISSING_MESSAGE)
+        if isinstance(original_exception, ValueError):
+            message = rejected_parameter_message(str(original_exception))
+            if message is not None:
+                return HTTPException(status_code=400, detail=message)
+        return None
+
     # -- metrics ------------------------------------------------------------------------------
 
     async def async_log_success_event(
@@ -160,6 +187,21 @@ class BridgeHook(CustomLogger):
         exception = kwargs.get("exception") if isinstance(kwargs, Mapping) else None
         record.error = type(exception).__name__ if exception is not None else "error"
         record.settled()
+
+
+def rejected_parameter_message(text: str) -> str | None:
+    """The client-facing reason for LiteLLM's refusal of a request field, or None.
+
+    LiteLLM's text goes on to explain proxy-admin opt-ins the bridge does not offer: only
+    its first sentence is kept, with what to do instead.
+    """
+    if not text.startswith(_REJECTED_PREFIX):
+        return None
+    reason = text.removeprefix(_REJECTED_PREFIX).split(". ", 1)[0].rstrip(".")
+    return (
+        f"rejected request: {reason}; remove it (the bridge's config sets the upstream "
+        "and its credentials)"
+    )
 
 
 def _usage(kwargs: Any, response_obj: Any) -> tuple[int | None, int | None]:

@@ -4,10 +4,11 @@ LiteLLM spends 10-15 ms of CPU on every request (auth, router, logging, middlewa
 chat request to an OpenAI-compatible upstream that LiteLLM would send on unchanged
 (``sidecar.fast_routes`` decides), the sidecar forwards it itself with the same guarantees:
 
-* the master key (``Authorization: Bearer``, constant-time compare); any other credential,
-  right or wrong, goes to LiteLLM, which answers exactly as it always does;
-* the same injection and stripping (``sidecar.inject``) and the same 401 without a token,
-  before anything goes upstream;
+* the master key, checked by the ASGI wrapper for every route (``sidecar.allowlist``) and
+  again here, the same way (any header a client sends it in, constant-time compare);
+* the same injection and stripping (``sidecar.inject``: token, project, client-sent
+  upstream headers and query parameters) and the same 401 without a token, before anything
+  goes upstream;
 * the same ``request`` metric, token counts included (``stream_options.include_usage`` is
   asked upstream as LiteLLM does, and the usage chunk is dropped when the client did not ask);
 * ``Connection: close`` while draining (the ASGI wrapper adds it to every response);
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 from collections.abc import Callable, Mapping
 from importlib import metadata
@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from sidecar import allowlist
 from sidecar.fast_routes import FastRoutes, Upstream, request_eligible
 from sidecar.inject import (
     TOKEN_MISSING_MESSAGE,
@@ -41,6 +42,7 @@ from sidecar.inject import (
     inject_extra_body,
     lookup,
     refuses,
+    strip_transport_overrides,
 )
 from sidecar.metrics import RequestRecord
 from sidecar.state import STATE, BridgeState
@@ -202,7 +204,7 @@ class FastPath:
         state: BridgeState = STATE,
     ) -> None:
         self.routes = routes
-        self._key = f"Bearer {master_key}".encode()
+        self._key = master_key.encode()
         self._spec = spec
         self.state = state
         self._client: httpx.AsyncClient | None = None
@@ -218,10 +220,8 @@ class FastPath:
         return self._client
 
     def _authorized(self, scope: Mapping[str, Any]) -> bool:
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                return hmac.compare_digest(value, self._key)
-        return False
+        route = allowlist.match("POST", str(scope.get("path", "")))
+        return route is not None and allowlist.authorized(scope, self._key, route)
 
     async def handle(
         self, scope: Mapping[str, Any], receive: Receive, send: Send, record: RequestRecord
@@ -249,6 +249,7 @@ class FastPath:
         upstream = self.routes.models.get(body["model"])
         if upstream is None:
             return replay
+        strip_transport_overrides(body)
         injection = lookup(self._spec(), upstream.model_name)
         names = injection.field_names if injection is not None else frozenset()
         if not request_eligible(body, names):

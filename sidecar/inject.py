@@ -16,6 +16,17 @@ TOKEN_MISSING_MESSAGE = (
 )
 
 
+# Body fields LiteLLM turns into upstream request headers or query parameters: a client's
+# copy replaces the configured ones (``extra_headers`` in a model's ``litellm_params``) or
+# adds its own. Removed for every model, on every route, on both paths. LiteLLM also fills
+# ``headers`` and ``provider_specific_header`` itself from client HTTP headers when asked to
+# forward them (``forward_client_headers_to_llm_api``, ``anthropic-beta`` to Anthropic
+# upstreams): that is the same override, so it does not pass the bridge either.
+CLIENT_TRANSPORT_FIELDS = frozenset(
+    {"extra_headers", "extra_query", "headers", "provider_specific_header"}
+)
+
+
 class InjectSpecError(ValueError):
     """The injection spec is not valid JSON of the expected shape."""
 
@@ -123,6 +134,11 @@ def strip_fields(data: dict[str, Any], names: frozenset[str]) -> None:
     extra = data.get("extra_body")
     if isinstance(extra, Mapping):
         data["extra_body"] = {k: v for k, v in extra.items() if k not in names}
+
+
+def strip_transport_overrides(data: dict[str, Any]) -> None:
+    """Remove client-sent upstream headers and query parameters, top level and in ``extra_body``."""
+    strip_fields(data, CLIENT_TRANSPORT_FIELDS)
 
 
 def refuses(injection: ModelInjection, token: str | None) -> bool:

@@ -101,7 +101,7 @@ def build_server(settings: Settings) -> SidecarServer:
         detail = ", ".join(f"{name} {ms:.0f} ms" for name, ms in steps)
         _log(f"warm-up took {total:.0f} ms ({detail})")
 
-    app = BridgeApp(inner, on_started, build_fast_path(settings))
+    app = BridgeApp(inner, on_started, os.environ["LITELLM_MASTER_KEY"], build_fast_path(settings))
     if settings.listen_fd is not None:
         disable_nagle(settings.listen_fd)
     # With an inherited fd uvicorn serves that socket and ignores host and port.

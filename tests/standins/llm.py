@@ -1,7 +1,8 @@
 """Stand-in for the company's internal LLM API (OpenAI-compatible, token in the request body).
 
-It answers ``POST /v1/chat/completions`` (streaming with SSE or not) and ``GET /v1/models``,
-refuses with 401 any completion request whose body lacks a currently valid token (see
+It answers ``POST /v1/chat/completions`` (streaming with SSE or not), ``POST /v1/completions``
+and ``POST /v1/embeddings`` (not streaming) and ``GET /v1/models``, refuses with 401 any
+completion or embedding request whose body lacks a currently valid token (see
 ``tests.standins.tokens``) or, when required, the project field, records every request it
 receives, and misbehaves on demand (slow answers, 500s, malformed JSON, mid-stream disconnects).
 
@@ -50,6 +51,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: Any
+    query: str = ""
 
 
 @dataclass
@@ -119,6 +121,8 @@ class StandInLLM:
             routes=[
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/completions", self._text_completion, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
                 Route("/_standin/fault", self._fault_endpoint, methods=["POST"]),
                 Route("/_standin/release", self._release_endpoint, methods=["POST"]),
@@ -215,7 +219,13 @@ class StandInLLM:
             body = raw.decode(errors="replace")
         with self._requests_lock:
             self._requests.append(
-                RecordedRequest(request.method, request.url.path, dict(request.headers), body)
+                RecordedRequest(
+                    request.method,
+                    request.url.path,
+                    dict(request.headers),
+                    body,
+                    request.url.query,
+                )
             )
         return body
 
@@ -234,14 +244,61 @@ class StandInLLM:
         data = [{"id": m, "object": "model", "owned_by": "stand-in"} for m in self.models]
         return JSONResponse({"object": "list", "data": data})
 
+    def _unauthorized(self, problem: str) -> Response:
+        return JSONResponse(
+            {"error": {"message": problem, "type": "unauthorized", "code": 401}},
+            status_code=401,
+        )
+
+    async def _text_completion(self, request: Request) -> Response:
+        body = await self._record(request)
+        problem = self._auth_error(body)
+        if problem is not None:
+            return self._unauthorized(problem)
+        prompt_tokens = _count_words(body.get("prompt"))
+        completion_tokens = len(self.reply.split())
+        return JSONResponse(
+            {
+                "id": f"cmpl-{uuid.uuid4().hex[:12]}",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": str(body.get("model", self.models[0])),
+                "choices": [
+                    {"index": 0, "text": self.reply, "finish_reason": "stop", "logprobs": None}
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            }
+        )
+
+    async def _embeddings(self, request: Request) -> Response:
+        body = await self._record(request)
+        problem = self._auth_error(body)
+        if problem is not None:
+            return self._unauthorized(problem)
+        inputs = body.get("input")
+        count = len(inputs) if isinstance(inputs, list) else 1
+        tokens = _count_words(inputs)
+        return JSONResponse(
+            {
+                "object": "list",
+                "model": str(body.get("model", self.models[0])),
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                    for i in range(count)
+                ],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
+
     async def _chat(self, request: Request) -> Response:
         body = await self._record(request)
         problem = self._auth_error(body)
         if problem is not None:
-            return JSONResponse(
-                {"error": {"message": problem, "type": "unauthorized", "code": 401}},
-                status_code=401,
-            )
+            return self._unauthorized(problem)
         fault = self._faults.pop()
         stream = bool(body.get("stream"))
         model = str(body.get("model", self.models[0]))
@@ -347,7 +404,13 @@ class StandInLLM:
     async def _requests_endpoint(self, request: Request) -> Response:
         return JSONResponse(
             [
-                {"method": r.method, "path": r.path, "headers": r.headers, "body": r.body}
+                {
+                    "method": r.method,
+                    "path": r.path,
+                    "query": r.query,
+                    "headers": r.headers,
+                    "body": r.body,
+                }
                 for r in self.requests
             ]
         )
