@@ -529,7 +529,9 @@ class Agent:
                     "the previous config"
                 )
                 self._state.apply_error = msg
-                event(log, logging.ERROR, "config.rollback", reason=proc.start_failure)
+                event(
+                    log, logging.ERROR, "config.rollback", returncode=rc, reason=proc.start_failure
+                )
                 self._resolve_waiters(error=msg)
             elif proc.start_failure:
                 # The same config would hit the same limit again: no restart loop.
