@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.agentproc import cli
+from tests.helpers.parallel import Job, run_parallel
 from tray_agent.account import Account, AccountError, LockedOut, WrongPassword, lockout_delay
+from tray_agent.account.store import FREE_ATTEMPTS
 
 FAST = (2**10, 8, 1)  # cheap cost for unit tests; the CLI tests use the real one
 PW = "local pass 1"
@@ -126,3 +128,15 @@ def test_account_cli_reports_lockout_with_its_own_exit_code(home: Path) -> None:
     path.write_text(json.dumps(data))
     r = cli(home, "account", "login", "--password-stdin", stdin=PW + "\n")
     assert r.returncode == 4 and "locked" in r.stderr
+
+
+def test_parallel_wrong_passwords_all_count_towards_the_lockout(home: Path) -> None:
+    """Guesses from parallel processes queue on the account file's lock: none is lost."""
+    Account(home / "config" / "account.json").create(PW)  # the product's real scrypt cost
+    n = 8
+    jobs: list[Job] = [(["account", "login", "--password-stdin"], f"guess {i}\n") for i in range(n)]
+    codes = sorted(r.returncode for r in run_parallel(home, jobs))
+    account = Account(home / "config" / "account.json")
+    assert account.failures() == FREE_ATTEMPTS
+    assert codes == [1] * FREE_ATTEMPTS + [4] * (n - FREE_ATTEMPTS), "the rest find it locked"
+    assert account.locked_for() > 0
