@@ -60,10 +60,11 @@ def test_endpoint_without_key_is_a_user_error(ctx: CliContext) -> None:
 
 class FakeAgent:
     def call(self, method: str) -> dict[str, object]:
-        return {
+        replies: dict[str, dict[str, object]] = {
             "status": {"sidecar": {"url": "http://127.0.0.1:4555/"}},
             "key": {"key": "sk-from-agent"},
-        }[method]
+        }
+        return replies[method]
 
     def close(self) -> None:
         pass

@@ -26,6 +26,8 @@ MAX_NODES = 100_000
 a few thousand."""
 MAX_DEPTH = 100
 """Nesting a document may have; real configs nest fewer than ten levels."""
+Mark = Any
+"""A position: PyYAML's ``yaml.Mark`` or libyaml's (``line``, ``column``, 0-based)."""
 EXPANSION_HINT = (
     "aliases (*name) repeat their anchor (&name) and nested ones multiply: write the "
     "repeated part out, or repeat it fewer times"
@@ -35,12 +37,12 @@ EXPANSION_HINT = (
 class YamlTooLarge(yaml.MarkedYAMLError):
     """A document refused for its expanded size, depth or a self-reference, with a position."""
 
-    def __init__(self, problem: str, mark: yaml.Mark | None, hint: str) -> None:
+    def __init__(self, problem: str, mark: Mark | None, hint: str) -> None:
         super().__init__(problem=problem, problem_mark=mark)
         self.hint = hint
 
 
-def _where(mark: yaml.Mark | None) -> str:
+def _where(mark: Mark | None) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the start"
 
 
@@ -52,7 +54,7 @@ def check_expansion(text: str, limit: int = MAX_NODES, depth: int = MAX_DEPTH) -
     """
     total = 0
     sizes: dict[str, int] = {}
-    marks: dict[str, yaml.Mark] = {}
+    marks: dict[str, Mark] = {}
     open_: list[tuple[str | None, int]] = []
     loader = Loader(text)
     try:
