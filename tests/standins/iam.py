@@ -10,7 +10,10 @@ Endpoints (tokens from ``tests.standins.tokens``, lifetimes in seconds):
 - ``POST /oauth/token``: RFC 6749 password and refresh_token grants, client authentication
   by HTTP Basic or form fields.
 
-Faults are queued with :meth:`StandinIam.fault` and consumed one per request. Every answer
+Faults are queued with :meth:`StandinIam.fault` and consumed one per request: a status, a
+delay, a raw body, and the absurd answers of a broken IAM (an expiry as raw JSON text such as
+``1e400``, the whole answer trickled one byte every N s, a huge body, deeply nested JSON; see
+:class:`Fault`). Every answer
 carries a ``Date`` header, shifted by ``date_skew`` seconds. ``calls`` counts requests per
 path; ``password_attempts`` counts password checks per employee ID.
 
@@ -24,6 +27,7 @@ import base64
 import collections
 import datetime as dt
 import email.utils
+import io
 import ipaddress
 import json
 import secrets
@@ -41,13 +45,26 @@ from tests.standins import tokens
 
 @dataclass
 class Fault:
-    """One scripted misbehaviour: ``status`` (with optional Retry-After), ``delay``, ``body``."""
+    """One scripted misbehaviour: ``status`` (with optional Retry-After), ``delay``, ``body``.
+
+    The broken-IAM ones: ``expiry`` answers a normal sign-in but with this raw JSON text as
+    the expiry value (``valid_until``, ``ttl`` or ``expires_in`` by endpoint), e.g. ``1e400``,
+    ``-5``, ``NaN``, ``true``, ``"soon"``; ``trickle`` sends the whole answer (status line,
+    headers, body) one byte every ``trickle`` seconds; ``huge`` sends a JSON body of that many
+    bytes, announced in Content-Length when ``huge_declared``, else read until the connection
+    closes; ``deep`` sends that many nested ``[`` (and as many ``]``).
+    """
 
     status: int | None = None
     retry_after: str | None = None
     delay: float = 0.0
     body: bytes | None = None
     path: str | None = None  # only requests to this path consume it
+    expiry: str | None = None
+    trickle: float = 0.0
+    huge: int = 0
+    huge_declared: bool = True
+    deep: int = 0
 
 
 @dataclass
@@ -301,9 +318,17 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
             with iam._lock:
                 iam.calls[path] += 1
             fault = iam._take_fault(path)
+            self._fault = fault
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
+                if fault.huge:
+                    self._send_huge(fault.huge, fault.huge_declared)
+                    return
+                if fault.deep:
+                    body = b"[" * fault.deep + b"]" * fault.deep
+                    self._send(fault.status or 200, body, "application/json")
+                    return
                 if fault.body is not None:
                     self._send(fault.status or 200, fault.body, "application/json")
                     return
@@ -324,6 +349,37 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
             else:
                 self._answer(404, {"error": "not_found"})
 
+        def _with_expiry(self, data: Any, raw: str) -> bytes:
+            """``data`` as JSON with its expiry value replaced by the raw JSON text ``raw``."""
+            marker = "__standin_expiry__"
+            holder = data.get("data", {}).get("session", data) if isinstance(data, dict) else {}
+            for key in ("valid_until", "ttl", "expires_in"):
+                if key in holder:
+                    holder[key] = marker
+            return json.dumps(data).replace(json.dumps(marker), raw).encode()
+
+        def _send_huge(self, size: int, declared: bool) -> None:
+            """A JSON body of ``size`` bytes in 64 KiB writes, stopping when the client leaves."""
+            head, tail = b'{"pad": "', b'"}'
+            fill = max(0, size - len(head) - len(tail))
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if declared:
+                    self.send_header("Content-Length", str(len(head) + fill + len(tail)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(head)
+                chunk = b"x" * 65536
+                while fill > 0:
+                    self.wfile.write(chunk[:fill])
+                    fill -= min(fill, len(chunk))
+                self.wfile.write(tail)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
         def _basic(self) -> tuple[str, str] | None:
             header = self.headers.get("Authorization", "")
             if not header.lower().startswith("basic "):
@@ -333,20 +389,41 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
             return urllib.parse.unquote(user), urllib.parse.unquote(pw)
 
         def _answer(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-            self._send(status, json.dumps(data).encode(), "application/json", headers)
+            fault = getattr(self, "_fault", None)
+            if fault is not None and fault.expiry is not None and status == 200:
+                body = self._with_expiry(data, fault.expiry)
+            else:
+                body = json.dumps(data).encode()
+            self._send(status, body, "application/json", headers)
 
         def _send(
             self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
         ) -> None:
+            fault = getattr(self, "_fault", None)
+            trickle = fault.trickle if fault is not None else 0.0
             try:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+                if trickle:
+                    # Build the whole answer first, then send it one byte at a time.
+                    real, self.wfile = self.wfile, io.BytesIO()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Cache-Control", "no-store")
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(body)
+                finally:
+                    if trickle:
+                        assert isinstance(self.wfile, io.BytesIO)
+                        whole, self.wfile = self.wfile.getvalue(), real
+                if trickle:
+                    self.close_connection = True
+                    for i in range(len(whole)):
+                        self.wfile.write(whole[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(trickle)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up waiting (timeout faults)
 

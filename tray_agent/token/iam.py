@@ -608,10 +608,11 @@ def parse_expires_at(raw: Any, url: str = "", path: str = "expires_at_path") -> 
     """
     value: float | None = None
     kind = "neither epoch seconds nor ISO 8601"
+    iso = False
     if isinstance(raw, bool):
         kind = "a boolean, not a time"
     elif isinstance(raw, int | float | str):
-        value, kind = _epoch_or_iso(raw)
+        value, kind, iso = _epoch_or_iso(raw)
     if value is not None:
         if not math.isfinite(value):
             value, kind = None, "not a finite number"
@@ -619,6 +620,8 @@ def parse_expires_at(raw: Any, url: str = "", path: str = "expires_at_path") -> 
             value, kind = None, "not after 1970 (zero or negative)"
     if value is None:
         raise _refused(url, path, raw, kind, "expires_at_path")
+    if iso:  # a date has no unit to guess: a far one is clamped by the dialect
+        return value
     for limit, per_second, unit in _EPOCH_UNITS:
         if value < limit:
             if per_second != 1.0:
@@ -652,29 +655,30 @@ def parse_expires_in(raw: Any, url: str = "", path: str = "expires_in_path") -> 
     return value
 
 
-def _epoch_or_iso(raw: int | float | str) -> tuple[float | None, str]:
+def _epoch_or_iso(raw: int | float | str) -> tuple[float | None, str, bool]:
+    """(epoch number or ISO timestamp, why not when None, whether it was ISO 8601)."""
     if isinstance(raw, int):
         try:
-            return float(raw), ""
+            return float(raw), "", False
         except OverflowError:  # an integer beyond any float
-            return math.inf, ""
+            return math.inf, "", False
     if isinstance(raw, float):
-        return raw, ""
+        return raw, "", False
     text = raw.strip()
     try:
-        return float(text), ""
+        return float(text), "", False
     except ValueError:
         pass
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        return None, "neither epoch seconds nor ISO 8601"
+        return None, "neither epoch seconds nor ISO 8601", False
     if parsed.tzinfo is None:  # no offset: the IAM means UTC
         parsed = parsed.replace(tzinfo=UTC)
     try:
-        return parsed.timestamp(), ""
+        return parsed.timestamp(), "", True
     except (OverflowError, ValueError):
-        return None, "a date out of range"
+        return None, "a date out of range", False
 
 
 def _refused(url: str, path: str, raw: Any, kind: str, key: str) -> IamResponseError:
@@ -693,7 +697,8 @@ def _span(seconds: float) -> str:
         return f"{seconds / 3600:.1f} h"
     if seconds < 730 * 86400:
         return f"{seconds / 86400:.0f} days"
-    return f"{seconds / (365.25 * 86400):.3g} years"
+    years = seconds / (365.25 * 86400)
+    return f"{years:,.0f} years" if years < 1e9 else f"{years:.3g} years"
 
 
 # -- helpers ------------------------------------------------------------------------------
