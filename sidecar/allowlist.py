@@ -37,7 +37,8 @@ class ServedRoute:
     pattern: re.Pattern[str]
     style: ErrorStyle = "openai"
     needs_key: bool = True
-    gemini: bool = False
+    # Gemini's ``?key=``: LiteLLM reads it on (stream)generateContent only.
+    query_key: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return method == self.method and self.pattern.fullmatch(path) is not None
@@ -62,9 +63,10 @@ SERVED: tuple[ServedRoute, ...] = (
     _route(
         "gemini",
         "POST",
-        rf"/v1beta/models/{_MODEL}:(?:generateContent|streamGenerateContent|countTokens)",
-        gemini=True,
+        rf"/v1beta/models/{_MODEL}:(?:generateContent|streamGenerateContent)",
+        query_key=True,
     ),
+    _route("gemini_count_tokens", "POST", rf"/v1beta/models/{_MODEL}:countTokens"),
     # The agent's liveness probe and readiness checks (no key: they carry none, and answer
     # nothing but "alive"/"healthy"). Never /health, which calls every upstream.
     _route("liveliness", "GET", r"/health/liveliness", needs_key=False),
@@ -99,12 +101,11 @@ def presented_keys(
         name = name.lower()
         if name == b"authorization":
             scheme, _, credential = value.strip().partition(b" ")
-            # Any other scheme counts as a credential too: a wrong one.
-            keys.append(credential.strip() if scheme.lower() == b"bearer" else value)
+            # Any other scheme (or a bare key, which LiteLLM does not take) is a wrong one.
+            keys.append(credential.strip() if scheme.lower() == b"bearer" else b"")
         elif name in _KEY_HEADERS:
             keys.append(value.strip())
-    if route.gemini and query_string:
-        # Gemini's ``?key=``; LiteLLM reads it on these routes only.
+    if route.query_key and query_string:
         for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
             if name == "key":
                 keys.append(value.encode("latin-1"))

@@ -1,0 +1,430 @@
+"""What a client holding (or missing) the master key can reach and change through the sidecar.
+
+One sidecar serves two models in front of the stand-in: ``internal-model`` has configured
+upstream headers, one of them a secret env value (so LiteLLM serves it), ``fast-model`` has
+none (so the fast path serves its plain chat requests). Every LiteLLM route outside the
+allowlist must answer 404 from the bridge itself; served routes need the key; no answer
+carries the secret; client-sent upstream headers never arrive.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sidecar import allowlist
+from tests.helpers.sidecar import PROJECT_ROOT, Sidecar, chat_model, write_effective_config
+from tests.sidecar.common import (
+    GEMINI_BODY,
+    INTERNAL_MODEL,
+    MESSAGES,
+    PROJECT,
+    ROUTES,
+    Route,
+    call,
+    fresh_token,
+    start,
+)
+from tests.standins.llm import StandInLLM
+from tests.standins.tokens import verify
+
+pytestmark = pytest.mark.timeout(600)
+
+FAST_MODEL = "fast-model"
+SPEC = {"token": ["token"], "literal": {"project": PROJECT}}
+INJECT = {INTERNAL_MODEL: SPEC, FAST_MODEL: SPEC}
+# LiteLLM masks secrets in some answers as their first and last four characters: both ends
+# are checked too, and neither can occur by chance in hex ids.
+SECRET = "zq" + secrets.token_hex(12) + "xw"
+SECRET_PARTS = (SECRET, SECRET[:4], SECRET[-4:])
+CONFIGURED_HEADERS = {"X-Api-Key": "os.environ/CORP_SECRET", "X-Fixed": "configured"}
+KEY_MESSAGE = 'missing or wrong API key: use the key from "litellm-bridge key"'
+NOT_SERVED = "is not served by the bridge"
+# Every answer LiteLLM gives carries this header (its security-headers middleware).
+LITELLM_MARK = "x-frame-options"
+FAST_PATH_MARK = "x-litellm-call-id"  # only LiteLLM's own chat answers carry it
+
+
+@pytest.fixture(scope="module")
+def config_path(tmp_path_factory: pytest.TempPathFactory, llm: StandInLLM) -> Path:
+    directory = tmp_path_factory.mktemp("boundary")
+    models = [
+        chat_model(INTERNAL_MODEL, llm.url + "/v1", extra_headers=dict(CONFIGURED_HEADERS)),
+        chat_model(FAST_MODEL, llm.url + "/v1"),
+    ]
+    return write_effective_config(directory, models)
+
+
+@pytest.fixture(scope="module")
+def sidecar(config_path: Path) -> Iterator[Sidecar]:
+    running = start(
+        config_path,
+        inject=INJECT,
+        extra_env={"CORP_SECRET": SECRET, "LITELLM_BRIDGE_FAST_PATH": "on"},
+    )
+    running.send_token(*fresh_token())
+    yield running
+    running.stop()
+
+
+def assert_no_secret(response: httpx.Response, what: str) -> None:
+    text = response.text + json.dumps(dict(response.headers))
+    for part in SECRET_PARTS:
+        assert part not in text, f"{what} reveals (part of) the secret env value"
+
+
+# -- every LiteLLM route ----------------------------------------------------------------------
+
+_ENUMERATE = r"""
+import json, os, sys
+from sidecar.entry import prepare_environment
+prepare_environment(os.environ)
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount, WebSocketRoute
+from fastapi.routing import APIWebSocketRoute
+from litellm.proxy.proxy_server import app
+from litellm.proxy._lazy_features import LAZY_FEATURES, register_all_features
+
+register_all_features(app)  # the optional routers LiteLLM otherwise loads on first use
+routes = []
+for context in iter_route_contexts(app.routes):
+    original = context.original_route
+    if isinstance(original, (WebSocketRoute, APIWebSocketRoute)):
+        kind = "websocket"
+    elif isinstance(original, Mount):
+        kind = "mount"
+    else:
+        kind = "http"
+    methods = sorted(getattr(context, "methods", None) or ["GET"])
+    routes.append({"path": context.path, "methods": methods, "kind": kind})
+for feature in LAZY_FEATURES:
+    for prefix in feature.path_prefixes:
+        routes.append({"path": prefix, "methods": ["GET", "POST"], "kind": "mount"})
+json.dump(routes, sys.stdout)
+"""
+
+
+@dataclass(frozen=True)
+class Probe:
+    method: str
+    path: str
+    kind: str
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def _concrete(path: str) -> str:
+    # A model name where a parameter goes: if anything got through, it would reach upstream.
+    return re.sub(r"\{[^}]+\}", INTERNAL_MODEL, path)
+
+
+def litellm_probes() -> list[Probe]:
+    """One request per method of every route of the LiteLLM proxy app, lazy ones included."""
+    done = subprocess.run(
+        [sys.executable, "-c", _ENUMERATE],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    routes = json.loads(done.stdout)
+    assert len(routes) > 300, "LiteLLM's route table looks incomplete"
+    body = {"model": INTERNAL_MODEL, "messages": MESSAGES, "input": "x", "prompt": "x"}
+    seen: set[tuple[str, str, str]] = set()
+    for route in routes:
+        path = _concrete(route["path"])
+        if route["kind"] == "mount":
+            path = path.rstrip("/") + "/probe"
+        for method in route["methods"]:
+            seen.add(("GET" if method in ("HEAD", "OPTIONS") else method, path, route["kind"]))
+    return [
+        Probe(method, path, kind, body if method != "GET" else {})
+        for method, path, kind in sorted(seen, key=lambda p: (p[1], p[0]))
+    ]
+
+
+def websocket_status(sidecar: Sidecar, path: str) -> str:
+    """The status line the sidecar answers a WebSocket upgrade with."""
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {sidecar.master_key}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", sidecar.port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        return sock.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
+
+
+def test_every_litellm_route_outside_the_allowlist_is_404_and_reaches_nothing(
+    sidecar: Sidecar, llm: StandInLLM
+) -> None:
+    probes = litellm_probes()
+    llm.clear()
+    served = 0
+    wrong: list[str] = []
+    with httpx.Client(base_url=sidecar.url, headers=sidecar.auth, timeout=30) as client:
+        for probe in probes:
+            if probe.kind == "websocket":
+                status = websocket_status(sidecar, probe.path)
+                if " 403 " not in status + " ":
+                    wrong.append(f"websocket {probe.path}: {status}")
+                continue
+            if allowlist.match(probe.method, probe.path) is not None:
+                served += 1
+                continue  # served routes: see the tests below
+            response = client.request(
+                probe.method, probe.path, json=probe.body if probe.body else None
+            )
+            assert_no_secret(response, f"{probe.method} {probe.path}")
+            problem = None
+            if response.status_code != 404:
+                problem = f"status {response.status_code}"
+            elif LITELLM_MARK in response.headers:
+                problem = "answered by LiteLLM"
+            elif NOT_SERVED not in response.json()["error"]["message"]:
+                problem = response.text[:200]
+            if problem is not None:
+                wrong.append(f"{probe.method} {probe.path}: {problem}")
+    assert wrong == [], f"{len(wrong)} of {len(probes)} routes: " + "\n".join(wrong[:40])
+    assert llm.requests == []
+    assert served >= 10  # the client routes are in LiteLLM's table: the probes cover them
+
+
+def test_the_info_routes_that_stay_reveal_no_secret(sidecar: Sidecar, llm: StandInLLM) -> None:
+    llm.clear()
+    variants: list[tuple[str, dict[str, str]]] = [
+        (path + query, headers)
+        for path in ("/v1/models", "/models")
+        for query in (
+            "",
+            "?include_metadata=true",
+            "?client_version=0.99.0",
+            "?return_wildcard_routes=true&include_model_access_groups=true",
+            "?scope=expand",
+        )
+        for headers in ({}, {"anthropic-version": "2023-06-01"})
+    ]
+    variants += [("/health/liveliness", {}), ("/health/readiness", {})]
+    for path, headers in variants:
+        response = httpx.get(sidecar.url + path, headers={**sidecar.auth, **headers}, timeout=30)
+        assert response.status_code == 200, (path, response.text)
+        assert_no_secret(response, path)
+    assert INTERNAL_MODEL in httpx.get(sidecar.url + "/v1/models", headers=sidecar.auth).text
+    assert llm.requests == []
+
+
+def test_upstream_errors_reveal_no_secret(sidecar: Sidecar, llm: StandInLLM) -> None:
+    llm.inject_fault("error", count=10)
+    try:
+        response = call(sidecar, ROUTES[0])
+    finally:
+        llm.clear()
+    assert response.status_code >= 500
+    assert_no_secret(response, "an upstream error")
+
+
+def test_the_probes_need_no_key(sidecar: Sidecar) -> None:
+    for path in ("/health/liveliness", "/health/readiness"):
+        assert httpx.get(sidecar.url + path, timeout=30).status_code == 200
+
+
+# -- the key on every served route ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    name: str
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    style: str = "openai"
+
+    def send(self, sidecar: Sidecar, headers: dict[str, str], query: str = "") -> httpx.Response:
+        separator = "&" if "?" in self.path else "?"
+        url = sidecar.url + self.path + (separator + query if query else "")
+        return httpx.request(self.method, url, json=self.body, headers=headers, timeout=60)
+
+
+CHAT = {"model": INTERNAL_MODEL, "messages": MESSAGES}
+ANTHROPIC = {**CHAT, "max_tokens": 16}
+GEMINI = f"/v1beta/models/{INTERNAL_MODEL}"
+SERVED = [
+    Served("chat", "POST", "/v1/chat/completions", CHAT),
+    Served("chat-no-v1", "POST", "/chat/completions", CHAT),
+    Served("chat-fast-path", "POST", "/v1/chat/completions", {**CHAT, "model": FAST_MODEL}),
+    Served("completions", "POST", "/v1/completions", {"model": INTERNAL_MODEL, "prompt": "hi"}),
+    Served("completions-no-v1", "POST", "/completions", {"model": INTERNAL_MODEL, "prompt": "x"}),
+    Served("embeddings", "POST", "/v1/embeddings", {"model": INTERNAL_MODEL, "input": "hi"}),
+    Served("embeddings-no-v1", "POST", "/embeddings", {"model": INTERNAL_MODEL, "input": "x"}),
+    Served("responses", "POST", "/v1/responses", {"model": INTERNAL_MODEL, "input": "hi"}),
+    Served("responses-no-v1", "POST", "/responses", {"model": INTERNAL_MODEL, "input": "hi"}),
+    Served("models", "GET", "/v1/models", None),
+    Served("models-no-v1", "GET", "/models", None),
+    Served("messages", "POST", "/v1/messages?beta=true", ANTHROPIC, "anthropic"),
+    Served("messages-stream", "POST", "/v1/messages", {**ANTHROPIC, "stream": True}, "anthropic"),
+    Served("count-tokens", "POST", "/v1/messages/count_tokens", CHAT, "anthropic"),
+    Served("gemini", "POST", f"{GEMINI}:generateContent", GEMINI_BODY),
+    Served("gemini-stream", "POST", f"{GEMINI}:streamGenerateContent?alt=sse", GEMINI_BODY),
+    Served("gemini-count", "POST", f"{GEMINI}:countTokens", GEMINI_BODY),
+]
+LLM_ROUTES = [s for s in SERVED if s.method == "POST"]
+WRONG = "sk-" + "0" * 48
+
+
+def wrong_credentials(route: Served, key: str) -> list[tuple[str, dict[str, str], str]]:
+    """(case, headers, query) that must all be refused: none, wrong, or right beside wrong."""
+    cases = [
+        ("no-key", {}, ""),
+        ("wrong-bearer", {"Authorization": f"Bearer {WRONG}"}, ""),
+        ("not-bearer", {"Authorization": key}, ""),
+        ("wrong-x-api-key", {"x-api-key": WRONG}, ""),
+        ("wrong-goog-key", {"x-goog-api-key": WRONG}, ""),
+        ("right-and-wrong", {"Authorization": f"Bearer {key}", "x-api-key": WRONG}, ""),
+    ]
+    if route.path.startswith("/v1beta"):
+        cases.append(("wrong-query-key", {}, f"key={WRONG}"))
+    return cases
+
+
+def right_credentials(route: Served, key: str) -> list[tuple[str, dict[str, str], str]]:
+    cases = [
+        ("bearer", {"Authorization": f"Bearer {key}"}, ""),
+        ("x-api-key", {"x-api-key": key}, ""),
+        ("goog-key", {"x-goog-api-key": key}, ""),
+        ("both", {"Authorization": f"Bearer {key}", "x-api-key": key}, ""),
+    ]
+    if ":countTokens" not in route.path and route.path.startswith("/v1beta"):
+        cases.append(("query-key", {}, f"key={key}"))  # LiteLLM reads it there only
+    return cases
+
+
+def error_message(response: httpx.Response, style: str) -> str:
+    body = response.json()
+    if style == "anthropic":
+        assert body["type"] == "error"
+        assert body["error"]["type"] == "authentication_error"
+    else:
+        assert body["error"]["type"] == "authentication_error"
+        assert body["error"]["code"] == "401"
+    return str(body["error"]["message"])
+
+
+@pytest.mark.parametrize("route", SERVED, ids=lambda r: r.name)
+def test_a_missing_or_wrong_key_is_a_clear_401_and_nothing_goes_upstream(
+    sidecar: Sidecar, llm: StandInLLM, route: Served
+) -> None:
+    llm.clear()
+    for case, headers, query in wrong_credentials(route, sidecar.master_key):
+        response = route.send(sidecar, headers, query)
+        assert response.status_code == 401, (case, response.text)
+        assert error_message(response, route.style) == KEY_MESSAGE, case
+        assert LITELLM_MARK not in response.headers, case
+    assert llm.requests == []
+
+
+@pytest.mark.parametrize("route", SERVED, ids=lambda r: r.name)
+def test_the_key_is_accepted_the_way_each_client_sends_it(
+    sidecar: Sidecar, llm: StandInLLM, route: Served
+) -> None:
+    for case, headers, query in right_credentials(route, sidecar.master_key):
+        llm.clear()
+        response = route.send(sidecar, headers, query)
+        assert response.status_code == 200, (case, response.text)
+        assert_no_secret(response, route.name)
+        for seen in llm.requests:
+            assert verify(seen.body["token"]) is not None, case
+            assert seen.body["project"] == PROJECT, case
+    if route.name.startswith(("models", "count-tokens", "gemini-count")):
+        assert llm.requests == []  # answered by the proxy itself
+    else:
+        assert len(llm.requests) == 1
+
+
+# -- parameters the bridge refuses --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("param", ["api_base", "base_url"])
+@pytest.mark.parametrize("route", LLM_ROUTES, ids=lambda r: r.name)
+def test_a_banned_parameter_is_a_400_with_the_reason(
+    sidecar: Sidecar, llm: StandInLLM, route: Served, param: str
+) -> None:
+    llm.clear()
+    assert route.body is not None
+    body = {**route.body, param: "http://127.0.0.1:9/collect"}
+    response = httpx.post(sidecar.url + route.path, json=body, headers=sidecar.auth, timeout=60)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert f"{param} is not allowed" in message
+    assert "remove it" in message
+    assert llm.requests == []
+
+
+# -- client-sent upstream headers and query parameters ----------------------------------------
+
+OVERRIDES: dict[str, Any] = {
+    "extra_headers": {"X-Fixed": "client", "X-Api-Key": "client", "X-Client": "client"},
+    "headers": {"X-Fixed": "client", "X-Client": "client"},
+    "extra_query": {"client": "1"},
+    "provider_specific_header": {
+        "custom_llm_provider": "hosted_vllm",
+        "extra_headers": {"X-Fixed": "client", "X-Client": "client"},
+    },
+    "extra_body": {"extra_headers": {"X-Client": "client"}, "extra_query": {"client": "1"}},
+}
+
+
+def only_request(llm: StandInLLM) -> Any:
+    seen = llm.requests
+    assert len(seen) == 1, [(r.path, r.body) for r in seen]
+    return seen[0]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_configured_upstream_headers_arrive_unchanged_and_client_ones_do_not(
+    sidecar: Sidecar, llm: StandInLLM, route: Route
+) -> None:
+    llm.clear()
+    response = call(sidecar, route, OVERRIDES)
+    assert response.status_code == 200, response.text
+    seen = only_request(llm)
+    assert seen.headers["x-fixed"] == "configured"
+    assert seen.headers["x-api-key"] == SECRET
+    assert "x-client" not in seen.headers
+    assert seen.query == ""
+    assert "client" not in json.dumps(seen.body)
+    assert verify(seen.body["token"]) is not None
+    assert seen.body["project"] == PROJECT
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_the_fast_path_strips_client_upstream_headers_too(
+    sidecar: Sidecar, llm: StandInLLM, stream: bool
+) -> None:
+    llm.clear()
+    overrides = {
+        **OVERRIDES,
+        "extra_headers": {"Authorization": "Bearer client", "X-Client": "client"},
+    }
+    body = {"model": FAST_MODEL, "messages": MESSAGES, "stream": stream, **overrides}
+    response = httpx.post(
+        sidecar.url + "/v1/chat/completions", json=body, headers=sidecar.auth, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    assert FAST_PATH_MARK not in response.headers  # served by the fast path
+    seen = only_request(llm)
+    assert seen.headers["authorization"] == "Bearer none"
+    assert "x-client" not in seen.headers
+    assert seen.query == ""
+    assert "client" not in json.dumps(seen.body)
+    assert verify(seen.body["token"]) is not None
