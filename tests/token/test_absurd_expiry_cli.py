@@ -7,10 +7,8 @@ and that ``token status`` (text and ``--json``) works and prints strict JSON.
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ import yaml
 from tests.agentproc import cli, env_for, token_login
 from tests.standins.iam import StandinIam
 from tests.token.conftest import EMPLOYEE, OAUTH_ENV, oauth_profile
+from tests.token.jsoncheck import root_of, strict_loads
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore
 from tray_agent.token.iam import MAX_LIFETIME
@@ -26,19 +25,6 @@ from tray_agent.token.iam import MAX_LIFETIME
 pytestmark = pytest.mark.timeout(300)
 
 IAM_PASSWORD = "correct horse"
-
-
-def _reject(constant: str) -> Any:
-    raise ValueError(f"not strict JSON: {constant}")
-
-
-def strict_loads(text: str) -> Any:
-    """``json.loads`` that refuses NaN, Infinity and -Infinity, as every other parser does."""
-    return json.loads(text, parse_constant=_reject)
-
-
-def root_of(home: Paths) -> Path:
-    return home.config_dir.parent
 
 
 def configure(home: Paths, iam: dict[str, Any]) -> None:

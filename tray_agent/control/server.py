@@ -103,7 +103,7 @@ class ControlServer:
                     reply = {"ok": False, "error": str(exc) or type(exc).__name__}
                 try:
                     data = strictjson.dumps(reply, default=str)
-                except (TypeError, ValueError) as exc:  # a reply that cannot be JSON at all
+                except (RecursionError, TypeError, ValueError) as exc:  # cannot be JSON at all
                     log.warning("control.unserialisable", extra={"fields": {"error": str(exc)}})
                     data = strictjson.dumps({"ok": False, "error": f"unserialisable reply: {exc}"})
                 try:
