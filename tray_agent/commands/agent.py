@@ -12,10 +12,14 @@ from typing import Any
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.client import ControlClient
 from tray_agent.control.protocol import ControlError
-from tray_agent.single_instance import AlreadyRunning
+from tray_agent.single_instance import AlreadyRunning, InstanceLock
 from tray_agent.supervisor import proctree
+from tray_agent.supervisor.ports import Listener, foreign_listeners
 
 EXIT_NO_AGENT = 3
+# `stop --agent`: how long the agent may take to exit after it was asked to (its sidecars
+# get 15 s each to drain before they are killed).
+AGENT_EXIT_WAIT = 60.0
 
 
 def register(sub: Any) -> None:
@@ -142,13 +146,24 @@ def cmd_stop(args: argparse.Namespace, ctx: CliContext) -> int:
         if args.agent:
             pid = client.call("ping")["pid"]
             client.call("shutdown")
-            deadline = time.monotonic() + 30
-            while proctree.is_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            ctx.print("stopped the sidecar and the agent")
-            return 0
+    if args.agent:
+        _wait_agent_gone(ctx, int(pid))
+        ctx.print("stopped the sidecar and the agent")
+        return 0
     ctx.print("stopped")
     return 0
+
+
+def _wait_agent_gone(ctx: CliContext, pid: int, wait: float = AGENT_EXIT_WAIT) -> None:
+    """Return once the agent process has exited and its instance lock is free."""
+    deadline = time.monotonic() + wait
+    while proctree.is_alive(pid) or InstanceLock.holder(ctx.paths.lock_file) is not None:
+        if time.monotonic() >= deadline:
+            raise UserError(
+                f"the agent (pid {pid}) was asked to quit but is still running after {wait:.0f} s",
+                hint=f"see `litellm-bridge logs`; to end it now: kill {pid}",
+            )
+        time.sleep(0.1)
 
 
 def cmd_restart(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -164,10 +179,21 @@ def cmd_restart(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
     client = ctx.agent()
     if client is None:
+        port = configured_port(ctx)
+        others = foreign_listeners(port)
         if args.json:
-            ctx.print_json({"agent": None, "error": "no agent is running"}, indent=None)
+            ctx.print_json(
+                {
+                    "agent": None,
+                    "error": "no agent is running",
+                    "port": {"port": port, "foreign_listeners": [_listener(li) for li in others]},
+                },
+                indent=None,
+            )
         else:
             ctx.print("no agent is running (start one with `litellm-bridge start`)")
+            if others:
+                ctx.print(squatter_warning(port, others))
         return EXIT_NO_AGENT
     with client:
         snap = client.call("status")
@@ -199,6 +225,10 @@ def format_status(snap: dict[str, Any]) -> str:
         lines.append(f"         {loc}: {e['message']}")
     if cfg.get("apply_error"):
         lines.append(f"         {cfg['apply_error']}")
+    for w in cfg.get("warnings", [])[:5]:
+        loc = ":".join(str(x) for x in (w["file"], w.get("line"), w.get("column")) if x)
+        hint = f" ({w['hint']})" if w.get("hint") else ""
+        lines.append(f"         warning: {loc}: {w['message']}{hint}")
     exp = tok.get("expires_at")
     lines.append(f"token    {tok.get('state')}" + (f"  expires {_ts(exp)}" if exp else ""))
     if tok.get("last_error"):
@@ -211,12 +241,53 @@ def format_status(snap: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def configured_port(ctx: CliContext) -> int:
+    """bridge.port of config.yaml (the default when it cannot be read)."""
+    from tray_agent.config.schema import DEFAULT_PORT
+
+    try:
+        from tray_agent.config.render import render_effective
+
+        return int(render_effective(ctx.paths.config_file).port)
+    except Exception:  # an unreadable config has no port of its own: the default applies
+        return DEFAULT_PORT
+
+
+def _listener(li: Listener) -> dict[str, Any]:
+    return {"pid": li.pid, "user": li.user, "command": li.command, "foreign_user": li.foreign}
+
+
+def squatter_warning(port: int, others: list[Listener]) -> str:
+    who = "; ".join(str(li) for li in others)
+    return (
+        f"warning: 127.0.0.1:{port}, the bridge's port, is held by {who}, not by the bridge: "
+        "clients that send the proxy key there hand it to that program. Stop it, or choose "
+        "another port (bridge.port in config.yaml) and set the clients up again"
+    )
+
+
+def _refuse_if_port_taken(ctx: CliContext, port: int, agent_pid: int | None) -> None:
+    others = foreign_listeners(port, agent_pid)
+    if others:
+        who = "; ".join(str(li) for li in others)
+        raise UserError(
+            f"not printing the proxy key: 127.0.0.1:{port} is held by {who}, not by the "
+            "bridge, so a client would hand the key to that program",
+            hint="stop that program (or choose another port: bridge.port in config.yaml), "
+            "then run `litellm-bridge start`",
+        )
+
+
 def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
     client = ctx.agent()
     if client is not None:
         with client:
+            snap = client.call("status")
+            # The key goes where this port leads: refuse while another program holds it.
+            _refuse_if_port_taken(ctx, int(snap["sidecar"]["port"]), int(snap["agent"]["pid"]))
             ctx.print(client.call("key")["key"])
         return 0
+    _refuse_if_port_taken(ctx, configured_port(ctx), None)
     key = ctx.secrets.get("master-key")
     if not key:
         raise UserError(

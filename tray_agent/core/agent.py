@@ -351,6 +351,7 @@ class Agent:
                 self._listener = bind_listener(HOST, prepared.port)
                 self._state.port = prepared.port
             except PortBusyError as exc:
+                self._state.port = prepared.port  # status names the port that is not ours
                 self._fail(str(exc))
                 return
             except OSError as exc:

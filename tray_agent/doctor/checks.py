@@ -179,14 +179,16 @@ def check_port(ctx: DoctorContext) -> CheckResult:
     holders = listeners(port) or set()
     if holders and holders <= ours:
         return CheckResult("port", title, "pass", f"{LOOPBACK}:{port} is held by our agent")
-    from tray_agent.supervisor.ports import find_holder
+    from tray_agent.supervisor.ports import describe_listener
 
-    who = find_holder(port) or "another program"
+    who = describe_listener(port, ours) or "another program"
     return CheckResult(
         "port",
         title,
         "fail",
-        f"{LOOPBACK}:{port} is already in use by {who}",
+        # Not only a start problem: clients keep sending the proxy key to this port.
+        f"{LOOPBACK}:{port} is already in use by {who}; clients that send the proxy key "
+        "there hand it to that program",
         "stop that program, or choose another port: set bridge.port in config.yaml "
         "(or `litellm-bridge init --port N`)",
         {"holders": sorted(holders)},

@@ -88,6 +88,20 @@ def describe_listener(port: int, ours: set[int] | frozenset[int] = frozenset()) 
     return "; ".join(str(li) for li in others) or None
 
 
+def foreign_listeners(port: int, agent_pid: int | None = None) -> list[Listener]:
+    """Listeners on ``port`` that are not the agent ``agent_pid`` or one of its sidecars.
+
+    While the bridge is down, anything listening on its port would receive the proxy key
+    from clients: this is what ``status``, ``doctor`` and ``key`` check.
+    """
+    ours: set[int] = set()
+    if agent_pid is not None:
+        from tray_agent.supervisor.proctree import descendants
+
+        ours = {agent_pid, *descendants(agent_pid)}
+    return [li for li in listeners(port) or [] if li.pid is None or li.pid not in ours]
+
+
 def find_holder(port: int) -> str | None:
     """Describe the process listening on ``port`` (``pid 123 (python3 ...)``) if visible."""
     return describe_listener(port)
