@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from tests.config.cliutil import run
+from tests.helpers.parallel import Job, run_parallel
 from tray_agent.paths import get_paths
 
 
@@ -115,3 +116,19 @@ def test_missing_template_without_prompt_is_a_usage_error(home: Path) -> None:
     result = run("init", "--non-interactive")
     assert result.code == 2
     assert "--template" in result.err
+
+
+def test_parallel_init_force_keeps_every_replaced_config(home: Path) -> None:
+    """Each replaced file is in exactly one backup: parallel writers queue on the lock."""
+    assert run("init", "--template", "demo", "--port", "5000", "--non-interactive").code == 0
+    ports = range(5001, 5017)
+    jobs: list[Job] = [
+        (["init", "--template", "demo", "--port", str(p), "--non-interactive", "--force"], None)
+        for p in ports
+    ]
+    for result in run_parallel(home, jobs):
+        assert result.returncode == 0, result.stderr
+    backups = sorted(config_file().parent.glob("config.yaml.bak-*"))
+    seen = [yaml.safe_load(b.read_text())["bridge"]["port"] for b in backups]
+    seen.append(yaml.safe_load(config_file().read_text())["bridge"]["port"])
+    assert sorted(seen) == [5000, *ports]
