@@ -78,7 +78,7 @@ NAMES = st.from_regex(r"[A-Z_][A-Z0-9_]{0,12}", fullmatch=True).filter(
 
 
 # Every value a process environment can hold (no NUL, no lone surrogate).
-VALUES = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"))
+VALUES = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"))
 
 
 @settings(max_examples=300, deadline=None)

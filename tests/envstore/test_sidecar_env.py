@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -21,7 +22,7 @@ BAD_ENTRIES = [
 ]
 
 
-def write_env(paths: Paths, entries: list[dict[str, object]]) -> None:
+def write_env(paths: Paths, entries: Sequence[Mapping[str, object]]) -> None:
     paths.env_file.write_text(json.dumps({"version": 1, "revision": 1, "entries": entries}))
 
 
