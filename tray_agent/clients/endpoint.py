@@ -22,15 +22,13 @@ class Endpoint:
 
 def configured_port(config_file: Path) -> int:
     """``bridge.port`` from config.yaml, or the default when absent or unreadable."""
-    try:
-        text = config_file.read_text(encoding="utf-8")
-    except OSError:
-        return DEFAULT_PORT
     import yaml
 
+    from tray_agent.config import yamlload
+
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
+        doc = yamlload.load_file(config_file)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return DEFAULT_PORT
     port = (doc or {}).get("bridge", {}).get("port") if isinstance(doc, dict) else None
     return port if isinstance(port, int) and 0 < port < 65536 else DEFAULT_PORT

@@ -32,8 +32,7 @@ from tray_agent.token.profiles import JsonIamProfile, OAuth2PasswordIamProfile
 
 log = logging.getLogger("tray_agent.config")
 
-MAX_CONFIG_BYTES = 2 * 1024 * 1024
-"""Largest config.yaml read; real ones are a few kilobytes, a thousand models ~300 KB."""
+MAX_CONFIG_BYTES = yamlload.MAX_FILE_BYTES
 EXEMPT_ENV = frozenset({TOKEN_ENV, MASTER_KEY_ENV})
 INIT_HINT = "start from a template: litellm-bridge init --template demo"
 

@@ -12,6 +12,7 @@ in ordinary use (a shared ``model_info``, merge keys) cost what they expand to a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -25,6 +26,8 @@ MAX_NODES = 100_000
 """Nodes a document may expand to (aliases counted as what they repeat); real configs have
 a few thousand."""
 MAX_DEPTH = 100
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""Largest YAML file read; real configs are a few kilobytes, a thousand models ~300 KB."""
 """Nesting a document may have; real configs nest fewer than ten levels."""
 Mark = Any
 """A position: PyYAML's ``yaml.Mark`` or libyaml's (``line``, ``column``, 0-based)."""
@@ -153,3 +156,10 @@ class PlainDumper(yaml.SafeDumper):
 def dump_plain(data: Any, **kwargs: Any) -> str:
     """``yaml.safe_dump`` without anchors or aliases (the data must not refer to itself)."""
     return yaml.dump(data, Dumper=PlainDumper, **kwargs)
+
+
+def load_file(path: Path | str, what: str = "the config file") -> Any:
+    """``load`` of a regular file of at most ``MAX_FILE_BYTES`` (OSError or YAMLError)."""
+    from tray_agent.fsutil import read_text_capped
+
+    return load(read_text_capped(path, MAX_FILE_BYTES, what))

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from tray_agent.account import password_problem
+from tray_agent.config import yamlload
 from tray_agent.dialogs.base import Dialog, Field
 from tray_agent.dialogs.setup import SetupPanel
 from tray_agent.dialogs.signin import SignInForm, last_employee_id
@@ -165,8 +166,8 @@ class TemplateStep(Step):
 
 def config_data(paths: Any) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(paths.config_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = yamlload.load_file(paths.config_file)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}
 
