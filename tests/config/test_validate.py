@@ -117,7 +117,7 @@ def test_missing_env_entries_name_the_command_to_run() -> None:
     issue = only(issues)
     assert (issue.line, issue.column) == (6, 16)
     assert "CORP_LLM_KEY" in issue.message
-    assert issue.hint == "add it: litellm-bridge env set CORP_LLM_KEY VALUE --secret"
+    assert issue.hint == "add it: litellm-bridge env set CORP_LLM_KEY --secret"
     issue = only(validate_text(GOOD, env_names={"CORP_LLM_KEY"}))
     assert (issue.line, issue.column) == (9, 18)
     assert issue.hint == "add it: litellm-bridge env set CORP_PROJECT VALUE"
@@ -196,7 +196,7 @@ def test_validate_command_exit_codes(home: Path, tmp_path: Path) -> None:
     result = run("config", "validate", str(good))
     assert result.code == 1
     assert f"{good}:6:16: error: no env entry CORP_LLM_KEY" in result.out
-    assert "hint: add it: litellm-bridge env set CORP_LLM_KEY VALUE --secret" in result.out
+    assert "hint: add it: litellm-bridge env set CORP_LLM_KEY --secret" in result.out
     assert run("config", "validate", "--no-env", str(good)).code == 0
     assert run("env", "set", "CORP_PROJECT", "p").code == 0
     assert run("env", "set", "CORP_LLM_KEY", "k", "--plain").code == 0

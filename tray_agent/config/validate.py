@@ -195,11 +195,12 @@ def _env_issues(
                 f"enable it: litellm-bridge env enable {ref.name}",
             )
         else:
-            secret = " --secret" if _looks_secret(ref.name) else ""
+            # A secret is typed at the prompt, never put on the command line (ps, history).
+            how = " --secret" if _looks_secret(ref.name) else " VALUE"
             out.add(
                 where,
                 f"no env entry {ref.name} (referenced as {ENV_PREFIX}{ref.name})",
-                f"add it: litellm-bridge env set {ref.name} VALUE{secret}",
+                f"add it: litellm-bridge env set {ref.name}{how}",
             )
 
 
@@ -225,7 +226,7 @@ def _model_issues(out: _Collector, data: dict[str, Any]) -> None:
             out.add(
                 out.at(("model_list", i, "litellm_params", "api_key")),
                 "api_key is written in the config file in clear",
-                "keep it in the env store: litellm-bridge env set NAME VALUE --secret, "
+                "keep it in the env store: litellm-bridge env set NAME --secret (then type it), "
                 f"then api_key: {ENV_PREFIX}NAME",
                 "warning",
             )

@@ -146,16 +146,13 @@ class TemplateStep(Step):
         template = next(t for t in self.templates if t.name == name)
 
         def work() -> None:
-            from tray_agent.commands.init import backup_path
+            from tray_agent.commands.init import replace_config
             from tray_agent.config.templates import instantiate
-            from tray_agent.fsutil import atomic_write
 
             paths = self.w.services.paths
             paths.ensure()
-            text = instantiate(template.text(), port)
-            if paths.config_file.exists():
-                atomic_write(backup_path(paths.config_file), paths.config_file.read_bytes())
-            atomic_write(paths.config_file, text, mode=0o600)
+            # Same locked backup-then-write as `init --force`.
+            replace_config(paths.config_file, instantiate(template.text(), port), force=True)
 
         def done(_v: Any) -> None:
             self.w.template = name
