@@ -173,7 +173,7 @@ def test_every_litellm_route_outside_the_allowlist_is_404_and_reaches_nothing(
     llm.clear()
     served = 0
     wrong: list[str] = []
-    with httpx.Client(base_url=sidecar.url, headers=sidecar.auth, timeout=30) as client:
+    with httpx.Client(base_url=sidecar.url, headers=sidecar.auth, timeout=10) as client:
         for probe in probes:
             if probe.kind == "websocket":
                 status = websocket_status(sidecar, probe.path)
@@ -183,9 +183,13 @@ def test_every_litellm_route_outside_the_allowlist_is_404_and_reaches_nothing(
             if allowlist.match(probe.method, probe.path) is not None:
                 served += 1
                 continue  # served routes: see the tests below
-            response = client.request(
-                probe.method, probe.path, json=probe.body if probe.body else None
-            )
+            try:
+                response = client.request(
+                    probe.method, probe.path, json=probe.body if probe.body else None
+                )
+            except httpx.HTTPError as exc:  # it must answer at once: nothing runs behind it
+                wrong.append(f"{probe.method} {probe.path}: {type(exc).__name__}")
+                continue
             assert_no_secret(response, f"{probe.method} {probe.path}")
             problem = None
             if response.status_code != 404:

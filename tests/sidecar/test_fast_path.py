@@ -158,16 +158,60 @@ def test_fast_path_sends_upstream_what_litellm_sends(
     assert fast == litellm
 
 
-def test_wrong_master_key_is_refused_as_litellm_does(sidecar: Sidecar, llm: StandInLLM) -> None:
+KEY_MESSAGE = 'missing or wrong API key: use the key from "litellm-bridge key"'
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Authorization": "Bearer sk-not-the-key-but-long-enough"}, {"x-api-key": "sk-wrong"}, {}],
+    ids=["wrong-bearer", "wrong-x-api-key", "missing"],
+)
+def test_wrong_or_missing_master_key_is_the_same_401_on_both_paths(
+    sidecar: Sidecar, llm: StandInLLM, headers: dict[str, str]
+) -> None:
     llm.clear()
-    wrong = {"Authorization": "Bearer sk-not-the-key-but-long-enough"}
-    fast = chat(sidecar, headers=wrong)
-    litellm = chat(sidecar, TWIN_MODEL, headers=wrong)
-    missing = chat(sidecar, headers={})
-    assert fast.status_code in (400, 401)
+    fast = chat(sidecar, headers=headers)
+    litellm = chat(sidecar, TWIN_MODEL, headers=headers)
+    assert fast.status_code == 401
     assert (fast.status_code, fast.json()) == (litellm.status_code, litellm.json())
-    assert missing.status_code >= 400
+    assert fast.json()["error"]["message"] == KEY_MESSAGE
     assert llm.completions() == []
+
+
+def test_fast_path_takes_the_key_in_any_header_a_client_sends_it(
+    sidecar: Sidecar, llm: StandInLLM
+) -> None:
+    llm.clear()
+    response = chat(sidecar, headers={"x-api-key": sidecar.master_key})
+    assert response.status_code == 200, response.text
+    assert LITELLM_MARK not in response.headers
+    assert len(llm.completions()) == 1
+
+
+@STREAMING
+def test_client_upstream_headers_are_stripped_on_both_paths_alike(
+    sidecar: Sidecar, llm: StandInLLM, stream: bool
+) -> None:
+    overrides = {
+        "stream": stream,
+        "extra_headers": {"Authorization": "Bearer client", "X-Client": "client"},
+        "headers": {"X-Client": "client"},
+        "extra_query": {"client": "1"},
+    }
+    seen = []
+    for model in (INTERNAL_MODEL, TWIN_MODEL):
+        llm.clear()
+        response = chat(sidecar, model, overrides)
+        assert response.status_code == 200, response.text
+        assert (LITELLM_MARK in response.headers) == (model == TWIN_MODEL)
+        (request,) = llm.completions()
+        seen.append(request)
+    fast, litellm = seen
+    for request in seen:
+        assert request.headers["authorization"] == "Bearer none"
+        assert "x-client" not in request.headers
+        assert request.query == ""
+    assert fast.body == litellm.body
 
 
 @STREAMING

@@ -60,8 +60,8 @@ def test_wrong_key_is_refused(sidecar: Sidecar, llm: StandInLLM) -> None:
         headers={"Authorization": "Bearer sk-not-the-key"},
         timeout=30,
     )
-    # LiteLLM answers 400 (not 401) for a wrong key when it has no database.
-    assert response.status_code in (400, 401)
+    assert response.status_code == 401
+    assert "litellm-bridge key" in response.json()["error"]["message"]
     assert llm.completions() == []
 
 
