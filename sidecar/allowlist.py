@@ -106,9 +106,11 @@ def presented_keys(
         elif name in _KEY_HEADERS:
             keys.append(value.strip())
     if route.query_key and query_string:
-        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-            if name == "key":
-                keys.append(value.encode("latin-1"))
+        # Latin-1 both ways: any byte round-trips, so no query string can raise here.
+        query = parse_qsl(
+            query_string.decode("latin-1"), keep_blank_values=True, encoding="latin-1"
+        )
+        keys.extend(text.encode("latin-1") for param, text in query if param == "key")
     return keys
 
 
