@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.ports import reserve_port
 from tray_agent.paths import Paths, get_paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,9 +16,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port for an agent no other test process can take (see ``tests.helpers.ports``)."""
+    return reserve_port()
 
 
 @pytest.fixture
