@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.agentproc import ROOT
 from tests.config.cliutil import run
 from tests.helpers.parallel import Job, run_parallel
 from tray_agent.paths import get_paths
@@ -92,8 +97,29 @@ def test_unwritable_home_names_the_directory(
     assert str(blocker) in result.err
 
 
-@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root ignores permissions")
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
 def test_read_only_home_names_the_directory(home: Path) -> None:
+    if os.geteuid() == 0:
+        # Root ignores permissions: run the real command as an unprivileged user instead,
+        # on a home that root owns (CI runs as root, so this is the branch CI takes).
+        shared = Path(tempfile.mkdtemp(prefix="ro-home-"))
+        try:
+            shared.chmod(0o755)
+            root_home = shared / "home"
+            root_home.mkdir(mode=0o755)
+            done = as_nobody(
+                [sys.executable, "-m", "tray_agent", *INIT_DEMO],
+                {**os.environ, "LITELLM_BRIDGE_HOME": str(root_home)},
+            )
+            assert "No module named" not in done.stderr, (
+                f"the unprivileged user cannot read the checkout: {done.stderr}"
+            )
+            assert done.returncode == 1, done.stdout + done.stderr
+            assert str(root_home) in done.stderr and "Permission denied" in done.stderr
+            assert list(root_home.iterdir()) == [], "something was written"
+        finally:
+            shutil.rmtree(shared)
+        return
     home.chmod(0o500)
     try:
         result = run("init", "--template", "demo", "--non-interactive")
@@ -101,6 +127,18 @@ def test_read_only_home_names_the_directory(home: Path) -> None:
         home.chmod(0o700)
     assert result.code == 1
     assert str(home) in result.err
+
+
+NOBODY = 65534
+INIT_DEMO = ("init", "--template", "demo", "--non-interactive")
+
+
+def as_nobody(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` as uid/gid 65534 with no supplementary groups (needs root)."""
+    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return subprocess.run(
+        drop + argv, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+    )
 
 
 def test_template_file_with_errors_is_refused(home: Path, tmp_path: Path) -> None:

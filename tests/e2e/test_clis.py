@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.keyring import require_keyring
 from tests.helpers.sidecar import Sidecar, chat_model, launch_sidecar, write_effective_config
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import mint, verify
@@ -119,23 +120,19 @@ def run_env(
 def setup_client(name: str, sidecar: Sidecar, model: str | None = None) -> None:
     paths = get_paths()
     paths.ensure()
-    store = open_secret_store(paths.keyring_namespace)
+    # The key lives where the product keeps it (the keyring); the CLIs get it from the real
+    # helper, `litellm-bridge key`, reading the relocated home's keyring.
+    store = require_keyring(open_secret_store(paths.keyring_namespace))
     store.set("master-key", sidecar.master_key)
-    if store.persistent:
-        # The real helper: `litellm-bridge key` reading the relocated home's keyring.
-        key_command: tuple[str, ...] = (
-            "env",
-            f"LITELLM_BRIDGE_HOME={paths.config_dir.parent}",
-            f"PYTHONPATH={ROOT}",
-            sys.executable,
-            "-m",
-            "tray_agent",
-            "key",
-        )
-    else:
-        key_file = paths.config_dir / "key-for-test"
-        key_file.write_text(sidecar.master_key)
-        key_command = ("cat", str(key_file))
+    key_command: tuple[str, ...] = (
+        "env",
+        f"LITELLM_BRIDGE_HOME={paths.config_dir.parent}",
+        f"PYTHONPATH={ROOT}",
+        sys.executable,
+        "-m",
+        "tray_agent",
+        "key",
+    )
     target = Target(
         url=sidecar.url,
         key=sidecar.master_key,

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from tests.helpers.keyring import require_keyring
 from tests.helpers.parallel import Job, keyring_names, run_parallel
 from tray_agent.envstore import EnvStore, secret_key
 from tray_agent.paths import Paths
@@ -19,10 +20,7 @@ N = 12
 
 @pytest.fixture
 def secrets(paths: Paths) -> SecretStore:
-    store = open_secret_store(paths.keyring_namespace)
-    if not store.persistent:
-        pytest.skip("no OS keyring here: run under scripts/with-desktop.sh")
-    return store
+    return require_keyring(open_secret_store(paths.keyring_namespace))
 
 
 def test_parallel_env_set_keeps_every_entry_and_secret(paths: Paths, secrets: SecretStore) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.agentproc import cli, env_for
+from tests.helpers.keyring import require_keyring
 from tests.helpers.parallel import keyring_names
 from tray_agent.envstore import EnvStore, secret_key
 from tray_agent.fsutil import STALE_TEMP_AGE
@@ -86,10 +87,7 @@ def assert_clear_error(result: subprocess.CompletedProcess[str], file: Path) -> 
 
 @pytest.fixture
 def secrets(full_home: Paths) -> SecretStore:
-    store = open_secret_store(full_home.keyring_namespace)
-    if not store.persistent:
-        pytest.skip("no OS keyring here: run under scripts/with-desktop.sh")
-    return store
+    return require_keyring(open_secret_store(full_home.keyring_namespace))
 
 
 def test_env_set_on_a_full_disk_names_the_file_and_keeps_the_last_good_one(

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.agentproc import ROOT, cli
+from tests.helpers.keyring import require_keyring
 from tray_agent.envstore import secret_key
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore, open_secret_store
@@ -22,10 +23,7 @@ VALUE = "sk-typed-7f3a9c"
 
 @pytest.fixture
 def secrets(paths: Paths) -> SecretStore:
-    store = open_secret_store(paths.keyring_namespace)
-    if not store.persistent:
-        pytest.skip("no OS keyring here: run under scripts/with-desktop.sh")
-    return store
+    return require_keyring(open_secret_store(paths.keyring_namespace))
 
 
 def test_piped_secret_is_stored_without_a_warning(paths: Paths, secrets: SecretStore) -> None:

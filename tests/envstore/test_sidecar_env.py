@@ -9,6 +9,7 @@ import pytest
 
 from tests.agentproc import AgentProc, write_config
 from tests.conftest import free_port
+from tests.helpers.keyring import require_keyring
 from tray_agent.core.configsource import ConfigInvalid, prepare
 from tray_agent.envstore import EnvStore, secret_key
 from tray_agent.paths import Paths
@@ -58,9 +59,7 @@ def test_a_config_referencing_a_bad_entry_is_invalid_with_the_fix(paths: Paths) 
 
 
 def test_a_secret_with_a_nul_in_the_keyring_is_left_out(paths: Paths) -> None:
-    secrets = open_secret_store(paths.keyring_namespace)
-    if not secrets.persistent:
-        pytest.skip("no OS keyring here: run under scripts/with-desktop.sh")
+    secrets = require_keyring(open_secret_store(paths.keyring_namespace))
     write_config(paths.config_dir.parent, free_port())
     EnvStore(paths.env_file, secrets).set("CORP_LLM_KEY", "good", secret=True)
     secrets.set(secret_key("CORP_LLM_KEY"), "bad\0value")  # e.g. written by another tool

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.config.cliutil import run
+from tests.helpers.keyring import require_keyring
 from tray_agent.envstore import EnvStore, EnvStoreError, NewValue, secret_key
 from tray_agent.paths import get_paths
 from tray_agent.secrets import MemoryStore, SecretStore, open_secret_store
@@ -15,10 +16,7 @@ from tray_agent.secrets import MemoryStore, SecretStore, open_secret_store
 
 @pytest.fixture
 def secrets(home: Path) -> SecretStore:
-    store = open_secret_store(get_paths().keyring_namespace)
-    if not store.persistent:
-        pytest.skip("no OS keyring here: run under scripts/with-desktop.sh")
-    return store
+    return require_keyring(open_secret_store(get_paths().keyring_namespace))
 
 
 @pytest.fixture
