@@ -55,3 +55,31 @@ def test_any_iso_timestamp_round_trips(moment: datetime, offset_minutes: int) ->
     assert parse_expires_at(aware.astimezone(UTC).isoformat().replace("+00:00", "Z")) == (
         pytest.approx(aware.timestamp())
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (1_900_000_000_000_000, 1_900_000_000.0),  # microseconds
+        (1_900_000_000_000_000_000, 1_900_000_000.0),  # nanoseconds
+        ("1900000000000000", 1_900_000_000.0),
+        ("9999-12-31T23:59:59Z", 253402300799.0),  # a date is never read as milliseconds
+    ],
+)
+def test_expires_at_units_by_magnitude(raw: object, expected: float) -> None:
+    assert parse_expires_at(raw) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [float("inf"), float("-inf"), float("nan"), 10**400, "1e400", "NaN", "Infinity", 1e25, False],
+)
+def test_non_finite_or_absurd_expires_at_is_refused(raw: object) -> None:
+    with pytest.raises(IamResponseError, match=r"data\.session\.valid_until.*nothing was saved"):
+        parse_expires_at(raw, "https://iam.example/login", "data.session.valid_until")
+
+
+@pytest.mark.parametrize("raw", [float("inf"), 10**400, "1e400", "Infinity", "-3600", True])
+def test_non_finite_or_negative_expires_in_is_refused(raw: object) -> None:
+    with pytest.raises(IamResponseError, match=r"https://iam\.example/token.*expires_in"):
+        parse_expires_in(raw, "https://iam.example/token", "expires_in")

@@ -42,8 +42,12 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 # mistake on the IAM's side, and every date shown or scheduled must stay computable.
 MAX_LIFETIME = 30 * 24 * 3600.0
 # Epoch numbers by magnitude: below 1e11 seconds (until year 5138), then ms, µs, ns.
-_EPOCH_UNITS = ((1e11, 1.0, "seconds"), (1e14, 1e3, "milliseconds"), (1e17, 1e6, "microseconds"))
-_EPOCH_UNITS += ((1e20, 1e9, "nanoseconds"),)
+_EPOCH_UNITS: tuple[tuple[float, float, str], ...] = (
+    (1e11, 1.0, "seconds"),
+    (1e14, 1e3, "milliseconds"),
+    (1e17, 1e6, "microseconds"),
+    (1e20, 1e9, "nanoseconds"),
+)
 _PLACEHOLDER = re.compile(r"\{(employee_id|password)\}")
 # Retry-After can ask for anything; a refresh loop must not go to sleep for a day.
 MAX_RETRY_AFTER = 600.0
