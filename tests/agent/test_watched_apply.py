@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,9 @@ import yaml
 
 from tests.agentproc import AgentProc, cli, write_config
 from tests.conftest import free_port
+from tests.helpers.wait import wait_until
+from tests.standins.llm import StandInLLM
+from tray_agent.supervisor.proctree import is_alive
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -64,11 +66,13 @@ def _add_model(agent: AgentProc, name: str, reply: str, **params: object) -> str
 
 
 def test_valid_edit_is_applied_without_refusing_requests(agent: AgentProc) -> None:
-    gen = agent.status()["sidecar"]["generation"]  # type: ignore[index]
+    before = agent.status()
+    assert before is not None
+    gen, old_pid = before["sidecar"]["generation"], before["sidecar"]["pid"]
     failures: list[str] = []
     sent = 0
     stop = threading.Event()
-    url = agent.status()["sidecar"]["url"]  # type: ignore[index]
+    url = before["sidecar"]["url"]
     key = cli(agent.home, "key", env=agent.env).stdout.strip()
 
     def load() -> None:
@@ -100,51 +104,69 @@ def test_valid_edit_is_applied_without_refusing_requests(agent: AgentProc) -> No
             ),
             what="new generation",
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            r = _chat(agent, "added-model")
-            if r.status_code == 200:
-                break
-            time.sleep(0.5)
-        assert r.status_code == 200, r.text
+        r = wait_until(
+            lambda: (resp := _chat(agent, "added-model")).status_code == 200 and resp,
+            60,
+            "the added model to answer 200",
+        )
         assert r.json()["choices"][0]["message"]["content"] == "fresh model here"
-        time.sleep(2)
+        # Keep the load on until the old sidecar has drained and exited, and a little past it,
+        # so requests racing its exit are part of the check.
+        wait_until(lambda: not is_alive(old_pid), 120, f"the old sidecar (pid {old_pid}) to exit")
+        after_exit = sent
+        wait_until(lambda: sent >= after_exit + 10, 60, "10 requests after the old one exited")
     finally:
         stop.set()
         for t in threads:
             t.join(30)
-    assert sent > 10
     assert failures == []
 
 
+def _position(text: str, at: str) -> tuple[int, int]:
+    """1-based line and column of the first ``at`` in ``text``."""
+    head = text[: text.index(at)]
+    return head.count("\n") + 1, len(head) - (head.rfind("\n") + 1) + 1
+
+
+# (mutation, what the message must say, the text the reported position must point at)
 @pytest.mark.parametrize(
-    ("mutate", "needle", "line"),
+    ("mutate", "needle", "at"),
     [
-        (lambda t: t.replace("model_list:", "model_list: [\n", 1), "", None),
-        (lambda t: t.replace("port:", "port: not-a-number #", 1), "port", None),
-        (lambda t: t + "modle_list: []\n", "model_list", None),
+        (
+            lambda t: t.replace("model_list:", "model_list: [\n", 1),
+            "YAML syntax error",
+            "- model_name",
+        ),
+        (
+            lambda t: t.replace("port:", "port: not-a-number #", 1),
+            "bridge.port",
+            "not-a-number",
+        ),
+        (lambda t: t + "modle_list: []\n", "unknown key 'modle_list'", "modle_list"),
         (
             lambda t: t.replace(
                 "mock_response: demo says hi", "api_key: os.environ/MISSING_KEY_ENTRY", 1
             ),
-            "MISSING_KEY_ENTRY",
-            None,
+            "no env entry MISSING_KEY_ENTRY",
+            "os.environ/MISSING_KEY_ENTRY",
         ),
     ],
     ids=["bad-yaml", "wrong-type", "unknown-key", "missing-env"],
 )
 def test_broken_edit_keeps_old_config_serving_and_reports_position(
-    agent: AgentProc, mutate, needle: str, line: int | None
+    agent: AgentProc, mutate: Callable[[str], str], needle: str, at: str
 ) -> None:
     before = agent.status()
     assert before is not None
     good = _cfg(agent).read_text()
-    _edit(agent, mutate(good))
+    broken = mutate(good)
+    _edit(agent, broken)
     try:
         s = agent.wait_for(lambda s: s["config"]["valid"] is False, timeout=30, what="invalid")
         errs = s["config"]["errors"]
-        assert errs and all(e["line"] and e["column"] for e in errs), errs
-        assert needle in " ".join(e["message"] + " " + (e.get("hint") or "") for e in errs)
+        assert errs, s["config"]
+        assert needle in errs[0]["message"], errs
+        assert (errs[0]["line"], errs[0]["column"]) == _position(broken, at), errs
         assert s["sidecar"]["pid"] == before["sidecar"]["pid"]
         assert s["sidecar"]["state"] == "running"
         assert _chat(agent, "demo-chat").status_code == 200
@@ -173,11 +195,47 @@ def test_config_that_cannot_start_is_rolled_back(agent: AgentProc) -> None:
         _edit(agent, good)
 
 
+def _swapped(agent: AgentProc, gen: int, what: str) -> int:
+    """Wait for a running sidecar of a later generation than ``gen``; its generation."""
+    s = agent.wait_for(
+        lambda s: s["sidecar"]["generation"] > gen and s["sidecar"]["state"] == "running",
+        what=what,
+    )
+    return int(s["sidecar"]["generation"])
+
+
+def _upstream_keys(agent: AgentProc, llm: StandInLLM) -> list[str]:
+    """Send one chat for the env-backed model; the keys the upstream has seen so far."""
+    assert _chat(agent, "env-model").status_code == 200
+    return [r.headers.get("authorization", "") for r in llm.completions()]
+
+
 def test_env_entry_change_is_applied(agent: AgentProc) -> None:
     gen = agent.status()["sidecar"]["generation"]  # type: ignore[index]
-    r = cli(agent.home, "env", "set", "DEMO_REPLY_MODEL", "openai/x", env=agent.env)
-    assert r.returncode == 0, r.stderr
-    agent.wait_for(
-        lambda s: s["sidecar"]["generation"] > gen and s["sidecar"]["state"] == "running",
-        what="swap after env change",
-    )
+    good = _cfg(agent).read_text()
+    with StandInLLM(open_models=("env-model",)) as llm:
+        r = cli(agent.home, "env", "set", "DEMO_UPSTREAM_KEY", "first-value", env=agent.env)
+        assert r.returncode == 0, r.stderr
+        gen = _swapped(agent, gen, "swap after the env entry was added")
+        data = yaml.safe_load(good)
+        data["model_list"].append(
+            {
+                "model_name": "env-model",
+                "litellm_params": {
+                    "model": "openai/env-model",
+                    "api_base": llm.url + "/v1",
+                    "api_key": "os.environ/DEMO_UPSTREAM_KEY",
+                },
+            }
+        )
+        _edit(agent, yaml.safe_dump(data, sort_keys=False))
+        try:
+            gen = _swapped(agent, gen, "swap after the env-backed model was added")
+            assert _upstream_keys(agent, llm) == ["Bearer first-value"]
+            r = cli(agent.home, "env", "set", "DEMO_UPSTREAM_KEY", "second-value", env=agent.env)
+            assert r.returncode == 0, r.stderr
+            _swapped(agent, gen, "swap after the env value changed")
+            # The new value is what the upstream receives, not only a new sidecar started.
+            assert _upstream_keys(agent, llm)[-1] == "Bearer second-value"
+        finally:
+            _edit(agent, good)

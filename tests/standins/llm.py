@@ -101,8 +101,11 @@ class StandInLLM:
         signing_key: bytes = DEFAULT_KEY,
         host: str = "127.0.0.1",
         port: int = 0,
+        open_models: tuple[str, ...] = (),
     ) -> None:
         self.reply = reply
+        # Models answered without a token or project (an upstream outside the injection spec).
+        self.open_models = open_models
         self.token_field = token_field
         self.project_field = project_field
         self.require_project = require_project
@@ -232,6 +235,8 @@ class StandInLLM:
     def _auth_error(self, body: Any) -> str | None:
         if not isinstance(body, dict):
             return "request body is not a JSON object"
+        if body.get("model") in self.open_models:
+            return None
         token = body.get(self.token_field)
         if not isinstance(token, str) or verify(token, key=self.signing_key) is None:
             return f"missing, invalid or expired token in field {self.token_field!r}"
