@@ -33,6 +33,7 @@ def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.extensions import install_extensions
     from tray_agent.runtime import Runtime
     from tray_agent.single_instance import AlreadyRunning
+    from tray_agent.testhooks import tray_click_allowed
     from tray_agent.tray.app import TrayApp
     from tray_agent.tray.port import RuntimePort
 
@@ -45,7 +46,8 @@ def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
     install_extensions(rt)
     app = TrayApp(RuntimePort(rt), ctx.paths)
     rt.handlers["tray.describe"] = lambda params: app.describe()
-    rt.handlers["tray.click"] = lambda params: app.click(str(params["id"]))
+    if tray_click_allowed():  # a test hook: any same-user client could press Quit with it
+        rt.handlers["tray.click"] = lambda params: app.click(str(params["id"]))
     first_run = not args.no_wizard and app.needs_first_run()
     rt.start(autostart=not args.no_start and ctx.paths.config_file.exists())
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from tray_agent.testhooks import hook_env
+
 TEMPLATES_ENV = "LITELLM_BRIDGE_TEMPLATES"
 DESCRIPTION_PREFIX = "# description:"
 
@@ -32,7 +34,7 @@ class Template:
 def template_dirs() -> list[Path]:
     """Where official templates are looked for, first match wins."""
     dirs: list[Path] = []
-    override = os.environ.get(TEMPLATES_ENV)
+    override = hook_env(TEMPLATES_ENV)  # a test hook: a frozen build ignores it
     if override:
         dirs.append(Path(override))
     bundle = getattr(sys, "_MEIPASS", None)  # frozen build

@@ -9,6 +9,8 @@ import secrets
 import threading
 from typing import Protocol
 
+from tray_agent.testhooks import hook_env
+
 SERVICE = "litellm-bridge"
 log = logging.getLogger("tray_agent.secrets")
 
@@ -132,7 +134,7 @@ def open_secret_store(namespace: str = "default") -> SecretStore:
     ``LITELLM_BRIDGE_SECRET_STORE=memory`` forces the memory store (portable runs).
     """
     global _warned
-    forced = os.environ.get("LITELLM_BRIDGE_SECRET_STORE", "").lower()
+    forced = (hook_env("LITELLM_BRIDGE_SECRET_STORE") or "").lower()
     reason = "forced by LITELLM_BRIDGE_SECRET_STORE=memory"
     if forced != "memory":
         ok, reason = _secure_backend_available()

@@ -22,6 +22,7 @@ from typing import Any
 
 from tray_agent.logs.setup import SidecarLog, event
 from tray_agent.supervisor import proctree, startguard
+from tray_agent.testhooks import hook_env
 
 log = logging.getLogger("tray_agent.supervisor")
 
@@ -35,8 +36,11 @@ PASSED_THROUGH = ("LITELLM_BRIDGE_HOME", FAST_PATH_ENV, "LITELLM_BRIDGE_WARMUP")
 
 
 def sidecar_command() -> list[str]:
-    """The frozen sidecar next to the frozen agent, else ``python -m sidecar``."""
-    override = os.environ.get("LITELLM_BRIDGE_SIDECAR_CMD")
+    """The frozen sidecar next to the frozen agent, else ``python -m sidecar``.
+
+    ``LITELLM_BRIDGE_SIDECAR_CMD`` (a test hook, ignored by a frozen build) replaces it.
+    """
+    override = hook_env("LITELLM_BRIDGE_SIDECAR_CMD")
     if override:
         import shlex
 
