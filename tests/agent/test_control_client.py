@@ -69,7 +69,8 @@ def test_a_stale_socket_file_means_none_at_once(paths: Paths) -> None:
     s.close()  # the file stays, nobody listens, nobody holds the lock
     began = time.monotonic()
     assert ControlClient.connect(paths) is None
-    assert time.monotonic() - began < 2
+    # Not the up-to-15 s wait for a starting agent; a loose bound, not a speed test.
+    assert time.monotonic() - began < 10
 
 
 def test_a_starting_agent_is_waited_for(paths: Paths, holder: object) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from tests.agentproc import AgentProc, cli, env_for, token_login, write_config
 from tests.conftest import free_port
+from tests.helpers.wait import wait_until
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import verify
@@ -132,7 +132,9 @@ def test_wrong_password_is_tried_once(agent: AgentProc, iam: StandinIam) -> None
     r = _login(agent, "wrong password\n")
     assert r.returncode != 0
     assert "wrong password" not in r.stderr + r.stdout
-    time.sleep(3)
+    # A fence instead of a pause: token.status is answered on the refresher's thread, after
+    # anything (a retry) the failed login could have queued there.
+    cli(agent.home, "token", "status", env=agent.env)
     assert iam.failed_password_attempts["e1001"] == before + 1
 
 
@@ -171,8 +173,18 @@ def test_refreshes_while_serving_without_failures_or_restart(
     threads = [threading.Thread(target=load, args=(i % 2 == 1,)) for i in range(2)]
     for t in threads:
         t.start()
-    time.sleep(32)
-    stop.set()
+    try:
+        # Three refreshes (10 s tokens) that each carried requests upstream, under load.
+        wait_until(
+            lambda: (
+                iam.refresh_grants - grants_before >= 3
+                and len({req.body["token"] for req in llm.completions()}) >= 4
+            ),
+            240,
+            "three refreshed tokens to reach the upstream",
+        )
+    finally:
+        stop.set()
     for t in threads:
         t.join(60)
     assert failures == []

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.wait import wait_until
 from tray_agent.config.edit import EditorError, _editor_command, open_in_editor
 
 pytestmark = pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="xdg path")
@@ -15,7 +16,12 @@ pytestmark = pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="xdg
 def fake_editor(tmp_path: Path, name: str = "fake-editor") -> tuple[Path, Path]:
     marker = tmp_path / "opened"
     script = tmp_path / name
-    script.write_text(f'#!/bin/sh\necho "$@" > "{marker}"\nsleep 4\n')
+    release = tmp_path / "release"
+    # The editor stays open until the test creates ``release`` (as long as a user edits).
+    script.write_text(
+        f'#!/bin/sh\necho "$@" > "{marker}"\n'
+        f'i=0; while [ ! -e "{release}" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\n'
+    )
     script.chmod(0o755)
     return script, marker
 
@@ -24,14 +30,23 @@ def test_opens_detached_without_waiting(tmp_path: Path) -> None:
     editor, marker = fake_editor(tmp_path)
     target = tmp_path / "config.yaml"
     target.write_text("x: 1\n")
-    started = time.monotonic()
-    how = open_in_editor(target, {"VISUAL": str(editor), "PATH": os.environ["PATH"]})
-    assert time.monotonic() - started < 3, "the editor runs 4 s: we must not wait for it"
-    assert "fake-editor" in how
-    deadline = time.monotonic() + 10
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert marker.read_text().strip() == str(target)
+    result: list[str] = []
+    opener = threading.Thread(
+        target=lambda: result.append(
+            open_in_editor(target, {"VISUAL": str(editor), "PATH": os.environ["PATH"]})
+        ),
+        daemon=True,
+    )
+    opener.start()
+    opener.join(30)
+    try:
+        # It returned while the editor is still open: it did not wait for the editor.
+        assert result, "open_in_editor waited for the editor to close"
+        assert "fake-editor" in result[0]
+        wait_until(marker.exists, 30, "the editor to be started")
+        assert marker.read_text().strip() == str(target)
+    finally:
+        (tmp_path / "release").touch()
 
 
 def test_terminal_editor_without_display_falls_back(tmp_path: Path) -> None:

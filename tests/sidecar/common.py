@@ -14,6 +14,8 @@ from tests.standins.tokens import mint
 
 INTERNAL_MODEL = "internal-model"
 DEMO_MODEL = "demo"
+# An upstream model outside the injection spec: the stand-in answers it without a token.
+OPEN_MODEL = "open-model"
 PROJECT = "proj-42"
 INJECT: dict[str, Any] = {
     INTERNAL_MODEL: {"token": ["token"], "literal": {"project": PROJECT}},

@@ -11,20 +11,24 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.sidecar import Sidecar, chat_model, mock_model, write_effective_config
-from tests.sidecar.common import DEMO_MODEL, INTERNAL_MODEL, fresh_token, start
+from tests.sidecar.common import DEMO_MODEL, INTERNAL_MODEL, OPEN_MODEL, fresh_token, start
 from tests.standins.llm import StandInLLM
 
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[StandInLLM]:
-    with StandInLLM() as server:
+    with StandInLLM(open_models=(OPEN_MODEL,)) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def config_path(tmp_path_factory: pytest.TempPathFactory, llm: StandInLLM) -> Path:
     directory = tmp_path_factory.mktemp("sidecar")
-    models = [chat_model(INTERNAL_MODEL, llm.url + "/v1"), mock_model(DEMO_MODEL)]
+    models = [
+        chat_model(INTERNAL_MODEL, llm.url + "/v1"),
+        mock_model(DEMO_MODEL),
+        chat_model(OPEN_MODEL, llm.url + "/v1"),
+    ]
     return write_effective_config(directory, models)
 
 

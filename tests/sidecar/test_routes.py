@@ -6,17 +6,18 @@ import json
 import os
 import signal
 import threading
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.helpers.sidecar import Sidecar
+from tests.helpers.wait import wait_until
 from tests.sidecar.common import (
     DEMO_MODEL,
     INTERNAL_MODEL,
     MESSAGES,
+    OPEN_MODEL,
     PROJECT,
     ROUTES,
     Route,
@@ -95,8 +96,42 @@ def test_client_cannot_override_token_or_project(
     assert "client-project" not in json.dumps(body)
 
 
-def test_models_outside_the_spec_get_nothing_injected(sidecar: Sidecar) -> None:
-    # The demo model is answered by LiteLLM itself; it must work with or without a token.
+@pytest.mark.parametrize(
+    ("path", "extra", "key_header"),
+    [
+        ("/v1/chat/completions", {}, "Authorization"),
+        ("/v1/chat/completions", {"stream": True}, "Authorization"),
+        ("/v1/messages", {"max_tokens": 8}, "x-api-key"),
+    ],
+    ids=["chat", "chat-stream", "messages"],
+)
+def test_models_outside_the_spec_get_nothing_injected(
+    sidecar: Sidecar, llm: StandInLLM, path: str, extra: dict[str, Any], key_header: str
+) -> None:
+    # The sidecar holds a valid token: none of it may reach an upstream outside the spec.
+    llm.clear()
+    key = f"Bearer {sidecar.master_key}" if key_header == "Authorization" else sidecar.master_key
+    response = httpx.post(
+        sidecar.url + path,
+        json={"model": OPEN_MODEL, "messages": MESSAGES, **extra},
+        headers={key_header: key},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert "stand-in" in response.text
+    seen = llm.completions()
+    assert len(seen) == 1, [r.body for r in seen]
+    body = seen[0].body
+    assert isinstance(body, dict)
+    assert body["model"] == OPEN_MODEL
+    assert "token" not in body and "project" not in body, body
+    assert PROJECT not in json.dumps(body)
+    sent = [v.removeprefix("Bearer ") for v in seen[0].headers.values()]
+    assert not any(verify(v) for v in [*sent, *map(str, body.values())]), seen[0]
+
+
+def test_demo_model_is_answered_by_litellm_itself(sidecar: Sidecar, llm: StandInLLM) -> None:
+    llm.clear()
     response = httpx.post(
         sidecar.url + "/v1/messages",
         json={"model": DEMO_MODEL, "messages": MESSAGES, "max_tokens": 8},
@@ -104,6 +139,8 @@ def test_models_outside_the_spec_get_nothing_injected(sidecar: Sidecar) -> None:
         timeout=30,
     )
     assert response.status_code == 200, response.text
+    assert "demo says hello" in response.text
+    assert llm.requests == []
 
 
 def test_request_metrics_are_emitted_without_content(sidecar: Sidecar, llm: StandInLLM) -> None:
@@ -184,12 +221,23 @@ def test_sigterm_drains_an_inflight_stream_then_exits_0(sidecar: Sidecar, llm: S
             failure.append(exc)
 
     reader = threading.Thread(target=stream)
-    reader.start()
-    deadline = time.monotonic() + 30
-    while not any("stand-in" in c for c in chunks) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(sidecar.pid, signal.SIGTERM)
-    time.sleep(1.0)
+    with httpx.Client(base_url=sidecar.url, headers=sidecar.auth, timeout=30) as idle:
+        # A keep-alive connection opened before the signal: its next response after the
+        # signal says "Connection: close", which is how the drain shows from outside.
+        demo = {"model": DEMO_MODEL, "messages": MESSAGES}
+        assert idle.post("/v1/chat/completions", json=demo).status_code == 200
+        reader.start()
+        wait_until(
+            lambda: failure or any("stand-in" in c for c in chunks), 60, "the stream's first words"
+        )
+        os.kill(sidecar.pid, signal.SIGTERM)
+        wait_until(
+            lambda: (
+                idle.post("/v1/chat/completions", json=demo).headers.get("connection") == "close"
+            ),
+            60,
+            "a response with Connection: close after SIGTERM",
+        )
     assert sidecar.proc.poll() is None, "exited while a stream was in flight"
     llm.release()
     reader.join(30)

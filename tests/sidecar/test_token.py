@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from tests.helpers.sidecar import Sidecar
+from tests.helpers.wait import wait_until
 from tests.sidecar.common import INTERNAL_MODEL, ROUTES, Route, call, fresh_token, start
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import verify
@@ -102,11 +104,17 @@ def test_token_rotates_without_restarting_sidecar(sidecar: Sidecar, llm: StandIn
     sent: list[str] = []
     try:
         for _ in range(5):
-            time.sleep(0.6)
             token, expires_at = fresh_token(ttl=60)
             sent.append(token)
             sidecar.send_token(token, expires_at)
-        time.sleep(0.6)
+            # The next rotation comes once this token has carried requests upstream.
+            wait_until(
+                lambda t=token: any(  # type: ignore[misc]
+                    isinstance(r.body, dict) and r.body.get("token") == t for r in llm.completions()
+                ),
+                60,
+                "a request carrying the rotated token upstream",
+            )
     finally:
         done.set()
         for worker in workers:
@@ -117,8 +125,8 @@ def test_token_rotates_without_restarting_sidecar(sidecar: Sidecar, llm: StandIn
     assert sidecar.wait_ready(1)["pid"] == pid
     seen = {r.body["token"] for r in llm.completions() if isinstance(r.body, dict)}
     assert all(verify(t) is not None for t in seen)
-    # Every rotation reached the upstream except possibly the very last.
-    assert len(set(sent[:-1]) & seen) == len(sent) - 1
+    # Every rotation reached the upstream.
+    assert set(sent) <= seen
 
 
 def test_token_never_reaches_disk(sidecar: Sidecar, config_path: Path) -> None:
@@ -130,9 +138,39 @@ def test_token_never_reaches_disk(sidecar: Sidecar, config_path: Path) -> None:
             assert token not in path.read_text(errors="replace"), path
 
 
-def test_stdin_eof_exits_within_seconds(sidecar: Sidecar) -> None:
-    # Last in this module: it ends the shared sidecar.
-    began = time.monotonic()
-    sidecar.close_stdin()
-    sidecar.wait(10)
-    assert time.monotonic() - began < 5
+def test_stdin_eof_exits_at_once_even_with_a_stream_in_flight(
+    sidecar: Sidecar, llm: StandInLLM
+) -> None:
+    # Last in this module: it ends the shared sidecar. A drain would wait for the held
+    # stream; EOF (the agent is gone) must not. How fast it exits: bench/sidecar_exit.py.
+    sidecar.send_token(*fresh_token())
+    llm.inject_fault("hold")
+    lines: list[str] = []
+
+    def stream() -> None:
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.stream(
+                "POST",
+                sidecar.url + "/v1/chat/completions",
+                json={
+                    "model": INTERNAL_MODEL,
+                    "messages": [{"role": "user", "content": "x"}],
+                    "stream": True,
+                },
+                headers=sidecar.auth,
+                timeout=120,
+            ) as response,
+        ):
+            lines.extend(response.iter_lines())
+
+    reader = threading.Thread(target=stream, daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: any("stand-in" in line for line in lines), 60, "the stream to start")
+        sidecar.close_stdin()
+        assert sidecar.wait(60) == 0
+        reader.join(60)
+        assert "data: [DONE]" not in lines, "the stream finished: the exit waited for it"
+    finally:
+        llm.release()
