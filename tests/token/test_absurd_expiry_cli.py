@@ -143,33 +143,41 @@ def test_absurd_expiry_is_refused_naming_field_and_url(
     assert status["state"] in ("absent", "error") and status["expires_at"] is None
 
 
-# (endpoint, raw expiry, expected lifetime in seconds after conversion or clamping, clamped)
-def _accepted() -> list[tuple[str, str, float, bool]]:
-    now = time.time()
-    return [
-        ("/json/login-ttl", "1e12", MAX_LIFETIME, True),
-        ("/json/login-ttl", str(365 * 86400), MAX_LIFETIME, True),
-        ("/oauth/token", "1e12", MAX_LIFETIME, True),
-        ("/json/login", str(int((now + 3600) * 1e3)), 3600.0, False),  # epoch milliseconds
-        ("/json/login", str(int((now + 3600) * 1e6)), 3600.0, False),  # epoch microseconds
-        ("/json/login", str(int((now + 3600) * 1e9)), 3600.0, False),  # epoch nanoseconds
-        ("/json/login", str(int((now + 5 * 365 * 86400) * 1e3)), MAX_LIFETIME, True),
-        ("/json/login", '"9999-12-31T23:59:59Z"', MAX_LIFETIME, True),
-    ]
+# (endpoint, raw expiry, expected lifetime in seconds after conversion or clamping, clamped).
+# A raw expiry (seconds ahead, unit scale) is an absolute epoch time made when the test runs:
+# parameters must be the same on every xdist worker, so nothing here reads the clock.
+Raw = str | tuple[int, float]
+ACCEPTED: list[tuple[str, Raw, float, bool]] = [
+    ("/json/login-ttl", "1e12", MAX_LIFETIME, True),
+    ("/json/login-ttl", str(365 * 86400), MAX_LIFETIME, True),
+    ("/oauth/token", "1e12", MAX_LIFETIME, True),
+    ("/json/login", (3600, 1e3), 3600.0, False),  # epoch milliseconds
+    ("/json/login", (3600, 1e6), 3600.0, False),  # epoch microseconds
+    ("/json/login", (3600, 1e9), 3600.0, False),  # epoch nanoseconds
+    ("/json/login", (5 * 365 * 86400, 1e3), MAX_LIFETIME, True),
+    ("/json/login", '"9999-12-31T23:59:59Z"', MAX_LIFETIME, True),
+]
 
 
-@pytest.mark.parametrize(("endpoint", "raw", "lifetime", "clamped"), _accepted())
+def _raw_expiry(raw: Raw) -> str:
+    if isinstance(raw, str):
+        return raw
+    ahead, scale = raw
+    return str(int((time.time() + ahead) * scale))
+
+
+@pytest.mark.parametrize(("endpoint", "raw", "lifetime", "clamped"), ACCEPTED)
 def test_long_or_unit_shifted_expiry_is_converted_or_clamped(
     home: Paths,
     iam: StandinIam,
     secrets: SecretStore,
     endpoint: str,
-    raw: str,
+    raw: Raw,
     lifetime: float,
     clamped: bool,
 ) -> None:
     configure_for(home, iam, endpoint)
-    iam.fault(1, expiry=raw)
+    iam.fault(1, expiry=_raw_expiry(raw))
     started = time.time()
     result = token_login(root_of(home), login_env(home), IAM_PASSWORD + "\n")
     assert result.returncode == 0, result.stderr
