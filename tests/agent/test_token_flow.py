@@ -190,8 +190,8 @@ def test_refreshes_while_serving_without_failures_or_restart(
     assert failures == []
     assert count > 10
     assert iam.refresh_grants - grants_before >= 3, "token was not refreshed repeatedly"
-    s = agent.status()
-    assert s is not None and s["sidecar"]["pid"] == pid
+    after = agent.status()
+    assert after is not None and after["sidecar"]["pid"] == pid
     seen = llm.completions()
     assert len(seen) >= count - 2
     tokens = {req.body["token"] for req in seen}

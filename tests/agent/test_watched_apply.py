@@ -104,11 +104,13 @@ def test_valid_edit_is_applied_without_refusing_requests(agent: AgentProc) -> No
             ),
             what="new generation",
         )
-        r = wait_until(
-            lambda: (resp := _chat(agent, "added-model")).status_code == 200 and resp,
-            60,
-            "the added model to answer 200",
-        )
+
+        def answered() -> httpx.Response | None:
+            resp = _chat(agent, "added-model")
+            return resp if resp.status_code == 200 else None
+
+        r = wait_until(answered, 60, "the added model to answer 200")
+        assert r is not None
         assert r.json()["choices"][0]["message"]["content"] == "fresh model here"
         # Keep the load on until the old sidecar has drained and exited, and a little past it,
         # so requests racing its exit are part of the check.

@@ -138,7 +138,7 @@ def test_refresh_grant_is_used_silently_when_due(h: Harness) -> None:
 def test_transient_failures_back_off_then_succeed(h: Harness) -> None:
     h.manager.login("e1", "pw", remember=False)
     h.iam.script = [TransientIamError("503", "u"), TransientIamError("503", "u")]
-    due_times = []
+    due_times: list[float] = []
     for _ in range(3):
         before = h.clock.now
         h.advance_to_due()
@@ -146,6 +146,16 @@ def test_transient_failures_back_off_then_succeed(h: Harness) -> None:
     status = h.manager.status()
     assert h.iam.refreshes == 3 and status.state == "valid" and status.last_error is None
     assert h.tokens[-1] == "t2"
+    # The regular refresh, then retries 1 and 2 of the capped exponential back-off (1 s, 2 s,
+    # equal jitter: half fixed, half random), not the regular interval again.
+    regular, first, second = due_times
+    assert LIFETIME * 0.6 <= regular <= LIFETIME * 2 / 3
+    assert 0.5 <= first <= 1.0
+    assert 1.0 <= second <= 2.0
+    # After the success the back-off is over: the next refresh is a regular one again.
+    before = h.clock.now
+    h.advance_to_due()
+    assert LIFETIME * 0.6 <= h.clock.now - before <= LIFETIME * 2 / 3
 
 
 def test_transient_failure_marks_expiring_and_retries_with_growing_delay(h: Harness) -> None:
