@@ -131,7 +131,8 @@ _warned = False
 def open_secret_store(namespace: str = "default") -> SecretStore:
     """Return the keyring store, or a memory store with one clear warning when none is usable.
 
-    ``LITELLM_BRIDGE_SECRET_STORE=memory`` forces the memory store (portable runs).
+    ``LITELLM_BRIDGE_SECRET_STORE=memory`` forces the memory store (a test hook: a frozen
+    build ignores it unless ``LITELLM_BRIDGE_TEST_HOOKS=1``).
     """
     global _warned
     forced = (hook_env("LITELLM_BRIDGE_SECRET_STORE") or "").lower()
