@@ -7,6 +7,11 @@ import re
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_PREFIX = "LITELLM_BRIDGE_"
 RESERVED_NAMES = frozenset({"LITELLM_MASTER_KEY"})
+# Variables that change which code the sidecar runs (dynamic loader, Python's import system,
+# the frozen app's bootloader, program lookup): an entry could otherwise load code the signed
+# manifest never covered. Upper-cased prefixes and names.
+LOADER_PREFIXES = ("LD_", "DYLD_", "PYTHON", "_PYI", "_MEIPASS", "PYINSTALLER_")
+LOADER_NAMES = frozenset({"PATH", "GCONV_PATH", "NODE_OPTIONS"})
 SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
 
 
@@ -20,6 +25,12 @@ def name_problem(name: str) -> str | None:
     upper = name.upper()
     if upper.startswith(RESERVED_PREFIX) or upper in RESERVED_NAMES:
         return f"'{name}' is reserved by the bridge (LITELLM_BRIDGE_*, LITELLM_MASTER_KEY)"
+    if upper.startswith(LOADER_PREFIXES) or upper in LOADER_NAMES:
+        return (
+            f"'{name}' is not allowed: it changes which code the proxy runs "
+            "(LD_*, DYLD_*, PYTHON*, PATH, ...); the proxy takes them from the agent's "
+            "own environment"
+        )
     return None
 
 
