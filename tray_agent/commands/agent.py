@@ -95,7 +95,11 @@ def _print_when_ready(rt: Any, ctx: CliContext) -> None:
 
 def _spawn_background_agent(ctx: CliContext) -> ControlClient:
     ctx.paths.ensure()
-    out = open(ctx.paths.log_dir / "agent-console.log", "ab")  # noqa: SIM115
+    from tray_agent.logs.setup import open_log
+
+    # What the agent prints before its own log is set up; kept for the last start only.
+    out = open_log(ctx.paths.log_dir / "agent-console.log")
+    out.truncate(0)
     cmd = [sys.executable, "-m", "tray_agent", "run", "--quiet", "--no-start"]
     if getattr(sys, "frozen", False):
         cmd = [sys.executable, "run", "--quiet", "--no-start"]

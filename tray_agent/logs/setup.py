@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
+import stat
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tray_agent.logs.redact import REDACTOR
 
@@ -50,12 +52,48 @@ def _quote(v: object) -> str:
     return s
 
 
+def open_log(path: Path | str, encoding: str | None = None) -> IO[Any]:
+    """Open a log file for appending: 0600, never through a symlink, regular files only.
+
+    Every log writer uses this, so a symlink planted where a log goes cannot make the agent
+    append to another file, and a log created by an older version is made private.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # FIFO: no hang
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise OSError(exc.errno, "a log file must not be a symlink: remove it", str(path)) from exc
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(21, "not a regular file: remove it", str(path))
+        if os.name != "nt" and st.st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    if encoding is None:
+        return os.fdopen(fd, "ab")
+    return os.fdopen(fd, "a", encoding=encoding)
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """RotatingFileHandler whose files are opened with ``open_log``."""
+
+    def _open(self) -> IO[Any]:  # type: ignore[override]
+        return open_log(self.baseFilename, self.encoding or "utf-8")
+
+
 def rotating_handler(path: Path) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handler = logging.handlers.RotatingFileHandler(
+    return PrivateRotatingFileHandler(
         path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
     )
-    return handler
 
 
 def configure_agent_logging(
