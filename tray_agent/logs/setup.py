@@ -64,7 +64,8 @@ def open_log(path: Path | str, encoding: str | None = None) -> IO[Any]:
         fd = os.open(path, flags, 0o600)
     except OSError as exc:
         if os.path.islink(path):
-            raise OSError(exc.errno, "a log file must not be a symlink: remove it", str(path)) from exc
+            why = "a log file must not be a symlink: remove it"
+            raise OSError(exc.errno, why, str(path)) from exc
         raise
     try:
         st = os.fstat(fd)
