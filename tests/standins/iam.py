@@ -12,8 +12,9 @@ Endpoints (tokens from ``tests.standins.tokens``, lifetimes in seconds):
 
 Faults are queued with :meth:`StandinIam.fault` and consumed one per request: a status, a
 delay, a raw body, and the absurd answers of a broken IAM (an expiry as raw JSON text such as
-``1e400``, the whole answer trickled one byte every N s, a huge body, deeply nested JSON; see
-:class:`Fault`). Every answer
+``1e400``, the whole answer trickled one byte every N s, a huge body, deeply nested JSON, a
+gzip-compressed answer or gzip bomb, an unknown Content-Encoding; see :class:`Fault`). Every
+answer
 carries a ``Date`` header, shifted by ``date_skew`` seconds. ``calls`` counts requests per
 path; ``password_attempts`` counts password checks per employee ID.
 
@@ -27,14 +28,18 @@ import base64
 import collections
 import datetime as dt
 import email.utils
+import functools
+import gzip
 import io
 import ipaddress
 import json
 import secrets
 import ssl
+import struct
 import threading
 import time
 import urllib.parse
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,6 +58,11 @@ class Fault:
     headers, body) one byte every ``trickle`` seconds; ``huge`` sends a JSON body of that many
     bytes, announced in Content-Length when ``huge_declared``, else read until the connection
     closes; ``deep`` sends that many nested ``[`` (and as many ``]``).
+
+    Compression: ``gzip`` compresses the answer that many times over (``Content-Encoding:
+    gzip, gzip`` for 2); ``bomb`` replaces the answer by a JSON body of that many MiB of
+    padding, compressed ``gzip`` times (at least once); ``encoding`` sends this
+    Content-Encoding header over the answer left as it is (e.g. ``br``, ``zstd``).
     """
 
     status: int | None = None
@@ -65,6 +75,36 @@ class Fault:
     huge: int = 0
     huge_declared: bool = True
     deep: int = 0
+    gzip: int = 0
+    bomb: int = 0
+    encoding: str | None = None
+
+
+def gzip_layers(body: bytes, layers: int) -> bytes:
+    for _ in range(layers):
+        body = gzip.compress(body, mtime=0)
+    return body
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_bomb(mebibytes: int, layers: int) -> bytes:
+    """``{"pad": "xxx..."}`` of ``mebibytes`` MiB, gzipped ``layers`` times (at least once).
+
+    Built in about a second: each MiB block is compressed once and repeated (a full flush
+    makes every block's deflate output the same), the gzip header and trailer written out.
+    """
+    head, block, tail = b'{"pad": "', b"x" * (1 << 20), b'"}'
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    start = deflate.compress(head) + deflate.flush(zlib.Z_FULL_FLUSH)
+    one = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    end = deflate.compress(tail) + deflate.flush()
+    crc = zlib.crc32(head)
+    for _ in range(mebibytes):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    size = (len(head) + len(block) * mebibytes + len(tail)) & 0xFFFFFFFF
+    member = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + start + one * mebibytes + end
+    return gzip_layers(member + struct.pack("<II", crc, size), max(layers, 1) - 1)
 
 
 @dataclass
@@ -325,6 +365,10 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
                 if fault.huge:
                     self._send_huge(fault.huge, fault.huge_declared)
                     return
+                if fault.bomb:
+                    bomb = gzip_bomb(fault.bomb, fault.gzip)
+                    self._send(fault.status or 200, bomb, "application/json", compressed=True)
+                    return
                 if fault.deep:
                     body = b"[" * fault.deep + b"]" * fault.deep
                     self._send(fault.status or 200, body, "application/json")
@@ -397,10 +441,22 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
             self._send(status, body, "application/json", headers)
 
         def _send(
-            self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
+            self,
+            status: int,
+            body: bytes,
+            ctype: str,
+            headers: dict[str, str] | None = None,
+            compressed: bool = False,
         ) -> None:
             fault = getattr(self, "_fault", None)
             trickle = fault.trickle if fault is not None else 0.0
+            encoding = None
+            if fault is not None and fault.encoding is not None:
+                encoding = fault.encoding
+            elif fault is not None and (fault.gzip or fault.bomb):
+                encoding = ", ".join(["gzip"] * max(fault.gzip, 1))
+                if not compressed:
+                    body = gzip_layers(body, fault.gzip)
             try:
                 if trickle:
                     # Build the whole answer first, then send it one byte at a time.
@@ -410,6 +466,8 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
                     self.send_header("Content-Type", ctype)
                     self.send_header("Content-Length", str(len(body)))
                     self.send_header("Cache-Control", "no-store")
+                    if encoding is not None:
+                        self.send_header("Content-Encoding", encoding)
                     for k, v in (headers or {}).items():
                         self.send_header(k, v)
                     self.end_headers()

@@ -19,6 +19,7 @@ import socket
 import ssl
 import threading
 import time
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,8 +50,12 @@ _EPOCH_UNITS: tuple[tuple[float, float, str], ...] = (
     (1e20, 1e9, "nanoseconds"),
 )
 _PLACEHOLDER = re.compile(r"\{(employee_id|password)\}")
+# What a token or refresh token may look like, checked when it arrives and when it is read
+# back: it goes into HTTP headers and the keyring, so visible ASCII on one line, bounded.
+TOKEN_SHAPE = re.compile(r"[!-~]{1,65536}")
 # Retry-After can ask for anything; a refresh loop must not go to sleep for a day.
 MAX_RETRY_AFTER = 600.0
+_TOKEN_URL_HINT = "bridge.iam.token_url points to the OAuth token endpoint"
 RETRY_HINT = "this is usually temporary: try again shortly (automatic renewals retry by themselves)"
 
 
@@ -247,7 +252,8 @@ def iam_request(
     longer. A watchdog shuts the connection's socket down when the deadline passes (that
     wakes a blocked read); the body is also checked against the deadline chunk by chunk. An
     answer larger than ``max_bytes`` (by Content-Length, or counted while reading, after
-    decompression) is refused without reading the rest.
+    decompression) is refused without reading the rest. No compression is asked for; one
+    ``gzip`` or ``deflate`` layer is still read (:class:`_Body`), anything else is refused.
     """
     deadline = time.monotonic() + timeout
     streams: list[Any] = []
@@ -278,23 +284,27 @@ def iam_request(
     watchdog.start()
     try:
         with (
-            httpx.Client(verify=verify, timeout=timeout, follow_redirects=False) as client,
+            httpx.Client(
+                verify=verify, timeout=timeout, follow_redirects=False, headers=_NO_COMPRESSION
+            ) as client,
             client.stream(method, url, extensions={"trace": trace}, **kwargs) as response,
         ):
             declared = response.headers.get("content-length", "").strip()
             if declared.isdigit() and int(declared) > max_bytes:
                 raise _too_big(url, f"it announces {int(declared):,} bytes", max_bytes)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise _too_big(url, f"more than {max_bytes:,} bytes arrived", max_bytes)
+            try:
+                body = _Body(url, response.headers.get("content-encoding", ""), max_bytes)
+            except IamResponseError:
+                if 200 <= response.status_code < 300:
+                    raise
+                # An error answer is reported by its status; its body is only a hint.
+                return IamReply(url, response.status_code, response.headers, b"")
+            for chunk in response.iter_raw():
+                body.feed(chunk)
                 if time.monotonic() > deadline:
                     expired.set()
                     raise httpx.ReadTimeout("total deadline passed while reading the body")
-                chunks.append(chunk)
-            return IamReply(url, response.status_code, response.headers, b"".join(chunks))
+            return IamReply(url, response.status_code, response.headers, body.finish())
     except httpx.TimeoutException as exc:
         raise _timed_out(url, timeout) from exc
     except httpx.HTTPError as exc:
@@ -313,6 +323,94 @@ def iam_request(
         ) from exc
     finally:
         watchdog.cancel()
+
+
+# httpx would decode every layer a server stacks (``gzip, gzip``), each chunk in one
+# unbounded call: a few KB can inflate to GBs before any size check. The bridge asks for no
+# compression and decodes at most one layer itself, bounded by the size cap.
+_NO_COMPRESSION = {"Accept-Encoding": "identity"}
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+class _Body:
+    """An answer's body, decoded (at most one gzip or deflate layer) within ``max_bytes``."""
+
+    def __init__(self, url: str, content_encoding: str, max_bytes: int) -> None:
+        self.url = url
+        self.max_bytes = max_bytes
+        self.chunks: list[bytes] = []
+        self.size = 0
+        layers = [e.strip().lower() for e in content_encoding.split(",")]
+        layers = [e for e in layers if e and e != "identity"]
+        self.encoding = layers[0] if len(layers) == 1 else ""
+        if len(layers) > 1 or (layers and self.encoding not in _WBITS):
+            shown = content_encoding.strip()[:60]
+            raise IamResponseError(
+                f"the IAM at {url} sent its answer with Content-Encoding {shown!r}, which the "
+                "bridge does not read (it asks for no compression and reads at most one gzip "
+                "or deflate layer); check bridge.iam.url points to the sign-in API, or have "
+                "the IAM (or the proxy in front of it) send the answer uncompressed",
+                url,
+            )
+        self.inflater = zlib.decompressobj(_WBITS[self.encoding]) if self.encoding else None
+        self.raw_deflate = False  # some servers send deflate without the zlib header
+
+    def feed(self, data: bytes) -> None:
+        if self.inflater is None:
+            self._keep(data)
+            return
+        try:
+            self._inflate(data)
+        except zlib.error as exc:
+            if self.encoding != "deflate" or self.raw_deflate or self.size:
+                raise self._broken(exc) from None
+            self.raw_deflate = True
+            self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            try:
+                self._inflate(data)
+            except zlib.error as again:
+                raise self._broken(again) from None
+
+    def finish(self) -> bytes:
+        if self.inflater is not None:
+            try:
+                self._keep(self.inflater.flush())
+            except zlib.error as exc:
+                raise self._broken(exc) from None
+        return b"".join(self.chunks)
+
+    def _inflate(self, data: bytes) -> None:
+        assert self.inflater is not None
+        if self.inflater.eof and data:
+            raise zlib.error("data after the end of the compressed stream")
+        # Never more output per call than still fits under the cap (+1 to notice the excess).
+        while True:
+            out = self.inflater.decompress(data, self.max_bytes - self.size + 1)
+            self._keep(out)
+            data = self.inflater.unconsumed_tail
+            if not out:
+                if data:  # zlib made no progress: never loop on the same input
+                    raise zlib.error("the compressed stream stalled")
+                return
+            if self.inflater.eof and self.inflater.unused_data:
+                raise zlib.error("data after the end of the compressed stream")
+
+    def _keep(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            what = f"more than {self.max_bytes:,} bytes arrived"
+            if self.encoding:
+                what += f" once decompressed ({self.encoding})"
+            raise _too_big(self.url, what, self.max_bytes)
+        if data:
+            self.chunks.append(data)
+
+    def _broken(self, exc: zlib.error) -> IamResponseError:
+        return IamResponseError(
+            f"the IAM at {self.url} sent a {self.encoding} answer that cannot be decompressed "
+            f"({exc}); check bridge.iam.url points to the sign-in API",
+            self.url,
+        )
 
 
 def decode_json(reply: IamReply, url: str) -> Any:
@@ -389,13 +487,10 @@ class JsonIam(Iam):
         else:
             response = self._send(p.method, p.url, headers=headers, json=body)
         data = self._json(response, p.url)
-        token = lookup(data, p.token_path, p.url, "token_path")
-        if not isinstance(token, str) or not token:
-            raise IamResponseError(
-                f"the IAM at {p.url} answered, but token_path {p.token_path!r} is not a "
-                "non-empty string; check bridge.iam.token_path",
-                p.url,
-            )
+        raw = lookup(data, p.token_path, p.url, "token_path")
+        token = checked_token(
+            raw, p.url, f"token_path {p.token_path!r}", "bridge.iam.token_path and url"
+        )
         now = self.clock()
         if p.expires_at_path:
             path = p.expires_at_path
@@ -460,9 +555,8 @@ class OAuth2PasswordIam(Iam):
         except InvalidCredentialsError as exc:
             raise self._oauth_error(exc, form["grant_type"]) from exc.__cause__
         data = self._json(response, url)
-        token = lookup(data, "access_token", url, "access_token")
-        if not isinstance(token, str) or not token:
-            raise IamResponseError(f"the IAM at {url} sent an empty access_token", url)
+        raw = lookup(data, "access_token", url, "access_token")
+        token = checked_token(raw, url, "access_token", _TOKEN_URL_HINT)
         now = self.clock()
         if isinstance(data, dict) and data.get("expires_in") is not None:
             path = "expires_in"
@@ -479,7 +573,9 @@ class OAuth2PasswordIam(Iam):
             expires_at = parse_expires_at(jwt_exp, url, path)
         expires_at, note = self._expiry(expires_at, url, path)
         refresh = data.get("refresh_token") if isinstance(data, dict) else None
-        if not isinstance(refresh, str) or not refresh:
+        if isinstance(refresh, str) and refresh:
+            refresh = checked_token(refresh, url, "refresh_token", _TOKEN_URL_HINT)
+        else:
             # RFC 6749 6: the server may keep the old refresh token valid and not resend it.
             refresh = previous_refresh
         return self._fresh(Grant(token, expires_at, refresh, employee_id, note), url)
@@ -683,6 +779,34 @@ def _epoch_or_iso(raw: int | float | str) -> tuple[float | None, str, bool]:
         return parsed.timestamp(), "", True
     except (OverflowError, ValueError):
         return None, "a date out of range", False
+
+
+def checked_token(raw: Any, url: str, field: str, hint: str) -> str:
+    """``raw`` if it has :data:`TOKEN_SHAPE`, else an IamResponseError naming ``field``.
+
+    Both dialects check the token (and refresh token) here, on sign-in and on refresh, so
+    nothing that would be refused when read back is saved or used. The message never shows
+    the value: a mangled token may still be a secret.
+    """
+    if isinstance(raw, str) and TOKEN_SHAPE.fullmatch(raw):
+        return raw
+    if not isinstance(raw, str):
+        what = f"not a string ({type(raw).__name__})"
+    elif not raw:
+        what = "empty"
+    elif len(raw) > 65536:
+        what = f"{len(raw):,} characters long (at most 65,536)"
+    elif any(ch in raw for ch in "\r\n"):
+        what = "more than one line"
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        what = "holding control characters"
+    else:
+        what = "holding spaces or characters outside printable ASCII"
+    raise IamResponseError(
+        f"the IAM at {url} sent a {field} that is {what}, not a token (one line of printable "
+        f"ASCII up to 64 KiB); the token was refused and nothing was saved; check {hint}",
+        url,
+    )
 
 
 def _refused(url: str, path: str, raw: Any, kind: str, key: str) -> IamResponseError:

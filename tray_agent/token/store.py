@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -27,7 +26,7 @@ from typing import Any, Literal
 from tray_agent import strictjson
 from tray_agent.fsutil import atomic_write, file_lock
 from tray_agent.secrets import SecretStore
-from tray_agent.token.iam import MAX_LIFETIME, Grant
+from tray_agent.token.iam import MAX_LIFETIME, TOKEN_SHAPE, Grant
 
 log = logging.getLogger("tray_agent.token")
 
@@ -43,8 +42,6 @@ SIGN_IN = 'sign in again with "litellm-bridge token login"'
 FUTURE_SLACK = MAX_LIFETIME + 86400.0
 MAX_EPOCH = 253402214400.0  # 9999-12-31: the last date Python can show
 MAX_TEXT = 2000  # longest stored message kept (an error text, an employee ID)
-# What a token or refresh token from the secret store may look like: visible ASCII, bounded.
-_TOKEN_SHAPE = re.compile(r"[!-~]{1,65536}")
 
 
 @dataclass(frozen=True)
@@ -215,7 +212,8 @@ class TokenStore:
         token = self.secrets.get(TOKEN)
         if not token:
             return None
-        if not isinstance(token, str) or not _TOKEN_SHAPE.fullmatch(token):
+        if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
+            # Saved by an older version (new tokens are checked on arrival) or mangled.
             # Never logged or shown: it may still be a secret, just a mangled one.
             self.grant_problem = (
                 f"the token in the secret store ({self.secrets.description}) is not usable "
@@ -225,7 +223,7 @@ class TokenStore:
             return None
         refresh = self.secrets.get(REFRESH_TOKEN)
         if refresh is not None and not (
-            isinstance(refresh, str) and _TOKEN_SHAPE.fullmatch(refresh)
+            isinstance(refresh, str) and TOKEN_SHAPE.fullmatch(refresh)
         ):
             log.warning("token state: the stored refresh token is not usable: ignored")
             refresh = None
