@@ -6,7 +6,9 @@ need a handful; everything else is answered 404 by the ASGI wrapper (``sidecar.a
 before LiteLLM or the upstream sees it. This list is the one place that decides.
 
 The key is checked here too, ahead of LiteLLM and the fast path, so a missing or wrong key is
-a clear 401 on every route (LiteLLM without a database answers 400 or a bare 500).
+a clear 401 on every route (LiteLLM without a database answers 400 or a bare 500). Once it
+passed, the credential headers are rewritten into the one form LiteLLM parses
+(``canonical_headers``), so LiteLLM can never read a key the bridge accepted differently.
 """
 
 from __future__ import annotations
@@ -100,9 +102,11 @@ def presented_keys(
     for name, value in headers:
         name = name.lower()
         if name == b"authorization":
-            scheme, _, credential = value.strip().partition(b" ")
+            # The scheme is case-insensitive and any run of blanks may follow it (RFC 9110).
+            parts = value.split(None, 1)
+            bearer = len(parts) == 2 and parts[0].lower() == b"bearer"
             # Any other scheme (or a bare key, which LiteLLM does not take) is a wrong one.
-            keys.append(credential.strip() if scheme.lower() == b"bearer" else b"")
+            keys.append(parts[1].strip() if bearer else b"")
         elif name in _KEY_HEADERS:
             keys.append(value.strip())
     if route.query_key and query_string:
@@ -120,6 +124,26 @@ def authorized(scope: Mapping[str, Any], master_key: bytes, route: ServedRoute) 
     # Compare every one (no early exit), each in constant time.
     results = [hmac.compare_digest(key, master_key) for key in keys]
     return bool(results) and all(results)
+
+
+def canonical_headers(
+    headers: Iterable[tuple[bytes, bytes]], master_key: bytes
+) -> list[tuple[bytes, bytes]]:
+    """The headers of an authorized request, each credential in the exact form LiteLLM parses.
+
+    LiteLLM takes ``Authorization`` only as ``Bearer <key>`` (one space, that case):
+    ``BEARER <key>`` made it answer a bare 500, two spaces a 400 about a database. Every
+    credential header already carried the master key, so each is set to exactly that.
+    """
+    canonical: list[tuple[bytes, bytes]] = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"authorization":
+            value = b"Bearer " + master_key
+        elif lowered in _KEY_HEADERS:
+            value = master_key
+        canonical.append((name, value))
+    return canonical
 
 
 def error_body(style: ErrorStyle, status: int, message: str, kind: str) -> bytes:

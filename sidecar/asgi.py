@@ -23,7 +23,8 @@ class BridgeApp:
 
     * Only the routes in ``sidecar.allowlist`` reach the app or the fast path; any other
       answers 404 (a WebSocket is refused, 403) before LiteLLM runs anything. A served route
-      without the master key answers 401, before anything can go upstream.
+      without the master key answers 401, before anything can go upstream; with it, the
+      credential headers are rewritten into the form LiteLLM parses.
     * ``on_started`` runs after the app finished its own start-up and before uvicorn is told
       so; uvicorn opens the listening socket only after that, so no client waits on a cold
       process.
@@ -78,6 +79,9 @@ class BridgeApp:
                 )
                 await _send_json(send, 401, body)
                 return
+            if route.needs_key:
+                # The wrapper owns the scope: LiteLLM sees the key the way it parses it.
+                scope["headers"] = allowlist.canonical_headers(scope.get("headers", ()), self._key)
             if self.fast_path is not None and record is not None:
                 passed_on = await self.fast_path.handle(scope, receive, send, record)
                 if passed_on is None:

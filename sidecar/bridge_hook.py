@@ -1,9 +1,10 @@
 """The LiteLLM hook named in the effective config: ``sidecar.bridge_hook.bridge_hook``.
 
-* ``async_pre_call_hook`` (proxy level, every route, before routing): removes client-sent
-  upstream headers and query parameters (``sidecar.inject.CLIENT_TRANSPORT_FIELDS``) and
-  refuses a model that needs a token while none is usable, with HTTP 401, before anything
-  goes upstream.
+* ``async_pre_call_hook`` (proxy level, every route, before routing): refuses client-sent
+  credentials and endpoints (``api_key``, ...: ``sidecar.inject.client_credential_fields``)
+  with HTTP 400, removes client-sent upstream headers and query parameters
+  (``sidecar.inject.CLIENT_TRANSPORT_FIELDS``) and refuses a model that needs a token while
+  none is usable, with HTTP 401, before anything goes upstream.
 * ``async_pre_call_deployment_hook`` (just before the upstream call, every route and each
   nested call a route makes): removes client-sent copies of the injected fields and merges
   the current values into ``extra_body``, which LiteLLM writes at the top level of the
@@ -31,12 +32,13 @@ from litellm.integrations.custom_logger import CustomLogger
 from sidecar.inject import (
     TOKEN_MISSING_MESSAGE,
     ModelInjection,
+    enforce_client_boundary,
     inject_extra_body,
     load_spec,
     lookup,
+    refusal_message,
     refuses,
     strip_fields,
-    strip_transport_overrides,
 )
 from sidecar.metrics import current_record
 from sidecar.state import STATE, BridgeState
@@ -116,7 +118,9 @@ class BridgeHook(CustomLogger):
             if isinstance(model, str):
                 record.model = model
             record.stream = record.stream or data.get("stream") is True
-        strip_transport_overrides(data)
+        refusal = enforce_client_boundary(data)
+        if refusal is not None:
+            raise HTTPException(status_code=400, detail=refusal)
         if injection is None:
             return data
         strip_fields(data, injection.field_names)
@@ -198,10 +202,7 @@ def rejected_parameter_message(text: str) -> str | None:
     if not text.startswith(_REJECTED_PREFIX):
         return None
     reason = text.removeprefix(_REJECTED_PREFIX).split(". ", 1)[0].rstrip(".")
-    return (
-        f"rejected request: {reason}; remove it (the bridge's config sets the upstream "
-        "and its credentials)"
-    )
+    return refusal_message(reason)
 
 
 def _usage(kwargs: Any, response_obj: Any) -> tuple[int | None, int | None]:

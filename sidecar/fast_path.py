@@ -7,8 +7,8 @@ chat request to an OpenAI-compatible upstream that LiteLLM would send on unchang
 * the master key, checked by the ASGI wrapper for every route (``sidecar.allowlist``) and
   again here, the same way (any header a client sends it in, constant-time compare);
 * the same injection and stripping (``sidecar.inject``: token, project, client-sent
-  upstream headers and query parameters) and the same 401 without a token, before anything
-  goes upstream;
+  upstream headers and query parameters), the same 400 for client-sent credentials and
+  endpoints and the same 401 without a token, before anything goes upstream;
 * the same ``request`` metric, token counts included (``stream_options.include_usage`` is
   asked upstream as LiteLLM does, and the usage chunk is dropped when the client did not ask);
 * ``Connection: close`` while draining (the ASGI wrapper adds it to every response);
@@ -39,10 +39,10 @@ from sidecar.fast_routes import FastRoutes, Upstream, request_eligible
 from sidecar.inject import (
     TOKEN_MISSING_MESSAGE,
     ModelInjection,
+    enforce_client_boundary,
     inject_extra_body,
     lookup,
     refuses,
-    strip_transport_overrides,
 )
 from sidecar.metrics import RequestRecord
 from sidecar.state import STATE, BridgeState
@@ -249,7 +249,14 @@ class FastPath:
         upstream = self.routes.models.get(body["model"])
         if upstream is None:
             return replay
-        strip_transport_overrides(body)
+        refusal = enforce_client_boundary(body)
+        if refusal is not None:
+            record.model = upstream.model_name
+            record.error = "BadRequestError"
+            body_bytes = _error_body(400, refusal, "invalid_request_error")
+            await _send_whole(send, 400, "application/json", body_bytes)
+            record.settled()
+            return None
         injection = lookup(self._spec(), upstream.model_name)
         names = injection.field_names if injection is not None else frozenset()
         if not request_eligible(body, names):

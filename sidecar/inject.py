@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,114 @@ TOKEN_MISSING_MESSAGE = (
 CLIENT_TRANSPORT_FIELDS = frozenset(
     {"extra_headers", "extra_query", "headers", "provider_specific_header"}
 )
+
+
+# Body fields that choose the upstream, or the credentials sent to it. A client's copy would
+# replace the configured ones (``api_key`` becomes the upstream's ``Authorization``), so the
+# request is refused (400, naming the field) rather than quietly changed: the client asked
+# for something the bridge forbids and should learn it. LiteLLM's own lists are added at
+# first use (``client_credential_fields``); this floor holds if a LiteLLM upgrade moves them.
+_CREDENTIAL_FLOOR = frozenset(
+    {
+        "api_key",
+        "api_base",
+        "base_url",
+        "api_version",
+        "api_type",
+        "organization",
+        "region_name",
+        "azure_ad_token",
+        "azure_ad_token_provider",
+        "azure_username",
+        "azure_password",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_region_name",
+        "aws_profile_name",
+        "aws_role_name",
+        "aws_web_identity_token",
+        "aws_sts_endpoint",
+        "aws_bedrock_runtime_endpoint",
+        "vertex_project",
+        "vertex_location",
+        "vertex_credentials",
+        "vertex_ai_credentials",
+        "watsonx_region_name",
+        "default_headers",
+        "user_config",
+        "model_list",
+    }
+)
+# Dicts whose keys LiteLLM spreads into the upstream call like top-level fields.
+_NESTED_BODIES = ("extra_body", "litellm_embedding_config")
+# Handled otherwise: transport fields are removed, ``extra_body`` carries the injection.
+_NOT_REFUSED = CLIENT_TRANSPORT_FIELDS | {"extra_body"}
+
+REFUSAL_HINT = "remove it (the bridge's config sets the upstream and its credentials)"
+
+
+@functools.cache
+def client_credential_fields() -> frozenset[str]:
+    """Every credential or endpoint field a client may not send: the floor and LiteLLM's lists.
+
+    LiteLLM's lists (what it refuses in a request body, what it clears when a client redirects
+    ``api_base``, what it takes as client credentials) are read at first use, when the sidecar
+    has LiteLLM loaded; ``tests/sidecar/test_client_boundary.py`` checks they are still there.
+    """
+    names = set(_CREDENTIAL_FLOOR)
+    try:
+        from litellm.proxy.auth import auth_utils
+        from litellm.router_utils import clientside_credential_handler as clientside
+        from litellm.types.router import CredentialLiteLLMParams
+    except ImportError:
+        return frozenset(names - _NOT_REFUSED)
+    names.update(getattr(auth_utils, "_BANNED_REQUEST_BODY_PARAMS", ()))
+    names.update(getattr(clientside, "_ADMIN_CONFIG_FIELDS_TO_CLEAR_ON_BASE_OVERRIDE", ()))
+    names.update(getattr(clientside, "clientside_credential_keys", ()))
+    names.update(CredentialLiteLLMParams.model_fields)
+    return frozenset(names - _NOT_REFUSED)
+
+
+def _client_fields(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(where, name) of every field a client set: top level, then inside the nested bodies."""
+    for name in data:
+        yield name, name
+    for nested in _NESTED_BODIES:
+        inner = data.get(nested)
+        if isinstance(inner, Mapping):
+            for name in inner:
+                yield f"{nested}.{name}", name
+
+
+def refused_field(data: Mapping[str, Any]) -> str | None:
+    """Where the first credential or endpoint field a client sent sits, or None."""
+    refused = client_credential_fields()
+    for where, name in _client_fields(data):
+        if name in refused:
+            return where
+    return None
+
+
+def refusal_message(reason: str) -> str:
+    """The client-facing text of a refused request field, what to do included."""
+    return f"rejected request: {reason}; {REFUSAL_HINT}"
+
+
+def enforce_client_boundary(data: dict[str, Any]) -> str | None:
+    """Refuse client credentials and endpoints (the message), else strip transport overrides.
+
+    The one check both paths (the LiteLLM hook and the fast path) run on a client's body
+    before anything goes upstream; None means the request may go on.
+    """
+    where = refused_field(data)
+    if where is not None:
+        return refusal_message(f"{where} is not allowed in request body")
+    strip_transport_overrides(data)
+    return None
 
 
 class InjectSpecError(ValueError):

@@ -432,3 +432,136 @@ def test_the_fast_path_strips_client_upstream_headers_too(
     assert seen.query == ""
     assert "client" not in json.dumps(seen.body)
     assert verify(seen.body["token"]) is not None
+
+
+# -- client-sent credentials and endpoints ------------------------------------------------------
+
+ATTACKER_KEY = "sk-attacker-" + secrets.token_hex(8)
+# The routes a credential could ride upstream on, streaming too, on both paths. The two
+# count-tokens routes are not: LiteLLM reads only the model and the content from their body
+# (``TokenCountRequest``) and counts with the deployment's own settings.
+CREDENTIAL_ROUTES = [
+    *(r for r in LLM_ROUTES if not r.name.startswith(("count-tokens", "gemini-count"))),
+    Served("chat-stream", "POST", "/v1/chat/completions", {**CHAT, "stream": True}),
+    Served(
+        "chat-fast-path-stream",
+        "POST",
+        "/v1/chat/completions",
+        {**CHAT, "model": FAST_MODEL, "stream": True},
+    ),
+    Served("responses-stream", "POST", "/v1/responses", {**CHAT, "input": "x", "stream": True}),
+]
+# (field, value): the reported one, then one of each family LiteLLM honours from a body.
+CREDENTIALS = [
+    ("api_key", ATTACKER_KEY),
+    ("api_version", "2099-01-01"),
+    ("organization", "org-attacker"),
+    ("aws_access_key_id", ATTACKER_KEY),
+    ("vertex_credentials", "{}"),
+    ("azure_ad_token", ATTACKER_KEY),
+]
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["top-level", "extra_body"])
+@pytest.mark.parametrize("route", CREDENTIAL_ROUTES, ids=lambda r: r.name)
+def test_a_client_credential_is_a_400_naming_it_and_nothing_goes_upstream(
+    sidecar: Sidecar, llm: StandInLLM, route: Served, nested: bool
+) -> None:
+    assert route.body is not None
+    for name, value in CREDENTIALS:
+        llm.clear()
+        where = f"extra_body.{name}" if nested else name
+        extra = {"extra_body": {name: value}} if nested else {name: value}
+        body = {**route.body, **extra}
+        response = httpx.post(sidecar.url + route.path, json=body, headers=sidecar.auth, timeout=60)
+        assert response.status_code == 400, (where, response.text)
+        message = response.json()["error"]["message"]
+        # LiteLLM refuses the fields on its own list first, naming them without the nesting.
+        assert f"{name} is not allowed in request body" in message, message
+        assert "remove it" in message
+        assert ATTACKER_KEY not in response.text
+        assert llm.requests == [], where
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_the_fast_path_itself_refuses_a_client_key(
+    sidecar: Sidecar, llm: StandInLLM, stream: bool
+) -> None:
+    llm.clear()
+    body = {**CHAT, "model": FAST_MODEL, "stream": stream, "extra_body": {"api_key": "x"}}
+    response = httpx.post(
+        sidecar.url + "/v1/chat/completions", json=body, headers=sidecar.auth, timeout=60
+    )
+    assert response.status_code == 400, response.text
+    assert LITELLM_MARK not in response.headers  # answered ahead of LiteLLM
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert llm.requests == []
+
+
+_LITELLM_LISTS = r"""
+import json, os, sys
+from sidecar.entry import prepare_environment
+prepare_environment(os.environ)
+from litellm.proxy.auth.auth_utils import _BANNED_REQUEST_BODY_PARAMS
+from litellm.router_utils.clientside_credential_handler import (
+    _ADMIN_CONFIG_FIELDS_TO_CLEAR_ON_BASE_OVERRIDE, clientside_credential_keys,
+)
+from litellm.types.router import CredentialLiteLLMParams
+from sidecar.inject import client_credential_fields
+litellm = {*_BANNED_REQUEST_BODY_PARAMS, *_ADMIN_CONFIG_FIELDS_TO_CLEAR_ON_BASE_OVERRIDE,
+           *clientside_credential_keys, *CredentialLiteLLMParams.model_fields}
+json.dump({"litellm": sorted(litellm), "bridge": sorted(client_credential_fields())}, sys.stdout)
+"""
+
+
+def test_the_refused_fields_cover_every_list_of_client_credentials_litellm_keeps() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _LITELLM_LISTS],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    lists = json.loads(done.stdout)
+    # Removed instead of refused (transport fields) or carrying the injection (extra_body).
+    handled = {"extra_body", "extra_headers", "headers", "extra_query"}
+    assert set(lists["litellm"]) - handled <= set(lists["bridge"])
+    assert {"api_key", "api_base", "base_url", "api_version", "region_name"} <= set(lists["bridge"])
+    assert "aws_secret_access_key" in lists["bridge"] and "vertex_project" in lists["bridge"]
+
+
+# -- the key in every form a client may write it --------------------------------------------------
+
+ODD_FORMS = ["BEARER {key}", "bearer {key}", "Bearer  {key}", "Bearer\t{key}", "bEaReR \t {key}"]
+
+
+@pytest.mark.parametrize("form", ODD_FORMS, ids=repr)
+@pytest.mark.parametrize("model", [INTERNAL_MODEL, FAST_MODEL], ids=["litellm", "fast-path"])
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_any_bearer_spelling_of_the_key_reaches_the_model(
+    sidecar: Sidecar, llm: StandInLLM, form: str, model: str, stream: bool
+) -> None:
+    llm.clear()
+    headers = {"Authorization": form.format(key=sidecar.master_key)}
+    body = {**CHAT, "model": model, "stream": stream}
+    response = httpx.post(
+        sidecar.url + "/v1/chat/completions", json=body, headers=headers, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    assert (FAST_PATH_MARK in response.headers) is (model == INTERNAL_MODEL)
+    seen = only_request(llm)
+    assert verify(seen.body["token"]) is not None
+    assert seen.headers["authorization"] == "Bearer none"  # the configured upstream key
+
+
+@pytest.mark.parametrize("form", ODD_FORMS, ids=repr)
+def test_any_bearer_spelling_of_the_key_works_on_the_other_routes(
+    sidecar: Sidecar, llm: StandInLLM, form: str
+) -> None:
+    headers = {"Authorization": form.format(key=sidecar.master_key)}
+    for route in SERVED:
+        if route.name.startswith("chat"):
+            continue  # above, on both paths
+        response = route.send(sidecar, headers)
+        assert response.status_code == 200, (route.name, response.text)
