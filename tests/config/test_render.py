@@ -87,12 +87,6 @@ def test_hook_is_not_added_twice(config: Path) -> None:
     assert data["litellm_settings"]["callbacks"] == [HOOK_CALLBACK]
 
 
-def test_relative_includes_stay_pointing_at_the_same_files(config: Path) -> None:
-    config.write_text(config.read_text() + "include:\n  - more.yaml\n")
-    data = yaml.safe_load(render_effective(config).text)
-    assert data["include"] == [str((config.parent / "more.yaml").resolve())]
-
-
 def test_invalid_config_raises_with_issues(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("model_list:\n  - model_name: x\n")

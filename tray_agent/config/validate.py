@@ -1,5 +1,8 @@
 """Validate ``config.yaml``: YAML syntax, the schema, and the env entries it references.
 
+Included files (``include:``) are read here too and merged into one config, validated as a
+whole; an issue in an included file is reported at that file's line and column.
+
 Whatever the input, the functions here return issues; they never raise for a bad file.
 """
 
@@ -7,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +19,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tray_agent.config import schema, yamlload
+from tray_agent.config import includes, schema, yamlload
+from tray_agent.config.includes import Source, SourceMap
 from tray_agent.config.issues import ConfigInvalid, ConfigIssue, Severity, excerpt, excerpt_quoted
 from tray_agent.config.locate import START, Parsed, Position, locate, locate_key
 from tray_agent.config.refs import iter_env_refs, ref_name
@@ -47,10 +52,18 @@ class Loaded:
     issues: list[ConfigIssue]
 
 
+@dataclass(frozen=True)
+class _InFile(Position):
+    """A position in a file other than the collector's own (an included file)."""
+
+    file: str = ""
+
+
 class _Collector:
     def __init__(self, file: str, parsed: Parsed | None = None) -> None:
         self.file = file
         self.parsed = parsed
+        self.sources: SourceMap | None = None
         self.issues: list[ConfigIssue] = []
 
     def add(
@@ -60,13 +73,17 @@ class _Collector:
         hint: str | None = None,
         severity: Severity = "error",
     ) -> None:
-        self.issues.append(
-            ConfigIssue(self.file, where.line, where.column, message, hint, severity)
-        )
+        file = where.file if isinstance(where, _InFile) and where.file else self.file
+        self.issues.append(ConfigIssue(file, where.line, where.column, message, hint, severity))
 
     def at(self, path: Iterable[object], *, key: bool = False) -> Position:
         root = self.parsed.root if self.parsed else None
-        steps = list(path)
+        steps: tuple[object, ...] = tuple(path)
+        if self.sources is not None:
+            source, steps = self.sources.route(steps)
+            root = source.root
+            pos = locate_key(root, steps) if key else locate(root, steps)
+            return _InFile(pos.line, pos.column, source.file)
         return locate_key(root, steps) if key else locate(root, steps)
 
 
@@ -263,13 +280,6 @@ def _settings_issues(out: _Collector, data: dict[str, Any]) -> None:
             "remove it: the bridge sets its own key for the local proxy",
             "warning",
         )
-    if data.get("include"):
-        out.add(
-            out.at(("include",), key=True),
-            "included files are passed to LiteLLM unchanged: their extra_body is not injected",
-            "keep models that need the token or project fields in config.yaml",
-            "warning",
-        )
 
 
 def _duplicate_keys(out: _Collector, root: yaml.Node | None) -> None:
@@ -304,11 +314,11 @@ def _position(text: str, offset: int) -> Position:
     return Position(line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
 
-def _parse(out: _Collector, text: str) -> Parsed | None:
+def _parse(out: _Collector, text: str, budget: yamlload.Budget | None = None) -> Parsed | None:
     # Parser messages quote the input ('...'): excerpt() keeps a file that is not a config
     # (a symlink to a password file) from being echoed.
     try:
-        root, loader = yamlload.compose(text)
+        root, loader = yamlload.compose(text, budget)
         try:
             out.parsed = Parsed(None, root)
             _duplicate_keys(out, root)
@@ -348,6 +358,80 @@ def _parse(out: _Collector, text: str) -> Parsed | None:
     return parsed
 
 
+def _include_entries(out: _Collector, data: dict[str, Any]) -> list[tuple[int, str]]:
+    entries = data.get(includes.INCLUDE_KEY)
+    if entries is None:
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        out.add(
+            out.at((includes.INCLUDE_KEY,)),
+            "include must be a list of file names",
+            "include: [models.yaml] (relative to the file that includes it)",
+        )
+        return []
+    return list(enumerate(entries))
+
+
+def _merge_includes(
+    out: _Collector, data: dict[str, Any], root_file: Path, budget: yamlload.Budget
+) -> dict[str, Any] | None:
+    """``data`` with every included file merged in, or None when one cannot be used.
+
+    Every file is read through the bounded loader and charged to the same ``budget``: the
+    merged config is what the sidecar gets, so it is what must stay small.
+    """
+    sources = SourceMap(Source(out.file, out.parsed.root if out.parsed else None))
+    out.sources = sources
+    merged = {k: v for k, v in data.items() if k != includes.INCLUDE_KEY}
+    before = len(out.issues)
+    pending = [(i, e, root_file, sources.main) for i, e in _include_entries(out, data)]
+    done = {Path(os.path.abspath(root_file))}
+    ok = len(out.issues) == before
+    while pending and ok:
+        index, entry, declared_in, declaring = pending.pop(0)
+        where = locate(declaring.root, (includes.INCLUDE_KEY, index))
+        target = includes.resolve_path(entry, declared_in, root_file)
+        if target in done:
+            continue
+        done.add(target)
+        if not target.exists():
+            out.add(
+                _InFile(where.line, where.column, declaring.file),
+                f"included file not found: {excerpt(entry, 80)} (looked for {target})",
+                "create it, or remove it from include:",
+            )
+            return None
+        included = _Collector(str(target))
+        text, issue = read_text(target)
+        parsed = _parse(included, text, budget) if text is not None else None
+        if issue is not None:
+            included.issues.append(issue)
+        source = Source(included.file, parsed.root if parsed else None)
+        if parsed is not None and parsed.data is not None and not isinstance(parsed.data, dict):
+            included.add(
+                START, "an included file must be a mapping (model_list: ...)", INCLUDE_HINT
+            )
+        elif parsed is not None and isinstance(parsed.data, dict):
+            for key in includes.REFUSED_KEYS:
+                if key in parsed.data:
+                    included.add(
+                        locate_key(parsed.root, (key,)),
+                        f"an included file may not set {key} (only config.yaml may)",
+                        includes.REFUSED_HINT.format(key=key),
+                    )
+            nested = _Collector(included.file, parsed)
+            pending += [(i, e, target, source) for i, e in _include_entries(nested, parsed.data)]
+            included.issues += nested.issues
+            if not included.issues:
+                includes.merge(merged, parsed.data, source, sources)
+        out.issues += included.issues
+        ok = not any(i.is_error for i in included.issues)
+    return merged if ok else None
+
+
+INCLUDE_HINT = "put the models in config.yaml, or in an included file as model_list:"
+
+
 def _yaml_hint(problem: str, at_tab: bool = False) -> str:
     if at_tab or "tab" in problem:
         return "indent with spaces, not tabs"
@@ -365,7 +449,8 @@ def _check(
     disabled: Collection[str],
 ) -> tuple[_Collector, ConfigFile | None, Parsed | None]:
     out = _Collector(file)
-    parsed = _parse(out, text)
+    budget = yamlload.Budget()
+    parsed = _parse(out, text, budget)
     if parsed is None:
         return out, None, None
     data = parsed.data
@@ -375,6 +460,12 @@ def _check(
     if not isinstance(data, dict):
         out.add(out.at(()), "the config must be a mapping (model_list:, bridge:, ...)", INIT_HINT)
         return out, None, parsed
+    if includes.INCLUDE_KEY in data:
+        merged = _merge_includes(out, data, Path(file), budget)
+        if merged is None:
+            return out, None, None
+        data = merged
+        parsed = Parsed(data, parsed.root)
     config: ConfigFile | None = None
     try:
         config = ConfigFile.model_validate(data)
@@ -384,6 +475,11 @@ def _check(
     _model_issues(out, data)
     _settings_issues(out, data)
     return out, config, parsed
+
+
+def _order(issue: ConfigIssue, main: str) -> tuple[bool, str, int, int]:
+    """The config's own issues first, then each included file's, each in file order."""
+    return (issue.file != main, issue.file, issue.line, issue.column)
 
 
 def validate_text(
@@ -403,7 +499,7 @@ def validate_text(
     except Exception as exc:  # a bug here must not take the agent down with it
         log.exception("config validation failed unexpectedly")
         issues = [ConfigIssue(file, 1, 1, f"internal error while validating: {exc!r}")]
-    return sorted(issues, key=lambda i: (i.line, i.column))
+    return sorted(issues, key=lambda i: _order(i, file))
 
 
 def read_text(path: Path) -> tuple[str | None, ConfigIssue | None]:
@@ -443,7 +539,7 @@ def load_config(path: Path | str) -> Loaded:
     if issue is not None or text is None:
         raise ConfigInvalid([issue] if issue else [])
     out, config, parsed = _check(text, str(path), None, ())
-    issues = sorted(out.issues, key=lambda i: (i.line, i.column))
+    issues = sorted(out.issues, key=lambda i: _order(i, str(path)))
     if config is None or parsed is None or any(i.is_error for i in issues):
         raise ConfigInvalid(issues)
     return Loaded(config=config, data=parsed.data, parsed=parsed, issues=issues)
