@@ -16,7 +16,8 @@ delay, a raw body, and the absurd answers of a broken IAM (an expiry as raw JSON
 gzip-compressed answer or gzip bomb, an unknown Content-Encoding; see :class:`Fault`). Every
 answer
 carries a ``Date`` header, shifted by ``date_skew`` seconds. ``calls`` counts requests per
-path; ``password_attempts`` counts password checks per employee ID.
+path; ``password_attempts`` counts password checks per employee ID; ``last_headers`` holds the
+last request's headers (names in lower case).
 
 Run alone: ``python -m tests.standins.iam --port 8700 --user e1:pw --ttl 60``.
 """
@@ -211,6 +212,7 @@ class StandinIam:
         self.refresh_grants = 0
         self.issued: list[str] = []
         self.last_json_body: Any = None
+        self.last_headers: dict[str, str] = {}
         self._faults: list[Fault] = []
         self._refresh: dict[str, tuple[str, float]] = {}  # refresh token -> (sub, expires_at)
         self._lock = threading.Lock()
@@ -357,6 +359,7 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             with iam._lock:
                 iam.calls[path] += 1
+                iam.last_headers = {k.lower(): v for k, v in self.headers.items()}
             fault = iam._take_fault(path)
             self._fault = fault
             if fault is not None:
@@ -367,6 +370,8 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
                     return
                 if fault.bomb:
                     bomb = gzip_bomb(fault.bomb, fault.gzip)
+                    # The client hangs up mid-body: read no further request from it.
+                    self.close_connection = True
                     self._send(fault.status or 200, bomb, "application/json", compressed=True)
                     return
                 if fault.deep:
