@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tray_agent.config import render_effective, validate_text, yamlload
+from tray_agent.config import ConfigInvalid, render, render_effective, validate_text, yamlload
 from tray_agent.diagnostics.bundle import redacted_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,3 +129,71 @@ def test_yaml_errors_keep_their_yaml_error_type() -> None:
         yamlload.load(bomb())
     with pytest.raises(yaml.YAMLError):
         yamlload.load("a: [\n")
+
+
+def long_string_bomb(repeats: int, length: int = 100_000, char: str = "A") -> str:
+    """One long quoted string repeated by aliases: few nodes, megabytes of text."""
+    return HEAD + f'      s: &s "{char * length}"\n' + f"      l: [{', '.join(['*s'] * repeats)}]\n"
+
+
+def test_long_string_alias_bomb_is_refused_by_validate_quickly_with_the_anchor(
+    tmp_path: Path,
+) -> None:
+    # 500 repeats of 100 KB: 50 MB once written out, though only ~500 nodes.
+    text = long_string_bomb(500)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    started = time.monotonic()
+    r = subprocess.run(
+        [sys.executable, "-m", "tray_agent", "config", "validate", "--no-env", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"LITELLM_BRIDGE_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
+    )
+    elapsed = time.monotonic() - started
+    assert r.returncode == 1, r.stdout + r.stderr
+    line, col = line_of(text, "&s")
+    assert f"{path}:{line}:{col}: error: alias *s at line {line + 1}" in r.stdout, r.stdout
+    assert "(100000 characters of text)" in r.stdout
+    assert "more than 8 MiB of text" in r.stdout
+    assert "A" * 30 not in r.stdout + r.stderr  # the repeated text is not echoed
+    assert elapsed < 20, elapsed
+    with pytest.raises(ConfigInvalid) as info:
+        render_effective(path)
+    assert (info.value.issues[0].line, info.value.issues[0].column) == (line, col)
+
+
+def test_a_config_just_under_the_text_budget_validates_and_renders(tmp_path: Path) -> None:
+    # The anchor and 79 repeats: 8,000,000 characters, under 8 MiB (8,388,608).
+    text = long_string_bomb(79)
+    assert validate_text(text) == [], [i.format() for i in validate_text(text)]
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    started = time.monotonic()
+    rendered = render_effective(path)
+    assert time.monotonic() - started < 20
+    assert 8_000_000 < len(rendered.text) < render.MAX_EFFECTIVE_BYTES
+    # Four more repeats pass the budget.
+    (issue,) = validate_text(long_string_bomb(84))
+    assert "more than 8 MiB of text" in issue.message
+
+
+def test_render_refuses_an_effective_config_over_the_limit_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    # Within the text budget (8,000,000 characters), but each control character is written
+    # out as a four-character escape: 32 MB of effective config.
+    text = long_string_bomb(19, length=400_000, char="\\x01")
+    assert validate_text(text) == [], [i.format() for i in validate_text(text)]
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    started = time.monotonic()
+    with pytest.raises(ConfigInvalid) as info:
+        render_effective(path)
+    assert time.monotonic() - started < 20
+    (issue,) = info.value.issues
+    assert issue.file == str(path) and (issue.line, issue.column) == (1, 1)
+    assert "effective config would be larger than 16 MiB; nothing was written" in issue.message
+    assert issue.hint and "aliases are written out in full" in issue.hint
