@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,41 +35,50 @@ def run(home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A short home: pytest's own temp paths are long enough under xdist that the socket
+    path would pass the AF_UNIX limit, which takes the other runtime dir (tested below)."""
+    h = Path(tempfile.mkdtemp(prefix="lbh-"))
+    yield h
+    shutil.rmtree(h, ignore_errors=True)
+
+
 def runtime_of(home: Path) -> Path:
     return home / ".local" / "state" / "litellm-bridge" / "run"
 
 
 def test_without_xdg_runtime_dir_commands_use_a_private_dir_and_warn_nothing(
-    tmp_path: Path,
+    home: Path,
 ) -> None:
-    r = run(tmp_path, "paths", "--json")
+    r = run(home, "paths", "--json")
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""  # no RuntimeDirWarning
     runtime = Path(json.loads(r.stdout)["runtime_dir"])
-    assert runtime == runtime_of(tmp_path)
+    assert runtime == runtime_of(home)
     info = runtime.lstat()
     assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o700
     assert info.st_uid == os.geteuid()
-    s = run(tmp_path, "status")
+    s = run(home, "status")
     assert s.returncode == 3 and "RuntimeDirWarning" not in s.stderr
     assert "no agent is running" in s.stdout + s.stderr
 
 
-def test_a_private_xdg_runtime_dir_is_used_and_an_open_one_is_not(tmp_path: Path) -> None:
-    xdg = tmp_path / "xdg"
+def test_a_private_xdg_runtime_dir_is_used_and_an_open_one_is_not(home: Path) -> None:
+    xdg = home / "xdg"
     xdg.mkdir(mode=0o700)
-    r = run(tmp_path, "paths", "--json", XDG_RUNTIME_DIR=str(xdg))
+    r = run(home, "paths", "--json", XDG_RUNTIME_DIR=str(xdg))
     assert json.loads(r.stdout)["runtime_dir"] == str(xdg / "litellm-bridge")
     xdg.chmod(0o777)  # anyone could plant a socket there: not trusted
-    r = run(tmp_path, "paths", "--json", XDG_RUNTIME_DIR=str(xdg))
-    assert json.loads(r.stdout)["runtime_dir"] == str(runtime_of(tmp_path))
+    r = run(home, "paths", "--json", XDG_RUNTIME_DIR=str(xdg))
+    assert json.loads(r.stdout)["runtime_dir"] == str(runtime_of(home))
 
 
-def test_our_own_runtime_dir_with_an_open_mode_is_repaired(tmp_path: Path) -> None:
-    runtime = runtime_of(tmp_path)
+def test_our_own_runtime_dir_with_an_open_mode_is_repaired(home: Path) -> None:
+    runtime = runtime_of(home)
     runtime.mkdir(parents=True)
     runtime.chmod(0o777)
-    assert run(tmp_path, "paths", "--json").returncode == 0
+    assert run(home, "paths", "--json").returncode == 0
     assert stat.S_IMODE(runtime.lstat().st_mode) == 0o700
 
 
@@ -93,12 +105,29 @@ def _symlink(runtime: Path) -> None:
 )
 @pytest.mark.parametrize("command", [("status",), ("paths", "--json")])
 def test_an_unsafe_runtime_dir_is_a_clear_error_not_a_traceback(
-    tmp_path: Path, make: object, words: str, command: tuple[str, ...]
+    home: Path, make: object, words: str, command: tuple[str, ...]
 ) -> None:
-    runtime = runtime_of(tmp_path)
+    runtime = runtime_of(home)
     make(runtime)  # type: ignore[operator]
-    r = run(tmp_path, *command)
+    r = run(home, *command)
     assert r.returncode == 1
     assert r.stderr.startswith(f"error: {runtime} {words}; it holds the agent's control socket")
     assert "XDG_RUNTIME_DIR" in r.stderr
     assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_a_home_too_deep_for_a_socket_path_uses_a_short_private_dir(home: Path) -> None:
+    deep = home / ("d" * 52)  # too deep for the state dir, not for the short one
+    deeper = deep / ("e" * 60)
+    for h, expected in ((deep, deep / ".litellm-bridge-run"), (deeper, None)):
+        h.mkdir(parents=True, exist_ok=True)
+        r = run(h, "paths", "--json")
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        runtime = Path(json.loads(r.stdout)["runtime_dir"])
+        if expected is not None:
+            assert runtime == expected
+        else:  # no path under the home fits: a per-uid dir, checked like the others
+            assert runtime.name == f"litellm-bridge-{os.getuid()}"
+        assert len(str(runtime / "agent.sock").encode()) <= 107
+        assert runtime.lstat().st_uid == os.getuid()
+        assert stat.S_IMODE(runtime.lstat().st_mode) == 0o700

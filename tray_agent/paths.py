@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +78,9 @@ def runtime_dir_for(env: Mapping[str, str]) -> Path:
 
     ``$XDG_RUNTIME_DIR/litellm-bridge`` when that is a private directory of ours; otherwise
     ``run`` under the user's state dir (or a short directory under the home when the socket
-    path would be too long). Never a shared predictable path such as ``/tmp/runtime-<uid>``,
-    which another local user could create first.
+    path would be too long, and ``<tmp>/litellm-bridge-<uid>`` when even that is). A shared
+    predictable path is used only after checking it is ours and 0700: another local user who
+    creates it first gets a clear refusal, never our socket.
     """
     if sys.platform == "win32" or sys.platform == "darwin":
         return Path(platformdirs.user_runtime_dir(APP_NAME, appauthor=False))
@@ -86,9 +88,12 @@ def runtime_dir_for(env: Mapping[str, str]) -> Path:
     if base is not None:
         return base / APP_NAME
     state = Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)) / "run"
-    if len(os.fsencode(state / "agent.sock")) <= SOCKET_PATH_MAX:
-        return state
-    return Path.home() / SHORT_RUNTIME
+    for candidate in (state, Path.home() / SHORT_RUNTIME):
+        if len(os.fsencode(candidate / "agent.sock")) <= SOCKET_PATH_MAX:
+            return candidate
+    # A home too deep for any socket path: a per-uid directory in the temp dir, which
+    # ensure_private_dir refuses unless it is ours and 0700 (tmux does the same).
+    return Path(tempfile.gettempdir()) / f"litellm-bridge-{os.getuid()}"
 
 
 @dataclass(frozen=True)
