@@ -57,6 +57,8 @@ def test_the_key_counts_in_every_way_a_client_sends_it() -> None:
     for headers in (
         [(b"authorization", b"Bearer " + KEY)],
         [(b"authorization", b"bearer  " + KEY)],
+        [(b"authorization", b"BEARER " + KEY)],
+        [(b"authorization", b"Bearer\t" + KEY)],
         [(b"x-api-key", KEY)],
         [(b"x-goog-api-key", KEY)],
         [(b"authorization", b"Bearer " + KEY), (b"x-api-key", KEY)],
@@ -90,3 +92,18 @@ def test_the_not_served_message_names_the_route_and_is_bounded() -> None:
     message = allowlist.not_served_message("GET", "/key/list")
     assert message.startswith("GET /key/list is not served by the bridge")
     assert len(allowlist.not_served_message("GET", "/" + "x" * 5000)) < 600
+
+
+def test_an_accepted_key_is_rewritten_into_the_one_form_litellm_parses() -> None:
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"Authorization", b"BEARER \t " + KEY),
+        (b"x-api-key", KEY),
+        (b"content-type", b"application/json"),
+    ]
+    assert allowlist.canonical_headers(headers, KEY) == [
+        (b"host", b"127.0.0.1"),
+        (b"Authorization", b"Bearer " + KEY),
+        (b"x-api-key", KEY),
+        (b"content-type", b"application/json"),
+    ]
