@@ -223,6 +223,9 @@ def format_status(snap: dict[str, Any]) -> str:
     if sc.get("error"):
         lines.append(f"         error: {sc['error']}")
     valid = {True: "valid", False: "INVALID", None: "not loaded"}[cfg["valid"]]
+    if cfg["valid"] and cfg.get("apply_error"):
+        # Valid, but its sidecar did not start: the previous config is still the one serving.
+        valid = "valid, not applied"
     lines.append(f"config   {valid}  {cfg['path']}")
     for e in cfg.get("errors", [])[:5]:
         loc = ":".join(str(x) for x in (e["file"], e.get("line"), e.get("column")) if x)
