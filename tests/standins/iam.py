@@ -64,6 +64,9 @@ class Fault:
     gzip, gzip`` for 2); ``bomb`` replaces the answer by a JSON body of that many MiB of
     padding, compressed ``gzip`` times (at least once); ``encoding`` sends this
     Content-Encoding header over the answer left as it is (e.g. ``br``, ``zstd``).
+
+    Tokens: ``token`` (and ``refresh_token``, OAuth only) answer a normal sign-in with this
+    value in place of the token (``jwt`` or ``access_token``), e.g. one with a line break.
     """
 
     status: int | None = None
@@ -79,6 +82,8 @@ class Fault:
     gzip: int = 0
     bomb: int = 0
     encoding: str | None = None
+    token: Any = None
+    refresh_token: Any = None
 
 
 def gzip_layers(body: bytes, layers: int) -> bytes:
@@ -439,6 +444,12 @@ def _handler_for(iam: StandinIam) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
             fault = getattr(self, "_fault", None)
+            if fault is not None and status == 200 and isinstance(data, dict):
+                holder = data.get("data", {}).get("session", data)
+                if fault.token is not None:
+                    holder["jwt" if "jwt" in holder else "access_token"] = fault.token
+                if fault.refresh_token is not None:
+                    holder["refresh_token"] = fault.refresh_token
             if fault is not None and fault.expiry is not None and status == 200:
                 body = self._with_expiry(data, fault.expiry)
             else:
