@@ -4,6 +4,7 @@ config that names no other file; status wording after a refused start."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,7 +48,7 @@ def test_agent_serves_a_model_from_an_included_file(tmp_path: Path) -> None:
 
 
 def test_status_says_a_valid_config_that_did_not_start_is_not_applied() -> None:
-    snap = {
+    snap: dict[str, Any] = {
         "agent": {"pid": 1},
         "sidecar": {"state": "running", "url": "http://127.0.0.1:4000", "pid": 2, "restarts": 0},
         "config": {
