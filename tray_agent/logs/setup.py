@@ -71,7 +71,7 @@ def open_log(path: Path | str, encoding: str | None = None) -> IO[Any]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(21, "not a regular file: remove it", str(path))
-        if os.name != "nt" and st.st_mode & 0o077:
+        if sys.platform != "win32" and st.st_mode & 0o077:
             os.fchmod(fd, 0o600)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
