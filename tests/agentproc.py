@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,6 +85,10 @@ class AgentProc:
         self.log = open(home / "agent-stdout.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=self.log, cwd=ROOT)
 
+    @property
+    def config_file(self) -> Path:
+        return self.home / "config" / "config.yaml"
+
     def status(self) -> dict[str, Any] | None:
         r = cli(self.home, "status", "--json", env=self.env, timeout=30)
         if r.returncode == 3:
@@ -120,3 +127,15 @@ class AgentProc:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+
+
+@contextlib.contextmanager
+def running_agent(home: Path, **config: Any) -> Iterator[AgentProc]:
+    """An agent on a fresh config (``write_config`` keywords) with its sidecar running."""
+    write_config(home, free_port(), **config)
+    a = AgentProc(home)
+    try:
+        a.wait_running()
+        yield a
+    finally:
+        a.stop()

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.agentproc import AgentProc, cli, token_login, write_config
-from tests.conftest import free_port
+from tests.agentproc import AgentProc, cli, running_agent, token_login
 from tests.standins.iam import StandinIam
 
 pytestmark = pytest.mark.timeout(400)
@@ -42,18 +41,13 @@ def iams() -> Iterator[tuple[StandinIam, StandinIam]]:
 def agent(
     tmp_path_factory: pytest.TempPathFactory, iams: tuple[StandinIam, StandinIam]
 ) -> Iterator[AgentProc]:
-    home = tmp_path_factory.mktemp("live-bridge-home")
-    write_config(home, free_port(), bridge={"iam": _profile(iams[0]), "notify_before": 60})
-    a = AgentProc(home)
-    try:
-        a.wait_running()
+    bridge = {"iam": _profile(iams[0]), "notify_before": 60}
+    with running_agent(tmp_path_factory.mktemp("live-bridge-home"), bridge=bridge) as a:
         yield a
-    finally:
-        a.stop()
 
 
 def _cfg(agent: AgentProc) -> Path:
-    return agent.home / "config" / "config.yaml"
+    return agent.config_file
 
 
 def _changes(agent: AgentProc) -> int:

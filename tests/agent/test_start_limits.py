@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.agentproc import AgentProc, cli, write_config
+from tests.agentproc import AgentProc, cli, running_agent, write_config
 from tests.conftest import free_port
 from tray_agent.supervisor import proctree
 
@@ -23,18 +23,12 @@ pytestmark = pytest.mark.timeout(400)
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProc]:
-    home = tmp_path_factory.mktemp("limits-home")
-    write_config(home, free_port())
-    a = AgentProc(home)
-    try:
-        a.wait_running()
+    with running_agent(tmp_path_factory.mktemp("limits-home")) as a:
         yield a
-    finally:
-        a.stop()
 
 
 def _cfg(agent: AgentProc) -> Path:
-    return agent.home / "config" / "config.yaml"
+    return agent.config_file
 
 
 def _edit(agent: AgentProc, data: dict[str, Any] | str) -> None:

@@ -10,8 +10,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.agentproc import AgentProc, cli, write_config
-from tests.conftest import free_port
+from tests.agentproc import AgentProc, cli, running_agent
 from tests.helpers.wait import wait_until
 from tests.standins.llm import StandInLLM
 from tray_agent.supervisor.proctree import is_alive
@@ -21,18 +20,12 @@ pytestmark = pytest.mark.timeout(400)
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProc]:
-    home = tmp_path_factory.mktemp("apply-home")
-    write_config(home, free_port())
-    a = AgentProc(home)
-    try:
-        a.wait_running()
+    with running_agent(tmp_path_factory.mktemp("apply-home")) as a:
         yield a
-    finally:
-        a.stop()
 
 
 def _cfg(agent: AgentProc) -> Path:
-    return agent.home / "config" / "config.yaml"
+    return agent.config_file
 
 
 def _edit(agent: AgentProc, text: str) -> None:

@@ -10,23 +10,16 @@ import httpx
 import psutil
 import pytest
 
-from tests.agentproc import AgentProc, cli, write_config
+from tests.agentproc import AgentProc, cli, running_agent
 from tests.config.test_validate_expansion import bomb, line_of
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.timeout(400)
 
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProc]:
-    home = tmp_path_factory.mktemp("bomb-home")
-    write_config(home, free_port())
-    a = AgentProc(home)
-    try:
-        a.wait_running()
+    with running_agent(tmp_path_factory.mktemp("bomb-home")) as a:
         yield a
-    finally:
-        a.stop()
 
 
 def test_running_agent_does_not_apply_an_alias_bomb(agent: AgentProc) -> None:
