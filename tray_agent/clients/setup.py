@@ -25,8 +25,8 @@ from pathlib import Path
 from tray_agent.clients.base import ClientSetup, FileSpec, Target
 from tray_agent.clients.formats import FORMATS, apply_values, values_present
 from tray_agent.clients.loop import check_no_self_loop
-from tray_agent.commands.context import UserError
-from tray_agent.fsutil import atomic_write, file_lock
+from tray_agent.commands.context import UserError, locked
+from tray_agent.fsutil import atomic_write
 from tray_agent.paths import Paths
 
 MANIFEST = "manifest.json"
@@ -115,16 +115,8 @@ def plan_setup(
 @contextlib.contextmanager
 def _client_lock(paths: Paths, client_name: str) -> Iterator[None]:
     """One setup or restore of a client at a time, across processes."""
-    root = backups_root(paths, client_name)
-    try:
-        lock = file_lock(root)
-        lock.__enter__()
-    except OSError as exc:
-        raise UserError(f"cannot lock {root}: {exc.strerror or exc}") from exc
-    try:
+    with locked(backups_root(paths, client_name)):
         yield
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def apply_setup(plan: SetupPlan) -> Path | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, TextIO
 
 from tray_agent import strictjson
@@ -19,6 +22,19 @@ class UserError(Exception):
         super().__init__(message)
         self.code = code
         self.hint = hint
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """``fsutil.file_lock(path)`` for a command: failing to take it is a ``UserError``."""
+    from tray_agent.fsutil import file_lock
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(path))
+        except OSError as exc:
+            raise UserError(f"cannot lock {path}: {exc.strerror or exc}") from exc
+        yield
 
 
 @dataclass

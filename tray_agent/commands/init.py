@@ -11,13 +11,13 @@ from typing import Any
 
 import yaml
 
-from tray_agent.commands.context import CliContext, UserError
+from tray_agent.commands.context import CliContext, UserError, locked
 from tray_agent.config.refs import env_names
 from tray_agent.config.schema import PORT_MAX, PORT_MIN
 from tray_agent.config.templates import TemplateError, instantiate, list_templates, resolve_template
 from tray_agent.config.validate import EXEMPT_ENV, validate_text
 from tray_agent.envstore import EnvStore, EnvStoreError, looks_secret
-from tray_agent.fsutil import atomic_write, file_lock
+from tray_agent.fsutil import atomic_write
 from tray_agent.paths import Paths
 
 
@@ -89,12 +89,7 @@ def replace_config(config: Path, text: str, force: bool) -> Path | None:
     Holds the config's lock from the check to the write, so two writers at once never
     pick the same backup name or replace the file between another's backup and write.
     """
-    try:
-        lock = file_lock(config)
-        lock.__enter__()
-    except OSError as exc:
-        raise UserError(f"cannot lock {config}: {exc.strerror or exc}") from exc
-    try:
+    with locked(config):
         backup = None
         if config.exists():
             if not force:
@@ -109,8 +104,6 @@ def replace_config(config: Path, text: str, force: bool) -> Path | None:
             kept = f"; the previous file is intact (backup: {backup})" if backup else ""
             raise UserError(f"{exc}{kept}") from exc
         return backup
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _ask_env(ctx: CliContext, store: EnvStore, missing: list[str], interactive: bool) -> list[str]:
