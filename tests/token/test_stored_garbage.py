@@ -23,6 +23,7 @@ import pytest
 
 from tests.agentproc import ROOT, AgentProc, cli, env_for, token_login, write_config
 from tests.conftest import free_port
+from tests.helpers.keyring import require_keyring
 from tests.standins.iam import StandinIam
 from tests.token.conftest import EMPLOYEE, PASSWORD, json_profile
 from tests.token.jsoncheck import root_of, strict_loads
@@ -282,8 +283,7 @@ def test_remember_without_keyring_or_agent_says_nothing_is_kept(
 def test_remember_with_keyring_says_os_keyring(
     home: Paths, standin: StandinIam, secrets: SecretStore
 ) -> None:
-    if not secrets.persistent:
-        pytest.skip("needs the desktop session's keyring (scripts/with-desktop.sh)")
+    require_keyring(secrets)
     root = root_of(home)
     _configure_iam(home, standin)
     result = token_login(root, env_for(root), PASSWORD + "\n", "--remember")
