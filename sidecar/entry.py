@@ -53,6 +53,12 @@ _REMOVED_ENV = (
     "DIRECT_URL",
     "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY",
     "WORKER_CONFIG",
+    # A config from a bucket or a .env file would bypass the agent's checked effective config.
+    "LITELLM_CONFIG_BUCKET_NAME",
+    "LITELLM_CONFIG_BUCKET_TYPE",
+    "LITELLM_CONFIG_BUCKET_OBJECT_KEY",
+    "LITELLM_MODE",
+    "SSLKEYLOGFILE",  # TLS session keys: would let a file reader decrypt the token on the wire
 )
 
 
