@@ -24,7 +24,32 @@ import yaml
 from tray_agent.config.issues import excerpt
 
 # libyaml when present: same grammar and positions as yaml.safe_load, ten times faster.
-Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_INT_CHARS = 100
+"""Longest integer scalar: YAML 1.1 base-60 integers (``1:59:59``) cost quadratic time to
+build, and Python refuses to print integers past 4,300 digits; no config needs more."""
+
+
+class _BoundedLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, with integers bounded in length."""
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if len(text) > MAX_INT_CHARS:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"an integer of {len(text)} characters (at most {MAX_INT_CHARS}); "
+            "write a shorter number, or quote it to make it text",
+            node.start_mark,
+        )
+    value: int = yaml.SafeLoader.construct_yaml_int(loader, node)
+    return value
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+Loader: type[yaml.SafeLoader] = _BoundedLoader
 
 MAX_NODES = 100_000
 """Nodes a document may expand to (aliases counted as what they repeat); real configs have
