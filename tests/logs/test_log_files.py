@@ -63,3 +63,25 @@ def test_rotation_keeps_writing_to_private_files(tmp_path: Path) -> None:
     assert len(rotated) >= 2
     for f in rotated:
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+
+def test_a_hard_linked_log_is_refused_and_the_other_file_untouched(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.chmod(victim, 0o644)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    os.link(victim, logs / "agent.log")
+    with pytest.raises(OSError, match="hard link"):
+        rotating_handler(logs / "agent.log")
+    assert victim.read_text() == "precious\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
+def test_a_symlinked_log_folder_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "logs").symlink_to(elsewhere)
+    with pytest.raises(OSError, match="not a symlink"):
+        open_log(tmp_path / "logs" / "agent.log")
+    assert list(elsewhere.iterdir()) == []

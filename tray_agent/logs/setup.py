@@ -58,6 +58,11 @@ def open_log(path: Path | str, encoding: str | None = None) -> IO[Any]:
     Every log writer uses this, so a symlink planted where a log goes cannot make the agent
     append to another file, and a log created by an older version is made private.
     """
+    parent = os.path.dirname(os.path.abspath(path))
+    if sys.platform != "win32":
+        pst = os.lstat(parent)
+        if stat.S_ISLNK(pst.st_mode) or pst.st_uid != os.getuid():
+            raise OSError(13, "the log folder must be a folder of yours, not a symlink", parent)
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
     flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # FIFO: no hang
     try:
@@ -71,6 +76,8 @@ def open_log(path: Path | str, encoding: str | None = None) -> IO[Any]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(21, "not a regular file: remove it", str(path))
+        if st.st_nlink > 1:  # a hard link to another file would get our lines (and mode)
+            raise OSError(31, "a log file must not be a hard link to another file", str(path))
         if sys.platform != "win32" and st.st_mode & 0o077:
             os.fchmod(fd, 0o600)
         if hasattr(os, "set_blocking"):
