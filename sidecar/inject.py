@@ -28,11 +28,12 @@ CLIENT_TRANSPORT_FIELDS = frozenset(
 )
 
 
-# Body fields that choose the upstream, or the credentials sent to it. A client's copy would
-# replace the configured ones (``api_key`` becomes the upstream's ``Authorization``), so the
-# request is refused (400, naming the field) rather than quietly changed: the client asked
-# for something the bridge forbids and should learn it. LiteLLM's own lists are added at
-# first use (``client_credential_fields``); this floor holds if a LiteLLM upgrade moves them.
+# Body fields that choose the upstream, the credentials sent to it or how LiteLLM calls it.
+# A client's copy would replace the configured ones (``api_key`` becomes the upstream's
+# ``Authorization``, ``custom_llm_provider`` sends it to another host), so the request is
+# refused (400, naming the field) rather than quietly changed: the client asked for something
+# the bridge forbids and should learn it. LiteLLM's own lists are added at first use
+# (``client_credential_fields``); this floor holds if a LiteLLM upgrade moves them.
 _CREDENTIAL_FLOOR = frozenset(
     {
         "api_key",
@@ -66,36 +67,78 @@ _CREDENTIAL_FLOOR = frozenset(
         "default_headers",
         "user_config",
         "model_list",
+        # LiteLLM call settings (all_litellm_params) that redirect the call or fake it.
+        "custom_llm_provider",
+        "use_litellm_proxy",
+        "ssl_verify",
+        "litellm_credential_name",
+        "fallbacks",
+        "model_alias_map",
+        "mock_response",
+        "input_cost_per_token",
+        "output_cost_per_token",
     }
 )
 # Dicts whose keys LiteLLM spreads into the upstream call like top-level fields.
 _NESTED_BODIES = ("extra_body", "litellm_embedding_config")
 # Handled otherwise: transport fields are removed, ``extra_body`` carries the injection.
 _NOT_REFUSED = CLIENT_TRANSPORT_FIELDS | {"extra_body"}
+# The names in LiteLLM's ``all_litellm_params`` a request may carry. Every other name there
+# is a LiteLLM call setting (``custom_llm_provider``, ``ssl_verify``, ``fallbacks``,
+# ``mock_response``, cost overrides, ...) that would let a client choose the upstream, turn
+# off TLS checks or change what the bridge's config decides, so it is refused.
+CLIENT_REQUEST_FIELDS = frozenset(
+    {
+        # A request field of the OpenAI chat and Responses APIs and of Anthropic's Messages
+        # API (Claude Code sends ``metadata.user_id``): the only name clients send that is
+        # also in all_litellm_params. LiteLLM strips its own control keys inside it itself.
+        "metadata",
+        # The rest LiteLLM writes into the request before the bridge hook sees it, on every
+        # request; a client's copy is dropped or replaced by LiteLLM first.
+        # ``metadata`` under the name the Responses and Messages routes use.
+        "litellm_metadata",
+        # Its audit snapshot and the raw headers: client copies are stripped first.
+        "proxy_server_request",
+        "secret_fields",
+        # Set (never taken from the client) when a body or header timeout is present.
+        "client_side_timeout",
+        # Log and trace identifiers: they choose nothing upstream.
+        "litellm_call_id",
+        "litellm_trace_id",
+        "litellm_session_id",
+        # Its per-call logging object, and its note to drop the usage chunk it asked for.
+        "litellm_logging_obj",
+        "_litellm_strip_stream_usage",
+    }
+)
 
 REFUSAL_HINT = "remove it (the bridge's config sets the upstream and its credentials)"
 
 
 @functools.cache
 def client_credential_fields() -> frozenset[str]:
-    """Every credential or endpoint field a client may not send: the floor and LiteLLM's lists.
+    """Every field a client may not send: credentials, endpoints and LiteLLM call settings.
 
-    LiteLLM's lists (what it refuses in a request body, what it clears when a client redirects
-    ``api_base``, what it takes as client credentials) are read at first use, when the sidecar
-    has LiteLLM loaded; ``tests/sidecar/test_client_boundary.py`` checks they are still there.
+    The floor plus LiteLLM's lists (what it refuses in a request body, what it clears when a
+    client redirects ``api_base``, what it takes as client credentials, and every parameter
+    its calls take, ``all_litellm_params``), minus ``CLIENT_REQUEST_FIELDS``. The lists are
+    read at first use, when the sidecar has LiteLLM loaded;
+    ``tests/sidecar/test_client_boundary.py`` checks they are still there.
     """
     names = set(_CREDENTIAL_FLOOR)
     try:
         from litellm.proxy.auth import auth_utils
         from litellm.router_utils import clientside_credential_handler as clientside
         from litellm.types.router import CredentialLiteLLMParams
+        from litellm.types.utils import all_litellm_params
     except ImportError:
-        return frozenset(names - _NOT_REFUSED)
+        return frozenset(names - _NOT_REFUSED - CLIENT_REQUEST_FIELDS)
     names.update(getattr(auth_utils, "_BANNED_REQUEST_BODY_PARAMS", ()))
     names.update(getattr(clientside, "_ADMIN_CONFIG_FIELDS_TO_CLEAR_ON_BASE_OVERRIDE", ()))
     names.update(getattr(clientside, "clientside_credential_keys", ()))
     names.update(CredentialLiteLLMParams.model_fields)
-    return frozenset(names - _NOT_REFUSED)
+    names.update(all_litellm_params)
+    return frozenset(names - _NOT_REFUSED - CLIENT_REQUEST_FIELDS)
 
 
 def _client_fields(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

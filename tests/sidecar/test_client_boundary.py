@@ -483,6 +483,129 @@ def test_a_client_credential_is_a_400_naming_it_and_nothing_goes_upstream(
         assert llm.requests == [], where
 
 
+# (field, value): LiteLLM call settings that would send the configured key to another host,
+# turn off TLS checks of the upstream, route elsewhere or answer without the upstream.
+CALL_SETTINGS: list[tuple[str, Any]] = [
+    ("custom_llm_provider", "replicate"),
+    ("custom_llm_provider", "anthropic"),
+    ("ssl_verify", False),
+    ("use_litellm_proxy", True),
+    ("fallbacks", [{"model": "gpt-4o"}]),
+    ("litellm_credential_name", "other"),
+    ("model_alias_map", {INTERNAL_MODEL: "gpt-4o"}),
+    ("auto_router_config", "{}"),
+    ("tags", ["other"]),
+    ("num_retries", 50),
+]
+MOCK = "mocked-" + secrets.token_hex(4)
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["top-level", "extra_body"])
+@pytest.mark.parametrize("route", CREDENTIAL_ROUTES, ids=lambda r: r.name)
+def test_a_client_call_setting_is_a_400_naming_it_and_nothing_goes_upstream(
+    sidecar: Sidecar, llm: StandInLLM, route: Served, nested: bool
+) -> None:
+    assert route.body is not None
+    for name, value in [*CALL_SETTINGS, ("mock_response", MOCK)]:
+        llm.clear()
+        where = f"extra_body.{name}" if nested else name
+        extra = {"extra_body": {name: value}} if nested else {name: value}
+        body = {**route.body, **extra}
+        response = httpx.post(sidecar.url + route.path, json=body, headers=sidecar.auth, timeout=60)
+        fast_path = route.body.get("model") == FAST_MODEL
+        if name == "mock_response" and not nested and not fast_path and response.is_success:
+            # LiteLLM itself drops a client's mock_response on most routes before the bridge
+            # hook runs: the upstream answers, never the mock.
+            assert MOCK not in response.text
+            assert len(llm.requests) == 1
+            continue
+        assert response.status_code == 400, (where, response.text)
+        message = response.json()["error"]["message"]
+        # The completions route puts "400: " before the hook's message.
+        assert message.removeprefix("400: ") == (
+            f"rejected request: {where} is not allowed in request body; remove it "
+            "(the bridge's config sets the upstream and its credentials)"
+        )
+        assert llm.requests == [], where
+
+
+# What the OpenAI, Anthropic and Gemini clients send besides the model and the prompt.
+CLIENT_FIELDS: list[Served] = [
+    Served(
+        "chat",
+        "POST",
+        "/v1/chat/completions",
+        {
+            **CHAT,
+            "temperature": 0.2,
+            "top_p": 0.9,
+            "max_tokens": 16,
+            "stop": ["\n\n"],
+            "seed": 1,
+            "user": "someone",
+            "metadata": {"session": "x"},
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "timeout": 600,
+        },
+    ),
+    Served(
+        "messages",
+        "POST",
+        "/v1/messages",
+        {
+            **ANTHROPIC,
+            "system": "be brief",
+            "metadata": {"user_id": "user_abc_account_x_session_y"},
+            "temperature": 1,
+            "stop_sequences": ["END"],
+            "stream": True,
+        },
+        "anthropic",
+    ),
+    Served(
+        "responses",
+        "POST",
+        "/v1/responses",
+        {
+            "model": INTERNAL_MODEL,
+            "input": "hi",
+            "instructions": "be brief",
+            "store": False,
+            "metadata": {"session": "x"},
+            "user": "someone",
+            "temperature": 0.2,
+        },
+    ),
+    Served(
+        "gemini",
+        "POST",
+        f"{GEMINI}:generateContent",
+        {
+            **GEMINI_BODY,
+            "systemInstruction": {"parts": [{"text": "be brief"}]},
+            "generationConfig": {"temperature": 0.2, "maxOutputTokens": 16},
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("model", [INTERNAL_MODEL, FAST_MODEL], ids=["litellm", "fast-path"])
+@pytest.mark.parametrize("route", CLIENT_FIELDS, ids=lambda r: r.name)
+def test_the_fields_clients_send_still_pass(
+    sidecar: Sidecar, llm: StandInLLM, route: Served, model: str
+) -> None:
+    assert route.body is not None
+    if model == FAST_MODEL and route.name != "chat":
+        pytest.skip("the fast path serves chat only")
+    llm.clear()
+    body = {**route.body, "model": model} if "model" in route.body else route.body
+    response = httpx.post(sidecar.url + route.path, json=body, headers=sidecar.auth, timeout=60)
+    assert response.status_code == 200, response.text
+    seen = only_request(llm)
+    assert verify(seen.body["token"]) is not None
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_the_fast_path_itself_refuses_a_client_key(
     sidecar: Sidecar, llm: StandInLLM, stream: bool
@@ -507,14 +630,17 @@ from litellm.router_utils.clientside_credential_handler import (
     _ADMIN_CONFIG_FIELDS_TO_CLEAR_ON_BASE_OVERRIDE, clientside_credential_keys,
 )
 from litellm.types.router import CredentialLiteLLMParams
-from sidecar.inject import client_credential_fields
+from litellm.types.utils import all_litellm_params
+from sidecar.inject import CLIENT_REQUEST_FIELDS, client_credential_fields
 litellm = {*_BANNED_REQUEST_BODY_PARAMS, *_ADMIN_CONFIG_FIELDS_TO_CLEAR_ON_BASE_OVERRIDE,
-           *clientside_credential_keys, *CredentialLiteLLMParams.model_fields}
-json.dump({"litellm": sorted(litellm), "bridge": sorted(client_credential_fields())}, sys.stdout)
+           *clientside_credential_keys, *CredentialLiteLLMParams.model_fields,
+           *all_litellm_params}
+json.dump({"litellm": sorted(litellm), "bridge": sorted(client_credential_fields()),
+           "allowed": sorted(CLIENT_REQUEST_FIELDS)}, sys.stdout)
 """
 
 
-def test_the_refused_fields_cover_every_list_of_client_credentials_litellm_keeps() -> None:
+def test_the_refused_fields_cover_every_list_of_client_credentials_and_call_settings() -> None:
     done = subprocess.run(
         [sys.executable, "-c", _LITELLM_LISTS],
         cwd=PROJECT_ROOT,
@@ -525,8 +651,15 @@ def test_the_refused_fields_cover_every_list_of_client_credentials_litellm_keeps
     )
     lists = json.loads(done.stdout)
     # Removed instead of refused (transport fields) or carrying the injection (extra_body).
-    handled = {"extra_body", "extra_headers", "headers", "extra_query"}
-    assert set(lists["litellm"]) - handled <= set(lists["bridge"])
+    handled = {"extra_body", "extra_headers", "headers", "extra_query", "provider_specific_header"}
+    allowed = set(lists["allowed"])
+    assert set(lists["litellm"]) - handled - allowed <= set(lists["bridge"])
+    # The allow-list stays short, and holds nothing that picks the upstream or fakes it.
+    assert len(allowed) <= 12
+    assert allowed.isdisjoint({"custom_llm_provider", "ssl_verify", "mock_response", "fallbacks"})
+    assert {"use_litellm_proxy", "litellm_credential_name", "input_cost_per_token"} <= set(
+        lists["bridge"]
+    )
     assert {"api_key", "api_base", "base_url", "api_version", "region_name"} <= set(lists["bridge"])
     assert "aws_secret_access_key" in lists["bridge"] and "vertex_project" in lists["bridge"]
 
