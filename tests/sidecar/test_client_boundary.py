@@ -529,6 +529,15 @@ def test_a_client_call_setting_is_a_400_naming_it_and_nothing_goes_upstream(
         assert llm.requests == [], where
 
 
+def test_the_warm_up_is_not_refused(sidecar: Sidecar) -> None:
+    # Its mock answer is set after the client check, at the deployment level, where no
+    # client field can reach: every warm-up step must still pass.
+    log = sidecar.log()
+    assert "warm-up took" in log, log[-2000:]
+    assert "warm-up requests failed" not in log and "warm-up failed" not in log, log[-2000:]
+    assert "gemini stream" in log  # the last step ran
+
+
 # What the OpenAI, Anthropic and Gemini clients send besides the model and the prompt.
 CLIENT_FIELDS: list[Served] = [
     Served(
