@@ -1,10 +1,11 @@
 """The LiteLLM hook named in the effective config: ``sidecar.bridge_hook.bridge_hook``.
 
 * ``async_pre_call_hook`` (proxy level, every route, before routing): refuses client-sent
-  credentials and endpoints (``api_key``, ...: ``sidecar.inject.client_credential_fields``)
-  with HTTP 400, removes client-sent upstream headers and query parameters
-  (``sidecar.inject.CLIENT_TRANSPORT_FIELDS``) and refuses a model that needs a token while
-  none is usable, with HTTP 401, before anything goes upstream.
+  credentials, endpoints and LiteLLM call settings (``api_key``, ``custom_llm_provider``,
+  ...: ``sidecar.inject.client_credential_fields``) with HTTP 400, removes client-sent
+  upstream headers and query parameters (``sidecar.inject.CLIENT_TRANSPORT_FIELDS``) and
+  refuses a model that needs a token while none is usable, with HTTP 401, before anything
+  goes upstream.
 * ``async_pre_call_deployment_hook`` (just before the upstream call, every route and each
   nested call a route makes): removes client-sent copies of the injected fields and merges
   the current values into ``extra_body``, which LiteLLM writes at the top level of the
