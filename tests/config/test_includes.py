@@ -3,15 +3,14 @@ config that names no other file."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.config.test_validate_expansion import ROOT, bomb, line_of, long_string_bomb
+from tests.config.cliutil import validate_child
+from tests.config.test_validate_expansion import bomb, line_of, long_string_bomb
 from tray_agent.config import ConfigInvalid, render_effective, validate_file
 from tray_agent.config.schema import HOOK_CALLBACK
 
@@ -49,14 +48,7 @@ def test_alias_bomb_in_an_included_file_is_refused_by_validate_at_its_anchor(
     text = bomb()
     config = write(tmp_path, text)
     started = time.monotonic()
-    r = subprocess.run(
-        [sys.executable, "-m", "tray_agent", "config", "validate", "--no-env", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={"LITELLM_BRIDGE_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
-    )
+    r = validate_child(tmp_path / "home", config)
     assert r.returncode == 1, r.stdout + r.stderr
     line, col = line_of(text, "&l3")
     assert f"{tmp_path / 'models.yaml'}:{line}:{col}: error: alias *l3" in r.stdout, r.stdout

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.config.cliutil import validate_child
 from tray_agent.config import ConfigInvalid, render, render_effective, validate_text, yamlload
 from tray_agent.diagnostics.bundle import redacted_yaml
 
@@ -46,14 +45,7 @@ def test_nine_deep_alias_bomb_is_refused_by_validate_quickly_with_the_anchor(
     path = tmp_path / "config.yaml"
     path.write_text(text)
     started = time.monotonic()
-    r = subprocess.run(
-        [sys.executable, "-m", "tray_agent", "config", "validate", "--no-env", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={"LITELLM_BRIDGE_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
-    )
+    r = validate_child(tmp_path / "home", path)
     elapsed = time.monotonic() - started
     assert r.returncode == 1, r.stdout + r.stderr
     # Building &l4, a repeat of &l3 (11111 nodes each) is the one that passes the budget.
@@ -144,14 +136,7 @@ def test_long_string_alias_bomb_is_refused_by_validate_quickly_with_the_anchor(
     path = tmp_path / "config.yaml"
     path.write_text(text)
     started = time.monotonic()
-    r = subprocess.run(
-        [sys.executable, "-m", "tray_agent", "config", "validate", "--no-env", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={"LITELLM_BRIDGE_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
-    )
+    r = validate_child(tmp_path / "home", path)
     elapsed = time.monotonic() - started
     assert r.returncode == 1, r.stdout + r.stderr
     line, col = line_of(text, "&s")

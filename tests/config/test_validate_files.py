@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.config.cliutil import validate_child
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "PlantedHash9f3kQz"
@@ -20,15 +21,7 @@ ALIASED = f"key: *{PLANTED}\n"
 
 
 def validate(home: Path, target: Path | None = None) -> subprocess.CompletedProcess[str]:
-    args = ["config", "validate", "--no-env", *([str(target)] if target else [])]
-    return subprocess.run(
-        [sys.executable, "-m", "tray_agent", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={"LITELLM_BRIDGE_HOME": str(home), "PATH": "/usr/bin:/bin"},
-    )
+    return validate_child(home, target)
 
 
 def link_config(home: Path, target: str | Path) -> Path:
