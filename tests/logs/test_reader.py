@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import queue
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -136,20 +138,68 @@ def test_cli_filters_without_an_agent(tmp_path: Path) -> None:
 def test_cli_follow_prints_new_lines(tmp_path: Path) -> None:
     home = tmp_path / "home"
     logs = write_logs(home)
+    stderr = (tmp_path / "stderr.txt").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tray_agent", "logs", "-f", "--grep", "fresh", "-n", "0"],
         env=env_for(home),
         stdout=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         cwd=ROOT,
     )
-    try:
-        time.sleep(3)
-        with (logs / "sidecar.log").open("a") as fh:
-            fh.write(f"{timestamp()} INFO    sidecar out pid=9 fresh line\n")
+    printed: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "fresh line" in line
+        for out in proc.stdout:
+            printed.put(out)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    def append(text: str) -> None:
+        with (logs / "sidecar.log").open("a") as fh:
+            fh.write(f"{timestamp()} INFO    sidecar out pid=9 {text}\n")
+
+    def next_line(until: float) -> str | None:
+        try:
+            return printed.get(timeout=max(0.0, min(0.25, until - time.monotonic())))
+        except queue.Empty:
+            return None
+
+    def probe_number(line: str) -> int:
+        return int(line.split("fresh probe ")[1]) if "fresh probe " in line else 0
+
+    try:
+        # The follower is running once a line written after the first output (which comes
+        # after the initial read) is printed: wait for that, not for a guessed start-up time.
+        deadline = time.monotonic() + 60
+        seen: list[str] = []
+        written_before_output: int | None = None
+        probe = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            probe += 1
+            append(f"fresh probe {probe}")
+            if (out := next_line(deadline)) is not None:
+                seen.append(out)
+            if seen and written_before_output is None:
+                written_before_output = probe
+            if written_before_output is not None and any(
+                probe_number(ln) > written_before_output for ln in seen
+            ):
+                break
+        else:
+            errors = (tmp_path / "stderr.txt").read_text()
+            raise AssertionError(f"the follower printed {seen} (exit {proc.poll()}): {errors}")
+        append("fresh final line")
+        while "fresh final line" not in seen[-1] and time.monotonic() < deadline:
+            if (more := next_line(deadline)) is not None:
+                seen.append(more)
+        assert "fresh final line" in seen[-1], seen
+        probes = [probe_number(ln) for ln in seen[:-1]]
+        # Each printed once, in order, and nothing the filter excludes.
+        assert probes == sorted(set(probes)) and 0 not in probes, seen
+        assert all("sidecar" in ln and "fresh" in ln for ln in seen), seen
     finally:
         proc.kill()
         proc.wait(10)
+        stderr.close()
