@@ -38,8 +38,38 @@ def descendants(pid: int) -> list[int]:
         return []
 
 
-def signal_tree(pid: int, hard: bool) -> None:
-    """Send TERM (or KILL when ``hard``) to the process and everything below it."""
+def started_at(pid: int) -> float | None:
+    """The process's start time: with the pid, what tells it apart from a later one."""
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
+
+
+def is_same(pid: int, created: float | None) -> bool:
+    """True while ``pid`` is still the live process that started at ``created``.
+
+    Pids are reused (32768 of them wrap within minutes on a busy machine): signalling or
+    measuring by pid alone after the process is gone can hit an unrelated process, or the
+    process group it leads.
+    """
+    if created is None:
+        return True
+    try:
+        p = psutil.Process(pid)
+        return float(p.create_time()) == created and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def signal_tree(pid: int, hard: bool, created: float | None = None) -> None:
+    """Send TERM (or KILL when ``hard``) to the process and everything below it.
+
+    With ``created`` (from ``started_at``), nothing is sent unless ``pid`` is still that
+    process.
+    """
+    if not is_same(pid, created):
+        return
     if sys.platform == "win32":
         args = ["taskkill", "/PID", str(pid), "/T"] + (["/F"] if hard else [])
         subprocess.run(args, capture_output=True, check=False)
@@ -53,16 +83,24 @@ def signal_tree(pid: int, hard: bool) -> None:
             os.kill(c, sig)
 
 
-def terminate_tree(proc: subprocess.Popen[bytes], grace: float) -> int | None:
-    """Graceful stop, then kill after ``grace`` seconds; returns the exit code."""
-    if proc.poll() is None:
-        signal_tree(proc.pid, hard=False)
-        try:
-            return proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
+def terminate_tree(
+    proc: subprocess.Popen[bytes], grace: float, created: float | None = None
+) -> int | None:
+    """Graceful stop, then kill after ``grace`` seconds; returns the exit code.
+
+    A process that has already exited is left alone: its pid may belong to another now.
+    """
+    if proc.poll() is not None:
+        return proc.returncode
+    signal_tree(proc.pid, hard=False, created=created)
+    try:
+        return proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        pass
+    if not is_same(proc.pid, created):
+        return proc.poll()
     children = descendants(proc.pid)
-    signal_tree(proc.pid, hard=True)
+    signal_tree(proc.pid, hard=True, created=created)
     if sys.platform != "win32":
         for c in children:
             with contextlib.suppress(OSError):

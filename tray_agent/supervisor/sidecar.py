@@ -147,6 +147,7 @@ class SidecarProcess:
         finally:
             os.close(ev_w)
         self.pid = self.proc.pid
+        self.created = proctree.started_at(self.pid)  # kills check it: pids are reused
         event(log, logging.INFO, "sidecar.spawned", pid=self.pid, generation=generation)
         limit = spec.max_start_memory_mb
         if limit:
@@ -239,7 +240,7 @@ class SidecarProcess:
         Callers that stop it on purpose set ``stopping`` first; a kill without it (e.g. a
         ready timeout) is handled as a failure.
         """
-        rc = proctree.terminate_tree(self.proc, grace)
+        rc = proctree.terminate_tree(self.proc, grace, self.created)
         with self._stdin_lock, contextlib.suppress(Exception):
             if self.proc.stdin:
                 self.proc.stdin.close()

@@ -92,6 +92,7 @@ class StartGuard:
         measure: Callable[[int], int | None] = tree_rss,
     ) -> None:
         self.pid = pid
+        self.created = proctree.started_at(pid)
         self.limit_mb = limit_mb
         self._on_exceeded = on_exceeded
         self._interval = interval
@@ -110,6 +111,9 @@ class StartGuard:
     def _run(self) -> None:
         limit = self.limit_mb * MB
         while True:
+            # Once the sidecar is gone its pid may be another process's: never measure it.
+            if self.created is None or not proctree.is_same(self.pid, self.created):
+                return
             rss = self._measure(self.pid)
             if rss is None or self._stop.is_set():
                 return
@@ -119,7 +123,7 @@ class StartGuard:
                 try:
                     self._on_exceeded(rss // MB)
                 finally:
-                    proctree.signal_tree(self.pid, hard=True)
+                    proctree.signal_tree(self.pid, hard=True, created=self.created)
                 return
             if self._stop.wait(self._interval):
                 return
