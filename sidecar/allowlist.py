@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
+CLIENT_KEY_ERROR = "ClientKeyRejected"
+"""The error class a request event carries when the bridge refused the client's key."""
 KEY_MESSAGE = 'missing or wrong API key: use the key from "litellm-bridge key"'
 
 # How a route answers errors: the format its clients parse.

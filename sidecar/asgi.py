@@ -73,7 +73,8 @@ class BridgeApp:
             send = self._http_send(send, record)
             if route.needs_key and not allowlist.authorized(scope, self._key, route):
                 if record is not None:
-                    record.error = "AuthenticationError"
+                    # Not the upstream's AuthenticationError: the client's key was wrong.
+                    record.error = allowlist.CLIENT_KEY_ERROR
                 body = allowlist.error_body(
                     route.style, 401, allowlist.KEY_MESSAGE, "authentication_error"
                 )

@@ -22,6 +22,7 @@ from tray_agent.logs.errors import (
         ({"status": 200}, None),
         ({"status": 401, "error": "HTTPException"}, "token_expired"),
         ({"status": 401, "error": "AuthenticationError"}, "upstream_401"),
+        ({"status": 401, "error": "ClientKeyRejected"}, "client_key"),
         ({"status": 500, "error": "InternalServerError"}, "upstream_5xx"),
         ({"status": 200, "error": "InternalServerError"}, "upstream_5xx"),
         ({"status": 200, "stream": True, "error": "ReadError"}, "upstream_unreachable"),
@@ -69,3 +70,9 @@ def test_log_records_feed_counts_and_the_summary_survives_a_restart(tmp_path: Pa
     again = ErrorSummary()
     again.load(read_saved(tmp_path / "errors.json"))
     assert {e["kind"] for e in again.entries()} == {"port_busy", "sidecar_crash"}
+
+
+def test_a_wrong_client_key_is_not_blamed_on_the_upstream() -> None:
+    from sidecar.allowlist import CLIENT_KEY_ERROR
+
+    assert classify_request({"status": 401, "error": CLIENT_KEY_ERROR}) == "client_key"

@@ -39,6 +39,8 @@ HINTS: dict[str, str] = {
     "check api_base and the network or VPN",
     "request_refused": "a client request was refused: check the model name and the API key "
     "(litellm-bridge key)",
+    "client_key": "a client sent no API key or a wrong one: set it up again with "
+    "litellm-bridge clients setup NAME (the key is what litellm-bridge key prints)",
     "sidecar_crash": "the proxy exited unexpectedly: litellm-bridge logs --component sidecar",
     "sidecar_start_failed": "the proxy did not start: litellm-bridge logs --component sidecar",
     "config_invalid": "config.yaml has errors: litellm-bridge config validate",
@@ -103,6 +105,8 @@ def classify_request(payload: Mapping[str, Any]) -> str | None:
     if status == 401:
         # The hook refuses before anything goes upstream (no exception class, or the
         # HTTPException it raises); LiteLLM maps an upstream 401 to AuthenticationError.
+        if error == "ClientKeyRejected":  # sidecar/allowlist.py CLIENT_KEY_ERROR
+            return "client_key"
         if "Authentication" in error:
             return "upstream_401"
         return "token_expired"
