@@ -42,6 +42,19 @@ def write_config(
     return path
 
 
+def corp_model(llm_url: str, api_key: str, project: str) -> dict[str, Any]:
+    """``corp-llm``: the stand-in internal LLM behind the token contract (token + project)."""
+    return {
+        "model_name": "corp-llm",
+        "litellm_params": {
+            "model": "hosted_vllm/internal-model",
+            "api_base": llm_url + "/v1",
+            "api_key": api_key,
+            "extra_body": {"token": "os.environ/LITELLM_BRIDGE_TOKEN", "project": project},
+        },
+    }
+
+
 def env_for(home: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["LITELLM_BRIDGE_HOME"] = str(home)

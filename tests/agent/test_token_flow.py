@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.agentproc import AgentProc, cli, env_for, token_login, write_config
+from tests.agentproc import AgentProc, cli, corp_model, env_for, token_login, write_config
 from tests.conftest import free_port
 from tests.helpers.wait import wait_until
 from tests.standins.iam import StandinIam
@@ -45,20 +45,7 @@ def agent(
     write_config(
         home,
         free_port(),
-        extra_models=[
-            {
-                "model_name": "corp-llm",
-                "litellm_params": {
-                    "model": "hosted_vllm/internal-model",
-                    "api_base": llm.url + "/v1",
-                    "api_key": "os.environ/CORP_LLM_KEY",
-                    "extra_body": {
-                        "token": "os.environ/LITELLM_BRIDGE_TOKEN",
-                        "project": "os.environ/CORP_PROJECT",
-                    },
-                },
-            }
-        ],
+        extra_models=[corp_model(llm.url, "os.environ/CORP_LLM_KEY", "os.environ/CORP_PROJECT")],
         bridge={
             "iam": {
                 "kind": "oauth2-password",

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.agentproc import AgentProc, cli, env_for, token_login, write_config
+from tests.agentproc import AgentProc, cli, corp_model, env_for, token_login, write_config
 from tests.conftest import free_port
 from tests.helpers.corp_proxy import CorpProxy
 from tests.helpers.wait import wait_until
@@ -53,17 +53,7 @@ def test_loopback_upstream_bypasses_the_proxy_and_tokens_still_rotate(
     write_config(
         home,
         free_port(),
-        extra_models=[
-            {
-                "model_name": "corp-llm",
-                "litellm_params": {
-                    "model": "hosted_vllm/internal-model",
-                    "api_base": llm.url + "/v1",
-                    "api_key": "none",
-                    "extra_body": {"token": "os.environ/LITELLM_BRIDGE_TOKEN", "project": "p-1"},
-                },
-            }
-        ],
+        extra_models=[corp_model(llm.url, "none", "p-1")],
         bridge={
             "iam": {
                 "kind": "oauth2-password",
