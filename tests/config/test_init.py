@@ -100,13 +100,14 @@ def test_unwritable_home_names_the_directory(
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
 def test_read_only_home_names_the_directory(home: Path) -> None:
     if os.geteuid() == 0:
-        # Root ignores permissions: run the real command as an unprivileged user instead,
-        # on a home that root owns (CI runs as root, so this is the branch CI takes).
+        # Root ignores permissions: run the real command as root without the capabilities
+        # that bypass them (CI runs as root, so this is the branch CI takes).
         shared = Path(tempfile.mkdtemp(prefix="ro-home-"))
         try:
             shared.chmod(0o755)
             root_home = shared / "home"
-            root_home.mkdir(mode=0o755)
+            root_home.mkdir()
+            root_home.chmod(0o555)  # read-only even for its owner once DAC override is gone
             done = as_nobody(
                 [sys.executable, "-m", "tray_agent", *INIT_DEMO],
                 {**os.environ, "LITELLM_BRIDGE_HOME": str(root_home)},
@@ -118,6 +119,7 @@ def test_read_only_home_names_the_directory(home: Path) -> None:
             assert str(root_home) in done.stderr and "Permission denied" in done.stderr
             assert list(root_home.iterdir()) == [], "something was written"
         finally:
+            root_home.chmod(0o755)
             shutil.rmtree(shared)
         return
     home.chmod(0o500)
@@ -134,8 +136,13 @@ INIT_DEMO = ("init", "--template", "demo", "--non-interactive")
 
 
 def as_nobody(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` as uid/gid 65534 with no supplementary groups (needs root)."""
-    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    """Run ``argv`` as root without the capabilities that bypass file permissions.
+
+    Still root, so it reads a checkout that only root may read (a clone in a 0700 temp
+    dir), but a directory's mode bits now apply to it as to any user.
+    """
+    caps = "-dac_override,-dac_read_search,-fowner"
+    drop = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
     return subprocess.run(
         drop + argv, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
     )
