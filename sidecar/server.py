@@ -63,6 +63,7 @@ class SidecarServer(uvicorn.Server):
         """Stop accepting, close connections politely, wait for them (bounded), then exit."""
         started = time.monotonic()
         self.bridge_app.draining = True
+        EVENTS.emit("draining", timeout=timeout)
         # Closes only this process's duplicate of the listening socket: the agent's socket
         # stays open and keeps accepting for a successor.
         for server in getattr(self, "servers", []):

@@ -54,7 +54,7 @@ def test_crash_loop_stops_retrying_and_reports_last_output(
         assert "crash loop" in sc["error"] and "boom: cannot start" in sc["error"]
         assert sc["restarts"] == 4
         gen = sc["generation"]
-        time.sleep(1.0)
+        time.sleep(1.0)  # five times the policy's longest delay: a restart would show
         assert agent.snapshot()["sidecar"]["generation"] == gen, "restarted after giving up"
     finally:
         agent.shutdown()

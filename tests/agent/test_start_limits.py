@@ -133,6 +133,7 @@ def test_first_sidecar_past_its_ceiling_is_an_error_without_restarts(tmp_path: P
         assert "grew past 100 MB while starting" in err
         assert "bridge.sidecar.max_start_memory_mb" in err
         gen = s["sidecar"]["generation"]
+        # A restart would come after the crash back-off's first delay (1 s): watch for three.
         time.sleep(3)
         after = a.status()
         assert after is not None

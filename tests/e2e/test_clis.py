@@ -77,8 +77,7 @@ def sidecar(llm: StandInLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     try:
         car.wait_ready(150)
         token, expires = mint("employee-e2e", 3600)
-        car.send_token(token, expires)
-        time.sleep(0.5)  # the token line is read asynchronously
+        car.send_token(token, expires)  # returns once the sidecar acknowledged it
         yield car
     finally:
         car.stop()

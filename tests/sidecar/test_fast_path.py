@@ -370,7 +370,7 @@ def test_drain_closes_kept_alive_connections_and_waits_for_streams(
             demo = {"model": DEMO_MODEL, "messages": MESSAGES}
             assert kept.post("/v1/chat/completions", json=demo).status_code == 200
             os.kill(sidecar.pid, signal.SIGTERM)
-            time.sleep(1.0)
+            sidecar.wait_event(lambda e: e.get("event") == "draining", 30)
             assert sidecar.proc.poll() is None, "exited while a stream was in flight"
             # The kept-alive connection still reaches this sidecar: told to close.
             during = kept.post(

@@ -128,6 +128,37 @@ def click(x: int, y: int, button: int = 1) -> None:
     xdotool("click", str(button))
 
 
+def settled_screenshot(
+    path: Path,
+    window: str = "root",
+    crop: str | None = None,
+    unlike: Path | None = None,
+    timeout: float = 30.0,
+    quiet: float = 0.1,
+) -> Path:
+    """A screenshot taken once the picture shows the change and stopped changing.
+
+    Grabs until the picture differs from ``unlike`` (the previous state's picture, when
+    given) and two grabs ``quiet`` s apart are the same: the tray host and Tk draw
+    asynchronously, so a fixed pause before the grab either wastes time or catches a
+    half-drawn frame.
+    """
+    deadline = time.monotonic() + timeout
+    previous = path.with_name(path.stem + ".previous.png")
+    screenshot(previous, window, crop)
+    while True:
+        time.sleep(quiet)
+        screenshot(path, window, crop)
+        changed = unlike is None or differs(unlike, path)
+        if changed and not differs(previous, path):
+            previous.unlink(missing_ok=True)
+            return path
+        if time.monotonic() > deadline:
+            previous.unlink(missing_ok=True)
+            raise AssertionError(f"the picture for {path.name} did not settle in {timeout} s")
+        path.replace(previous)
+
+
 def differs(a: Path, b: Path) -> bool:
     from PIL import Image, ImageChops
 
@@ -225,20 +256,31 @@ def key_until_gone(wid: str, title: str, key: str, attempts: int = 5) -> bool:
     return False
 
 
-def popup_menu(timeout: float = 10.0) -> Geometry:
-    """The tray menu's popup window (a tall override-redirect window near the panel)."""
-    deadline = time.monotonic() + timeout
+def popup_menus() -> list[Geometry]:
+    """Open tray menu popups (tall override-redirect windows near the panel)."""
     panel = tray_panel()
+    return [
+        g
+        for wid, name, g in window_tree()
+        if 120 <= g.w <= 700
+        and 200 <= g.h <= 900
+        and g.y <= panel.y + panel.h + 40
+        and not name.startswith('"panel"')
+        and g.x + g.w >= panel.x - 400
+        and viewable(wid)  # a closed menu can stay in the tree, unmapped
+    ]
+
+
+def viewable(wid: str) -> bool:
+    out = subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True).stdout
+    return "IsViewable" in out
+
+
+def popup_menu(timeout: float = 10.0) -> Geometry:
+    """The tray menu's popup window."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        menus = [
-            g
-            for _wid, name, g in window_tree()
-            if 120 <= g.w <= 700
-            and 200 <= g.h <= 900
-            and g.y <= panel.y + panel.h + 40
-            and not name.startswith('"panel"')
-            and g.x + g.w >= panel.x - 400
-        ]
+        menus = popup_menus()
         if menus:
             return max(menus, key=lambda g: g.h)
         time.sleep(0.2)

@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from tests.agentproc import write_config
 from tests.conftest import free_port
+from tests.helpers.wait import wait_until
 from tests.tray import desktop
 from tests.tray.desktop import NotificationMonitor
 from tests.tray.trayproc import TrayProc
@@ -44,9 +44,10 @@ def tray() -> Iterator[TrayProc]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def shot(artifacts: Path, name: str) -> Path:
+def shot(artifacts: Path, name: str, unlike: Path | None = None) -> Path:
+    """The tray icon as the tray host shows it, once it has changed from ``unlike``."""
     geo = desktop.tray_icon_geometry()
-    return desktop.screenshot(artifacts / f"tray-{name}.png", crop=geo.crop)
+    return desktop.settled_screenshot(artifacts / f"tray-{name}.png", crop=geo.crop, unlike=unlike)
 
 
 def states_strip(artifacts: Path, states: tuple[str, ...], zoom: int = 3) -> Path:
@@ -87,16 +88,21 @@ def test_start_from_the_menu_changes_the_picture(tray: TrayProc, artifacts: Path
     before = shot(artifacts, "stopped")
     assert tray.click("start")
     tray.wait_for(lambda d: d["icon"] == "starting", 30, "the starting picture")
-    time.sleep(0.3)
-    starting = shot(artifacts, "starting")
+    # Each grab waits until the tray host shows a picture unlike the previous state's.
+    starting = shot(artifacts, "starting", unlike=before)
     d = tray.wait_for(lambda d: d["icon"] == "running", 150, "running")
     assert "http://127.0.0.1:" in d["tooltip"]
-    time.sleep(0.3)
-    running = shot(artifacts, "running")
-    assert desktop.differs(before, starting) and desktop.differs(starting, running)
+    running = shot(artifacts, "running", unlike=starting)
+    assert desktop.differs(before, running)
     assert not tray.item(d, "start")["enabled"]
     assert tray.item(d, "stop")["enabled"] and tray.item(d, "restart")["enabled"]
     assert not tray.click("start")  # disabled items ignore clicks, like the backend
+
+
+def invalid_checks(tray: TrayProc) -> int:
+    """How many times the agent found config.yaml invalid (one log event per check)."""
+    log = tray.paths.agent_log
+    return log.read_text(errors="replace").count("config.invalid") if log.exists() else 0
 
 
 @pytest.mark.timeout(60)
@@ -111,9 +117,13 @@ def test_invalid_config_is_notified_once_with_file_and_line(
         _summary, body = notifications.wait_for("config.yaml has errors", since=mark)
         after = body.split("config.yaml:")[1][:3]
         assert "config.yaml:" in body and any(c.isdigit() for c in after)
-        time.sleep(1.5)  # editors save twice: the same condition must not be announced again
+        # Editors save twice: the same condition must not be announced again. The agent logs
+        # each check, so the second save is known to be checked (and its unchanged status
+        # published) before counting the notifications.
+        checks = invalid_checks(tray)
         cfg.write_text(cfg.read_text() + "\n")
-        time.sleep(1.5)
+        wait_until(lambda: invalid_checks(tray) > checks, 30, "the second save checked")
+        tray.wait_for(lambda d: "errors" in d["tooltip"], 10, "the tray still showing errors")
         assert len(notifications.matching("config.yaml has errors", since=mark)) == 1
     finally:
         cfg.write_text(good)
@@ -129,7 +139,8 @@ def test_sidecar_crash_is_notified_on_the_bus(
     mark = notifications.mark()
     os.kill(pid, signal.SIGKILL)
     tray.wait_for(lambda d: d["icon"] == "error", 30, "the error picture")
-    shot(artifacts, "error")
+    running = artifacts / "tray-running.png"  # absent when an earlier test failed part-way
+    shot(artifacts, "error", unlike=running if running.is_file() else None)
     states_strip(artifacts, ("stopped", "starting", "running", "error"))
     _summary, body = notifications.wait_for("Proxy crashed", since=mark)
     assert "exit" in body
@@ -140,9 +151,7 @@ def test_sidecar_crash_is_notified_on_the_bus(
 @pytest.mark.timeout(60)
 def test_open_logs_folder_and_start_at_login(tray: TrayProc) -> None:
     assert tray.click("logs")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not tray.opened_log.exists():
-        time.sleep(0.1)
+    wait_until(tray.opened_log.exists, 10, "the logs folder opened")
     assert str(tray.paths.log_dir) in tray.opened_log.read_text()
 
     entry = tray.home.parent / "xdg-config" / "autostart" / "litellm-bridge.desktop"
@@ -161,8 +170,9 @@ def test_real_left_click_opens_the_status_dialog(tray: TrayProc, artifacts: Path
     x, y = desktop.tray_icon_geometry().center
     desktop.click(x, y, 1)
     wid = desktop.find_window("LiteLLM Bridge: status")
-    time.sleep(2.5)  # let it poll the agent and fill the log view
-    desktop.screenshot(artifacts / "dialog-status-live.png", window=wid)
+    # The window fills as its polls (one a second) answer: grab it once a whole poll
+    # period went by without a change.
+    desktop.settled_screenshot(artifacts / "dialog-status-live.png", window=wid, quiet=1.5)
     assert desktop.key_until_gone(wid, "LiteLLM Bridge: status", "Escape")
 
 
@@ -196,20 +206,16 @@ def test_right_click_menu_then_quit_leaves_no_sidecar(tray: TrayProc, artifacts:
     x, y = desktop.tray_icon_geometry().center
     desktop.click(x, y, 3)
     menu = desktop.popup_menu()
-    time.sleep(1.0)
     panel = desktop.tray_panel()
     left = max(0, min(menu.x, panel.x) - 16)
     bottom = max(menu.y + menu.h, panel.y + panel.h) + 16
     area = desktop.Geometry(left, 0, panel.x + panel.w - left, bottom)
-    desktop.screenshot(artifacts / "tray-menu.png", crop=area.crop)
+    desktop.settled_screenshot(artifacts / "tray-menu.png", crop=area.crop, quiet=0.3)
     desktop.xdotool("key", "Escape")  # close the popup; Quit goes the backend's way
-    time.sleep(0.5)
+    wait_until(lambda: not desktop.popup_menus(), 10, "the menu closed")
     # The agent may close the channel while answering.
     with contextlib.suppress(ControlError, OSError, EOFError):
         tray.click("quit")
     tray.proc.wait(60)
     assert tray.proc.returncode == 0, tray.output()
-    deadline = time.monotonic() + 10
-    while proctree.is_alive(sidecar) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not proctree.is_alive(sidecar)
+    wait_until(lambda: not proctree.is_alive(sidecar), 10, "the sidecar gone")
