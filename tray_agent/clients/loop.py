@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tray_agent.commands.context import UserError
+from tray_agent.envref import ref_name, resolve_ref
 
 # Variables LiteLLM reads as a provider's base URL when a model sets none.
 FALLBACK_BASE_ENV = (
@@ -80,9 +81,8 @@ def self_loop_reasons(bridge_url: str, config_file: Path, environ: Mapping[str, 
             continue
         base = str(base)
         shown = base
-        if base.startswith("os.environ/"):
-            var = base.removeprefix("os.environ/")
-            base = environ.get(var, "")
+        if ref_name(base) is not None:
+            base = str(resolve_ref(base, environ) or "")
             shown = f"{shown} (= {base!r})"
         if points_at(base, bridge_url):
             reasons.append(

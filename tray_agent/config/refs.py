@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tray_agent.config.schema import ENV_PREFIX
+from tray_agent.envref import ref_name, resolve_ref
+
+__all__ = ["EnvRef", "env_names", "iter_env_refs", "ref_name", "resolve_ref"]
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -22,13 +24,6 @@ class EnvRef:
     @property
     def valid(self) -> bool:
         return NAME_RE.fullmatch(self.name) is not None
-
-
-def ref_name(value: object) -> str | None:
-    """``NAME`` for a value ``os.environ/NAME``, else None."""
-    if isinstance(value, str) and value.startswith(ENV_PREFIX):
-        return value[len(ENV_PREFIX) :]
-    return None
 
 
 def iter_env_refs(data: Any) -> Iterator[EnvRef]:

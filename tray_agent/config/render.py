@@ -16,13 +16,13 @@ from typing import Any
 from tray_agent.config.issues import ConfigInvalid, ConfigIssue
 from tray_agent.config.refs import env_names, ref_name
 from tray_agent.config.schema import (
-    ENV_PREFIX,
     HOOK_CALLBACK,
     MASTER_KEY_ENV,
     TOKEN_ENV,
 )
 from tray_agent.config.validate import load_config
 from tray_agent.config.yamlload import dump_plain
+from tray_agent.envref import ENV_PREFIX
 from tray_agent.fsutil import atomic_write
 from tray_agent.paths import Paths
 from tray_agent.token.profiles import JsonIamProfile, OAuth2PasswordIamProfile

@@ -25,13 +25,13 @@ from tray_agent.config.issues import ConfigInvalid, ConfigIssue, Severity, excer
 from tray_agent.config.locate import START, Parsed, Position, locate, locate_key
 from tray_agent.config.refs import iter_env_refs, ref_name
 from tray_agent.config.schema import (
-    ENV_PREFIX,
     MASTER_KEY_ENV,
     TOKEN_ENV,
     BridgeSection,
     ConfigFile,
     ModelEntry,
 )
+from tray_agent.envref import ENV_PREFIX
 from tray_agent.fsutil import read_bytes_capped
 from tray_agent.token.profiles import JsonIamProfile, OAuth2PasswordIamProfile
 

@@ -21,6 +21,7 @@ from tray_agent.config import yamlload
 from tray_agent.config.schema import ConfigFile
 from tray_agent.config.validate import MAX_CONFIG_BYTES
 from tray_agent.config.yamlload import dump_plain
+from tray_agent.envref import ref_name
 from tray_agent.fsutil import read_bytes_capped
 from tray_agent.logs.errors import ERRORS_FILE, read_saved
 from tray_agent.logs.reader import log_files, tail_text
@@ -87,7 +88,7 @@ def redact_data(value: Any) -> Any:
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for k, v in value.items():
-            keep_ref = isinstance(v, str) and v.startswith("os.environ/")
+            keep_ref = ref_name(v) is not None
             if _secret_key(k) and isinstance(v, str | int | float) and not keep_ref:
                 out[k] = MASK
             else:

@@ -16,6 +16,7 @@ import psutil
 
 from tray_agent.doctor.context import CheckResult, DoctorContext
 from tray_agent.doctor.probe import probe_url, proxy_for
+from tray_agent.envref import resolve_ref
 from tray_agent.logs.secrets import PROXY_VARS
 
 SIGN_IN = "sign in: litellm-bridge token login"
@@ -462,9 +463,7 @@ def _judge(ctx: DoctorContext, resp: httpx.Response, how: str, model: str) -> Ch
 
 
 def _resolve(value: Any, env: dict[str, str]) -> Any:
-    if isinstance(value, str) and value.startswith("os.environ/"):
-        return env.get(value.removeprefix("os.environ/"))
-    return value
+    return resolve_ref(value, env)
 
 
 def check_upstream(ctx: DoctorContext) -> CheckResult:

@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import Any
 
+from tray_agent.envref import ref_name, resolve_ref
 from tray_agent.logs.errors import (
     ERRORS_FILE,
     ErrorSummary,
@@ -98,9 +99,11 @@ class MetricsLink:
         iam = getattr(prepared, "iam", None)
         secret_ref = getattr(iam, "client_secret", None)
         env = getattr(prepared, "env", {}) or {}
-        if isinstance(secret_ref, str) and secret_ref.startswith("os.environ/"):
-            value = env.get(secret_ref.removeprefix("os.environ/"))
-            REDACTOR.add_basic_auth(str(getattr(iam, "client_id", "")), value)
+        if ref_name(secret_ref) is not None:
+            value = resolve_ref(secret_ref, env)
+            REDACTOR.add_basic_auth(
+                str(getattr(iam, "client_id", "")), value if isinstance(value, str) else None
+            )
 
     def _on_snapshot(self, snap: dict[str, Any]) -> None:
         expiry = (snap.get("token") or {}).get("expires_at")

@@ -30,12 +30,12 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
+from tray_agent.envref import ref_name, resolve_ref
 from tray_agent.token.profiles import IamProfile, JsonIamProfile, OAuth2PasswordIamProfile
 
 log = logging.getLogger("tray_agent.token")
 
 Clock = Callable[[], float]
-ENV_REF = "os.environ/"
 # A sign-in answer is a few hundred bytes; a cap keeps a broken or hostile IAM from filling
 # memory (a 300 MB body used to be read whole).
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -632,15 +632,16 @@ def make_iam(
 
 def resolve_env_ref(value: str, env: Mapping[str, str], field: str) -> str:
     """``os.environ/NAME`` -> env[NAME]; other values unchanged."""
-    if not value.startswith(ENV_REF):
+    name = ref_name(value)
+    if name is None:
         return value
-    name = value[len(ENV_REF) :]
-    if name not in env:
+    resolved = resolve_ref(value, env)
+    if not isinstance(resolved, str):
         raise IamConfigError(
             f"bridge.iam.{field} refers to the env entry {name}, which is not set or not "
             f"enabled; add it to the env store (or the environment) and try again"
         )
-    return env[name]
+    return resolved
 
 
 # -- templates, paths and expiry ----------------------------------------------------------
