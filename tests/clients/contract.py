@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from tray_agent.clients import ClientsError
 from tray_agent.clients.base import ClientSetup, FileSpec, Target
 from tray_agent.clients.formats import FORMATS, MISSING, REMOVE, KeyPath
 from tray_agent.clients.loop import SelfLoopError
 from tray_agent.clients.setup import apply_setup, is_configured, plan_setup, restore
-from tray_agent.commands.context import UserError
 from tray_agent.paths import get_paths
 
 KEY = "sk-bridge-test-key-0123456789"
@@ -240,7 +240,7 @@ class ClientSetupContract:
         apply_setup(plan_setup(client, target, environ={}))
         edited = client.files(target)[0].path
         edited.write_bytes(edited.read_bytes() + b"\n")
-        with pytest.raises(UserError, match="changed since setup"):
+        with pytest.raises(ClientsError, match="changed since setup"):
             restore(target.paths, client)
         restore(target.paths, client, force=True)
         for path, data in originals.items():
@@ -249,7 +249,7 @@ class ClientSetupContract:
     def test_restore_without_setup_is_a_user_error(
         self, client: ClientSetup, target: Target
     ) -> None:
-        with pytest.raises(UserError, match="nothing to restore"):
+        with pytest.raises(ClientsError, match="nothing to restore"):
             restore(target.paths, client)
 
     def test_setup_refused_when_a_model_upstream_is_the_bridge(

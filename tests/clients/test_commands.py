@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.clients.contract import tree_hash
-from tray_agent.clients import bridge_endpoint, setup_summary
+from tray_agent.clients import ClientsError, bridge_endpoint, setup_summary
 from tray_agent.clients.registry import all_clients
 from tray_agent.commands import clients as cmd
 from tray_agent.commands.context import CliContext, UserError
@@ -52,10 +52,22 @@ def test_endpoint_defaults_to_port_4000(ctx: CliContext) -> None:
     assert bridge_endpoint(ctx).url == "http://127.0.0.1:4000"
 
 
-def test_endpoint_without_key_is_a_user_error(ctx: CliContext) -> None:
+def test_endpoint_without_key_is_a_clients_error(ctx: CliContext) -> None:
     ctx.secrets.delete("master-key")
-    with pytest.raises(UserError, match="no bridge key"):
+    with pytest.raises(ClientsError, match="no bridge key"):
         bridge_endpoint(ctx)
+
+
+def test_command_turns_a_clients_refusal_into_a_user_error_with_its_hint(
+    ctx: CliContext, tmp_path: Path
+) -> None:
+    cmd.cmd_setup(argparse.Namespace(name="codex", dry_run=False, model=None), ctx)
+    changed = next(p for p in (tmp_path / "user").rglob("*") if p.is_file() and "codex" in str(p))
+    changed.write_text(changed.read_text() + "\n# edited by hand\n")
+    with pytest.raises(UserError, match="changed since setup") as info:
+        cmd.cmd_restore(argparse.Namespace(name="codex", force=False), ctx)
+    assert info.value.code == 1
+    assert info.value.hint is not None and "--force" in info.value.hint
 
 
 class FakeAgent:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tray_agent.clients import ClientsError
 from tray_agent.clients.base import Target
 from tray_agent.clients.claude_code import ClaudeCode
 from tray_agent.clients.setup import apply_setup, backups_root, plan_setup, restore
-from tray_agent.commands.context import UserError
 from tray_agent.paths import get_paths
 
 
@@ -38,7 +38,7 @@ def test_a_file_changed_after_planning_is_not_overwritten(target: Target) -> Non
     spec.path.write_text('{"theme": "dark"}\n')
     plan = plan_setup(client, target, environ={})
     spec.path.write_text('{"theme": "light", "mine": 1}\n')  # e.g. another setup, or the user
-    with pytest.raises(UserError, match="changed while the setup was being prepared") as info:
+    with pytest.raises(ClientsError, match="changed while the setup was being prepared") as info:
         apply_setup(plan)
     assert str(spec.path) in str(info.value)
     assert spec.path.read_text() == '{"theme": "light", "mine": 1}\n'

@@ -7,9 +7,11 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from tray_agent.commands.context import CliContext, UserError
+from tray_agent.clients.errors import ClientsError
+from tray_agent.paths import Paths
+from tray_agent.secrets import SecretStore
 
 DEFAULT_PORT = 4000
 
@@ -34,7 +36,23 @@ def configured_port(config_file: Path) -> int:
     return port if isinstance(port, int) and 0 < port < 65536 else DEFAULT_PORT
 
 
-def bridge_endpoint(ctx: CliContext) -> Endpoint:
+class EndpointSources(Protocol):
+    """Where the endpoint is looked up: the home, its secrets and the running agent (if any).
+
+    ``tray_agent.commands.context.CliContext`` is one; a Protocol keeps this module below
+    the command layer.
+    """
+
+    @property
+    def paths(self) -> Paths: ...
+
+    @property
+    def secrets(self) -> SecretStore: ...
+
+    def agent(self) -> Any | None: ...
+
+
+def bridge_endpoint(ctx: EndpointSources) -> Endpoint:
     """The running agent's URL and key when an agent runs, else config port + stored key."""
     url: str | None = None
     key: str | None = None
@@ -51,7 +69,7 @@ def bridge_endpoint(ctx: CliContext) -> Endpoint:
     if not key:
         key = ctx.secrets.get("master-key")
     if not key:
-        raise UserError(
+        raise ClientsError(
             "no bridge key yet: start the agent once (`litellm-bridge run` or the tray) "
             "so it creates one"
         )

@@ -14,7 +14,7 @@ import re
 from abc import ABC, abstractmethod
 from typing import Any, Final
 
-from tray_agent.commands.context import UserError
+from tray_agent.clients.errors import ClientsError
 
 KeyPath = tuple[str, ...]
 
@@ -36,7 +36,7 @@ class SettingsFormat(ABC):
 
     @abstractmethod
     def load(self, text: str, where: str) -> Any:
-        """Parse ``text`` (empty for a new file); raise UserError naming ``where`` on errors."""
+        """Parse ``text`` (empty for a new file); raise ClientsError naming ``where`` on errors."""
 
     @abstractmethod
     def dump(self, doc: Any) -> str: ...
@@ -107,12 +107,12 @@ class JsonFormat(SettingsFormat):
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserError(
+            raise ClientsError(
                 f"{where}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); "
                 "fix or move the file, then run setup again"
             ) from exc
         if not isinstance(doc, dict):
-            raise UserError(f"{where}:1:1: expected a JSON object at the top level")
+            raise ClientsError(f"{where}:1:1: expected a JSON object at the top level")
         self._indent = _json_indent(text)
         return doc
 
@@ -139,7 +139,7 @@ class TomlFormat(SettingsFormat):
         try:
             return tomlkit.parse(text)
         except ParseError as exc:
-            raise UserError(
+            raise ClientsError(
                 f"{where}:{exc.line}:{exc.col}: not valid TOML ({exc}); "
                 "fix or move the file, then run setup again"
             ) from exc
@@ -195,7 +195,7 @@ class YamlFormat(SettingsFormat):
         except MarkedYAMLError as exc:
             mark = exc.problem_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            raise UserError(
+            raise ClientsError(
                 f"{where}:{line}:{col}: not valid YAML ({exc.problem}); "
                 "fix or move the file, then run setup again"
             ) from exc
@@ -203,7 +203,7 @@ class YamlFormat(SettingsFormat):
             self._prefix = text if text.endswith("\n") else text + "\n"
             return CommentedMap()
         if not isinstance(doc, CommentedMap):
-            raise UserError(f"{where}:1:1: expected a YAML mapping at the top level")
+            raise ClientsError(f"{where}:1:1: expected a YAML mapping at the top level")
         return doc
 
     def dump(self, doc: Any) -> str:
@@ -317,7 +317,7 @@ def values_present(fmt: SettingsFormat, text: str, values: dict[KeyPath, Any]) -
     """Whether ``text`` already holds every owned value."""
     try:
         doc = fmt.load(text, "")
-    except UserError:
+    except ClientsError:
         return False
     for path, value in values.items():
         current = fmt.get(doc, path)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tray_agent.commands.context import UserError
+from tray_agent.clients.errors import ClientsError
 from tray_agent.envref import ref_name, resolve_ref
 
 # Variables LiteLLM reads as a provider's base URL when a model sets none.
@@ -36,7 +36,7 @@ FALLBACK_BASE_ENV = (
 LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
-class SelfLoopError(UserError):
+class SelfLoopError(ClientsError):
     """Setup refused: the bridge's upstream is the bridge."""
 
 

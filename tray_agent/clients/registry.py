@@ -8,9 +8,9 @@ from tray_agent.clients.base import ClientSetup
 from tray_agent.clients.claude_code import ClaudeCode
 from tray_agent.clients.codex import Codex
 from tray_agent.clients.curl import Curl
+from tray_agent.clients.errors import ClientsError
 from tray_agent.clients.gemini_cli import GeminiCli
 from tray_agent.clients.openai_sdk import OpenAISdk
-from tray_agent.commands.context import UserError
 
 
 def all_clients() -> list[ClientSetup]:
@@ -23,4 +23,4 @@ def get_client(name: str) -> ClientSetup:
         if wanted == client.name or wanted in client.aliases:
             return client
     names = ", ".join(c.name for c in all_clients())
-    raise UserError(f"unknown client {name!r}; supported: {names}")
+    raise ClientsError(f"unknown client {name!r}; supported: {names}")

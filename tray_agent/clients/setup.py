@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tray_agent.clients.base import ClientSetup, FileSpec, Target
+from tray_agent.clients.errors import ClientsError, locked
 from tray_agent.clients.formats import FORMATS, apply_values, values_present
 from tray_agent.clients.loop import check_no_self_loop
-from tray_agent.commands.context import UserError, locked
 from tray_agent.fsutil import atomic_write
 from tray_agent.paths import Paths
 
@@ -90,7 +90,7 @@ def _read(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise ClientsError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def plan_setup(
@@ -130,14 +130,14 @@ def apply_setup(plan: SetupPlan) -> Path | None:
             str(c.spec.path) for c in plan.changes if c.changed and _read(c.spec.path) != c.before
         ]
         if moved:
-            raise UserError(
+            raise ClientsError(
                 "changed while the setup was being prepared: " + ", ".join(moved),
                 hint=f"run the setup of {plan.client.name} again",
             )
         try:
             return _apply_locked(plan)
         except OSError as exc:
-            raise UserError(str(exc)) from exc
+            raise ClientsError(str(exc)) from exc
 
 
 def _apply_locked(plan: SetupPlan) -> Path:
@@ -203,7 +203,7 @@ def _new_backup_dir(paths: Paths, client_name: str) -> Path:
         except FileExistsError:
             continue
         return candidate
-    raise UserError(f"cannot create a backup directory under {root}")
+    raise ClientsError(f"cannot create a backup directory under {root}")
 
 
 def latest_backup(paths: Paths, client_name: str) -> Path | None:
@@ -222,13 +222,13 @@ def restore(paths: Paths, client: ClientSetup, force: bool = False) -> list[str]
         try:
             return _restore_locked(paths, client, force)
         except OSError as exc:
-            raise UserError(str(exc)) from exc
+            raise ClientsError(str(exc)) from exc
 
 
 def _restore_locked(paths: Paths, client: ClientSetup, force: bool) -> list[str]:
     backup = latest_backup(paths, client.name)
     if backup is None:
-        raise UserError(f"nothing to restore for {client.name}: no setup backup found")
+        raise ClientsError(f"nothing to restore for {client.name}: no setup backup found")
     manifest = json.loads((backup / MANIFEST).read_text())
     files = manifest["files"]
     if not force:
@@ -239,7 +239,7 @@ def _restore_locked(paths: Paths, client: ClientSetup, force: bool) -> list[str]
             if digest != entry["after_sha256"]:
                 edited.append(entry["path"])
         if edited:
-            raise UserError(
+            raise ClientsError(
                 "changed since setup (restoring would lose those changes): " + ", ".join(edited),
                 hint=f"backup is in {backup}; run restore with --force to restore anyway",
             )

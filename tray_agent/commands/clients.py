@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shlex
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 from tray_agent.clients import (
     KEY_ENV,
     URL_ENV,
+    ClientsError,
     Target,
     all_clients,
     bridge_endpoint,
@@ -21,6 +24,22 @@ from tray_agent.clients.setup import apply_setup, is_configured, latest_backup, 
 from tray_agent.commands.context import CliContext, UserError
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "cmd")
+
+Handler = Callable[[argparse.Namespace, CliContext], int]
+
+
+def user_errors(handler: Handler) -> Handler:
+    """Run ``handler`` with the clients package's refusals turned into ``UserError`` (same
+    message and hint, exit code 1), which the CLI prints as ``error:``/``hint:``."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace, ctx: CliContext) -> int:
+        try:
+            return handler(args, ctx)
+        except ClientsError as exc:
+            raise UserError(str(exc), hint=exc.hint) from exc
+
+    return run
 
 
 def register(sub: Any) -> None:
@@ -67,10 +86,11 @@ def make_target(ctx: CliContext, model: str | None = None) -> Target:
     )
 
 
+@user_errors
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
     try:
         target: Target | None = make_target(ctx)
-    except UserError as exc:
+    except ClientsError as exc:
         target = None
         ctx.warn(f"note: {exc} (configured state unknown)")
     rows: list[dict[str, Any]] = []
@@ -197,6 +217,7 @@ def render_env(shell: str, variables: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@user_errors
 def cmd_env(args: argparse.Namespace, ctx: CliContext) -> int:
     endpoint = bridge_endpoint(ctx)
     shell = args.shell or default_shell()
@@ -210,6 +231,7 @@ def cmd_env(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+@user_errors
 def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
     client = get_client(args.name)
     plan = plan_setup(client, make_target(ctx, args.model))
@@ -231,6 +253,7 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+@user_errors
 def cmd_restore(args: argparse.Namespace, ctx: CliContext) -> int:
     client = get_client(args.name)
     for line in restore(ctx.paths, client, force=args.force):
