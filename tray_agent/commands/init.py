@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tray_agent.commands.context import CliContext, UserError, locked
+from tray_agent.commands.context import CliContext, UserError
+from tray_agent.config import backup
 from tray_agent.config.refs import env_names
 from tray_agent.config.schema import PORT_MAX, PORT_MIN
 from tray_agent.config.templates import TemplateError, instantiate, list_templates, resolve_template
 from tray_agent.config.validate import EXEMPT_ENV, validate_text
 from tray_agent.envstore import EnvStore, EnvStoreError, looks_secret
-from tray_agent.fsutil import atomic_write
 from tray_agent.paths import Paths
 
 
@@ -59,51 +58,12 @@ def _prepare_home(paths: Paths) -> None:
         ) from exc
 
 
-def backup_path(config: Path) -> Path:
-    """``config.yaml.bak-YYYYmmdd-HHMMSS`` (with a counter when that name is taken)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    candidate = config.with_name(f"{config.name}.bak-{stamp}")
-    n = 1
-    while candidate.exists():
-        candidate = config.with_name(f"{config.name}.bak-{stamp}-{n}")
-        n += 1
-    return candidate
-
-
-def _backup(config: Path) -> Path:
-    try:
-        old = config.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read {config} to back it up: {exc.strerror or exc}") from exc
-    target = backup_path(config)
-    try:
-        atomic_write(target, old, mode=0o600)
-    except OSError as exc:
-        raise UserError(f"{exc} (the backup of {config}); nothing was changed") from exc
-    return target
-
-
 def replace_config(config: Path, text: str, force: bool) -> Path | None:
-    """Write ``config``, backing up the file it replaces; returns the backup's path.
-
-    Holds the config's lock from the check to the write, so two writers at once never
-    pick the same backup name or replace the file between another's backup and write.
-    """
-    with locked(config):
-        backup = None
-        if config.exists():
-            if not force:
-                raise UserError(
-                    f"{config} already exists; not replacing it",
-                    hint="use --force to replace it (the current file is backed up first)",
-                )
-            backup = _backup(config)
-        try:
-            atomic_write(config, text, mode=0o600)
-        except OSError as exc:
-            kept = f"; the previous file is intact (backup: {backup})" if backup else ""
-            raise UserError(f"{exc}{kept}") from exc
-        return backup
+    """``config.backup.replace_config`` for the command: its refusals are ``UserError``."""
+    try:
+        return backup.replace_config(config, text, force)
+    except backup.ConfigWriteError as exc:
+        raise UserError(str(exc), hint=exc.hint) from exc
 
 
 def _ask_env(ctx: CliContext, store: EnvStore, missing: list[str], interactive: bool) -> list[str]:
@@ -147,9 +107,9 @@ def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
     paths = ctx.paths
     _prepare_home(paths)
     config = paths.config_file
-    backup = replace_config(config, text, args.force)
-    if backup:
-        ctx.print(f"backed up the previous config to {backup}")
+    saved = replace_config(config, text, args.force)
+    if saved:
+        ctx.print(f"backed up the previous config to {saved}")
     ctx.print(f"wrote {config} from template '{template.name}'")
 
     store = EnvStore(paths.env_file, None)
