@@ -1,14 +1,20 @@
-"""Optional parts wired into a Runtime (token refresher, metrics, ...)."""
+"""Optional parts wired into a Runtime (token refresher, metrics, secret feed, ...)."""
 
 from __future__ import annotations
 
-from typing import Any
+from tray_agent.seams import ExtensionHost
 
 
-def install_extensions(rt: Any) -> None:
-    """Attach every part that lives beside the core; each one is independent."""
+def install_extensions(rt: ExtensionHost) -> None:
+    """Attach every part that lives beside the core; each one is independent.
+
+    The secret feed comes last: it wraps the control handlers the others registered, so
+    their secret parameters reach the log redactor first.
+    """
+    from tray_agent.logs.secret_feed import SecretFeed
     from tray_agent.metrics import MetricsLink
     from tray_agent.token.agent_link import TokenLink
 
     rt.extensions.append(TokenLink(rt))
     rt.extensions.append(MetricsLink(rt))
+    rt.extensions.append(SecretFeed(rt))

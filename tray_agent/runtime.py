@@ -18,6 +18,7 @@ from tray_agent.core.events import FilesChanged
 from tray_agent.core.watcher import FileWatcher
 from tray_agent.logs.setup import configure_agent_logging, event
 from tray_agent.paths import Paths
+from tray_agent.seams import ControlHandler, Extension
 from tray_agent.secrets import open_secret_store
 from tray_agent.single_instance import InstanceLock
 from tray_agent.supervisor.health import HealthProbe
@@ -46,13 +47,13 @@ class Runtime:
         self._remember_verified_sidecar()
         self.agent = Agent(paths, self.secrets)
         self.stopped = threading.Event()
-        self.extensions: list[Any] = []
+        self.extensions: list[Extension] = []
         self.control = ControlServer(paths.control_address, self.handle)
         self.watcher = FileWatcher(
             [paths.config_file, paths.env_file],
             lambda changed: self.agent.post(FilesChanged(changed)),
         )
-        self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        self.handlers: dict[str, ControlHandler] = {}
         self.health = HealthProbe(
             self.agent.health_target,
             lambda gen, reason: self.agent.call("health", generation=gen, reason=reason),

@@ -12,6 +12,7 @@ from typing import Any
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.client import ControlClient
 from tray_agent.control.protocol import ControlError
+from tray_agent.seams import ExtensionHost
 from tray_agent.single_instance import AlreadyRunning, InstanceLock
 from tray_agent.supervisor import proctree
 from tray_agent.supervisor.ports import Listener, foreign_listeners
@@ -74,7 +75,7 @@ def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _print_when_ready(rt: Any, ctx: CliContext) -> None:
+def _print_when_ready(rt: ExtensionHost, ctx: CliContext) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         sc = rt.agent.snapshot()["sidecar"]

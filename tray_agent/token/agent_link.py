@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tray_agent.core.events import TokenChanged, TokenStateChanged
+from tray_agent.seams import ExtensionHost
 from tray_agent.token.iam import Iam, IamConfigError, make_iam
 from tray_agent.token.manager import CONTROL_METHODS, TokenManager, TokenRefresher
 from tray_agent.token.store import TokenStatus
@@ -18,7 +19,7 @@ from tray_agent.token.store import TokenStatus
 class TokenLink:
     """Runtime extension: ``start()``/``stop()``; answers the ``token.*`` control methods."""
 
-    def __init__(self, rt: Any) -> None:
+    def __init__(self, rt: ExtensionHost) -> None:
         self.rt = rt
         agent = rt.agent
         self.manager = TokenManager(
