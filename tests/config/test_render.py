@@ -131,7 +131,7 @@ def test_config_path_prints_the_config_file(home: Path) -> None:
 
 
 def test_fast_path_switch_reaches_the_sidecar_environment(home: Path) -> None:
-    from tray_agent.core.configadapter import prepare_from_files
+    from tray_agent.config.prepare import prepare as prepare_from_files
 
     paths = get_paths()
     paths.ensure()

@@ -11,7 +11,7 @@ import pytest
 
 from tests.agentproc import write_config
 from tests.conftest import free_port
-from tray_agent.core.configsource import prepare
+from tray_agent.config.prepare import prepare
 from tray_agent.paths import Paths
 from tray_agent.secrets import MemoryStore
 

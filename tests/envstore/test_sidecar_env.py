@@ -10,7 +10,8 @@ import pytest
 from tests.agentproc import AgentProc, write_config
 from tests.conftest import free_port
 from tests.helpers.keyring import require_keyring
-from tray_agent.core.configsource import ConfigInvalid, prepare
+from tray_agent.config.issues import ConfigInvalid
+from tray_agent.config.prepare import prepare
 from tray_agent.envstore import EnvStore, secret_key
 from tray_agent.paths import Paths
 from tray_agent.secrets import MemoryStore, open_secret_store

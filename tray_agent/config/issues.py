@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -37,9 +37,11 @@ def excerpt_quoted(message: str) -> str:
 
 @dataclass(frozen=True)
 class ConfigIssue:
+    """One problem in the config or env file; ``line``/``column`` are None for a whole file."""
+
     file: str
-    line: int
-    column: int
+    line: int | None
+    column: int | None
     message: str
     hint: str | None = None
     severity: Severity = "error"
@@ -48,12 +50,36 @@ class ConfigIssue:
     def is_error(self) -> bool:
         return self.severity == "error"
 
+    @property
+    def location(self) -> str:
+        """``FILE``, ``FILE:LINE`` or ``FILE:LINE:COL``, as editors jump to them."""
+        loc = self.file
+        if self.line is not None:
+            loc += f":{self.line}"
+            if self.column is not None:
+                loc += f":{self.column}"
+        return loc
+
     def format(self) -> str:
         """``FILE:LINE:COL: severity: message`` and, when there is one, an indented hint line."""
-        text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        text = f"{self.location}: {self.severity}: {self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text
+
+    def as_dict(self) -> dict[str, Any]:
+        """The issue as status and doctor report it (JSON)."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "hint": self.hint,
+            "severity": self.severity,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
 
 
 class ConfigInvalid(Exception):
@@ -65,3 +91,8 @@ class ConfigInvalid(Exception):
         first = errors[0].format() if errors else "invalid config"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(first + more)
+
+    def summary(self) -> str:
+        """One line for a status field: the first three errors, ``; ``-separated."""
+        errors = [i for i in self.issues if i.is_error] or self.issues
+        return "; ".join(str(i) for i in errors[:3])

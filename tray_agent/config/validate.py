@@ -479,7 +479,7 @@ def _check(
 
 def _order(issue: ConfigIssue, main: str) -> tuple[bool, str, int, int]:
     """The config's own issues first, then each included file's, each in file order."""
-    return (issue.file != main, issue.file, issue.line, issue.column)
+    return (issue.file != main, issue.file, issue.line or 0, issue.column or 0)
 
 
 def validate_text(

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tray_agent import __version__
+from tray_agent.config import prepare as config_prepare
+from tray_agent.config.issues import ConfigInvalid
+from tray_agent.config.prepare import Prepared
 from tray_agent.config.schema import DEFAULT_MAX_START_MEMORY_MB
-from tray_agent.core import configsource
-from tray_agent.core.configsource import ConfigInvalid, Prepared
 from tray_agent.core.events import (
     Command,
     Event,
@@ -100,7 +101,7 @@ class Agent:
         *,
         settings: Settings | None = None,
         clock: Callable[[], float] = time.monotonic,
-        prepare: Callable[[Paths, SecretStore], Prepared] = configsource.prepare,
+        prepare: Callable[[Paths, SecretStore], Prepared] = config_prepare.prepare,
         policy: CrashPolicy | None = None,
     ) -> None:
         self.paths = paths
@@ -331,12 +332,12 @@ class Agent:
             except ConfigInvalid as exc:
                 self._state.config_valid = False
                 self._state.config_errors = [i.as_dict() for i in exc.issues]
-                event(log, logging.ERROR, "config.invalid", errors=str(exc))
+                event(log, logging.ERROR, "config.invalid", errors=exc.summary())
                 if self._current is not None or self._last_good is None:
                     if self._current is None:
-                        self._fail(f"config invalid: {exc}")
+                        self._fail(f"config invalid: {exc.summary()}")
                     else:
-                        self._resolve_waiters(error=f"config invalid: {exc}")
+                        self._resolve_waiters(error=f"config invalid: {exc.summary()}")
                     return
                 prepared = self._last_good
         assert prepared is not None
@@ -603,7 +604,7 @@ class Agent:
         except ConfigInvalid as exc:
             self._state.config_valid = False
             self._state.config_errors = [i.as_dict() for i in exc.issues]
-            event(log, logging.ERROR, "config.invalid", errors=str(exc))
+            event(log, logging.ERROR, "config.invalid", errors=exc.summary())
             self._emit("config_invalid", exc.issues)
             return
         # Every bridge: key reaches its observers here (the token refresher takes bridge.iam

@@ -53,11 +53,11 @@ def check_config(ctx: DoctorContext) -> CheckResult:
         from tray_agent.secrets import MemoryStore
 
         secrets = MemoryStore()
-    from tray_agent.core.configadapter import prepare_from_files
-    from tray_agent.core.configsource import ConfigInvalid
+    from tray_agent.config.issues import ConfigInvalid
+    from tray_agent.config.prepare import prepare
 
     try:
-        prepared = prepare_from_files(ctx.paths, secrets)
+        prepared = prepare(ctx.paths, secrets)
     except ConfigInvalid as exc:
         first = exc.issues[0] if exc.issues else None
         more = f" (and {len(exc.issues) - 1} more)" if len(exc.issues) > 1 else ""

@@ -1,14 +1,20 @@
-"""Adapter from the config and env packages to the core's ``Prepared`` bundle."""
+"""config.yaml + env entries -> what a sidecar is started with (the ``Prepared`` bundle).
+
+The one step between the files a user edits and a sidecar: validation against the env store,
+rendering of the effective config, the sidecar's environment, and the digests that tell the
+lifecycle whether an edit needs a new sidecar.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
-from tray_agent.config.issues import ConfigInvalid as ConfigFileInvalid
-from tray_agent.config.issues import ConfigIssue
+from tray_agent.config.issues import ConfigInvalid, ConfigIssue
 from tray_agent.config.render import render_effective
 from tray_agent.config.validate import validate_file
-from tray_agent.core.configsource import ConfigInvalid, Issue, Prepared
 from tray_agent.envstore.names import name_problem
 from tray_agent.envstore.store import EnvStore, EnvStoreError
 from tray_agent.envstore.values import MAX_TOTAL_BYTES, entry_bytes, value_problem
@@ -17,17 +23,67 @@ from tray_agent.secrets import SecretStore
 from tray_agent.supervisor.sidecar import FAST_PATH_ENV
 
 
-def _issue(i: ConfigIssue) -> Issue:
-    return Issue(i.file, i.line, i.column, i.message, i.hint)
+@dataclass
+class Prepared:
+    effective_yaml: str
+    inject: dict[str, Any]
+    port: int
+    env: dict[str, str]
+    model_names: list[str] = field(default_factory=list)
+    iam: Any = None
+    notify_before: float = 300.0
+    secret_values: list[str] = field(default_factory=list)
+    # Problems that did not stop the config from being applied (e.g. a stored env entry
+    # that cannot be passed to a process and was left out); shown in status.
+    warnings: list[ConfigIssue] = field(default_factory=list)
+    # The validated ``bridge:`` section (config.schema.BridgeSection), None in unit tests.
+    bridge: Any = None
+
+    def _bridge_data(self) -> dict[str, Any]:
+        if self.bridge is None:
+            return {"iam": _dump(self.iam), "notify_before": self.notify_before}
+        data: dict[str, Any] = self.bridge.model_dump(mode="json")
+        return data
+
+    @property
+    def sidecar_limits(self) -> dict[str, Any]:
+        """``bridge.sidecar`` (start limits): part of what a sidecar is started with."""
+        return dict(self._bridge_data().get("sidecar") or {})
+
+    @property
+    def apply_digest(self) -> str:
+        """Everything a sidecar is started with: a change needs a new sidecar (a swap)."""
+        blob = json.dumps(
+            [
+                self.effective_yaml,
+                self.inject,
+                self.port,
+                sorted(self.env.items()),
+                self.sidecar_limits,
+            ],
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    @property
+    def digest(self) -> str:
+        """The whole config, ``bridge:`` included: a change is announced as config_changed."""
+        blob = json.dumps([self.apply_digest, self._bridge_data()], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _referenced_bad(i: ConfigIssue, bad: dict[str, str], secret_names: set[str]) -> Issue:
+def _dump(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if callable(dump) else value
+
+
+def _referenced_bad(i: ConfigIssue, bad: dict[str, str], secret_names: set[str]) -> ConfigIssue:
     """A reference to an entry that was left out: say why, at the reference, and the fix."""
     name = next((n for n in bad if i.message.startswith(f"no env entry {n} ")), None)
     if name is None:
-        return _issue(i)
+        return i
     flag = " --secret" if name in secret_names else ""
-    return Issue(
+    return ConfigIssue(
         i.file,
         i.line,
         i.column,
@@ -74,9 +130,9 @@ def _read_env(store: EnvStore) -> _Env:
     return env
 
 
-def _bad_entry_issue(file: str, name: str, problem: str, secret: bool) -> Issue:
+def _bad_entry_issue(file: str, name: str, problem: str, secret: bool) -> ConfigIssue:
     flag = " --secret" if secret else ""
-    return Issue(
+    return ConfigIssue(
         file,
         None,
         None,
@@ -86,11 +142,11 @@ def _bad_entry_issue(file: str, name: str, problem: str, secret: bool) -> Issue:
     )
 
 
-def _too_big(file: str, values: dict[str, str]) -> Issue | None:
+def _too_big(file: str, values: dict[str, str]) -> ConfigIssue | None:
     total = sum(entry_bytes(k, v) for k, v in values.items())
     if total <= MAX_TOTAL_BYTES:
         return None
-    return Issue(
+    return ConfigIssue(
         file,
         None,
         None,
@@ -100,13 +156,17 @@ def _too_big(file: str, values: dict[str, str]) -> Issue | None:
     )
 
 
-def prepare_from_files(paths: Paths, secrets: SecretStore) -> Prepared:
+def prepare(paths: Paths, secrets: SecretStore) -> Prepared:
+    """Validate config.yaml against the env store and render the effective config.
+
+    Raises ConfigInvalid with located issues; never returns a half-valid result.
+    """
     store = EnvStore(paths.env_file, secrets)
     env_file = str(paths.env_file)
     try:
         read = _read_env(store)
     except EnvStoreError as exc:
-        raise ConfigInvalid([Issue(env_file, 1, 1, str(exc))]) from exc
+        raise ConfigInvalid([ConfigIssue(env_file, 1, 1, str(exc))]) from exc
     warnings = [
         _bad_entry_issue(env_file, name, problem, name in read.secret_names)
         for name, problem in read.bad.items()
@@ -120,13 +180,13 @@ def prepare_from_files(paths: Paths, secrets: SecretStore) -> Prepared:
         raise ConfigInvalid(issues)
     try:
         rendered = render_effective(paths.config_file)
-    except ConfigFileInvalid as exc:
-        raise ConfigInvalid([_issue(i) for i in exc.issues if i.is_error]) from exc
+    except ConfigInvalid as exc:
+        raise ConfigInvalid([i for i in exc.issues if i.is_error]) from exc
     missing = read.missing
     if missing:
         raise ConfigInvalid(
             [
-                Issue(
+                ConfigIssue(
                     str(paths.env_file),
                     None,
                     None,
