@@ -125,6 +125,11 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
     The lock is an OS lock on a sibling file ``.<name>.lock`` (0600, never removed: removing
     it would let two processes lock two different inodes). Every writer of a product file
     takes it around its read and its write, so concurrent commands never lose an update.
+
+    ``timeout`` bounds how long one holder may keep the lock, not the wait in a queue: each
+    holder writes its pid and a nonce into the lock file, and a waiter's deadline restarts
+    whenever the holder changes. Twenty commands started at once all get their turn; one
+    hung command is named after ``timeout`` s.
     """
     from tray_agent.single_instance import _try_lock, _unlock
 
@@ -136,13 +141,18 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
     fh = os.fdopen(fd, "r+", encoding="utf-8")
     deadline = time.monotonic() + timeout
     delay = 0.005
+    holder = _lock_holder(fd)
     try:
         while True:
             try:
                 _try_lock(fh)
                 break
             except OSError:
-                if time.monotonic() >= deadline:
+                now_holding = _lock_holder(fd)
+                if now_holding != holder:  # the queue moved: a new holder gets a full timeout
+                    holder = now_holding
+                    deadline = time.monotonic() + timeout
+                elif time.monotonic() >= deadline:
                     raise LockTimeout(
                         11,
                         f"{target} is locked by another litellm-bridge process for more than "
@@ -151,12 +161,29 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
                     ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
+        _claim(fd)
         try:
             yield
         finally:
             _unlock(fh)
     finally:
         fh.close()
+
+
+def _lock_holder(fd: int) -> bytes:
+    """What the current holder of a lock file wrote into it (b"" when unreadable)."""
+    try:
+        return os.pread(fd, 64, 0) if hasattr(os, "pread") else b""
+    except OSError:  # Windows: the locked byte range cannot be read by others
+        return b""
+
+
+def _claim(fd: int) -> None:
+    """Mark the lock file as held by this process, this time (read by waiters)."""
+    with contextlib.suppress(OSError):
+        mark = f"{os.getpid()} {os.urandom(6).hex()}".encode().ljust(40)
+        if hasattr(os, "pwrite"):
+            os.pwrite(fd, mark, 0)
 
 
 class FileRefused(OSError):
