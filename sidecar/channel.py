@@ -6,14 +6,15 @@ slow start-up exits instead of lingering.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
 from collections.abc import Callable
 from typing import BinaryIO
 
+from sidecar import wire
 from sidecar.events import EVENTS
+from sidecar.handoff import SHARED, SharedSocket
 from sidecar.state import STATE, BridgeState
 
 DrainHandler = Callable[[float], None]
@@ -33,8 +34,10 @@ class StdinChannel:
         self,
         state: BridgeState = STATE,
         on_eof: Callable[[], None] | None = None,
+        shared: SharedSocket = SHARED,
     ) -> None:
         self._state = state
+        self._shared = shared
         self._on_eof = on_eof or _exit_now
         self._lock = threading.Lock()
         self._drain_handler: DrainHandler | None = None
@@ -71,18 +74,18 @@ class StdinChannel:
 
     def handle_line(self, line: bytes) -> None:
         """Apply one message; malformed lines are reported and ignored."""
-        if not line.strip():
-            return
         try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            _log("ignored a stdin line that is not JSON")
+            message = wire.parse_message(line)
+            if message is None:
+                return
+            if message["type"] == wire.LISTEN_SOCKET:
+                self._shared.offer(wire.shared_socket_bytes(message))
+                return
+        except wire.BadMessage as exc:
+            _log(str(exc))
             return
-        if not isinstance(message, dict):
-            _log("ignored a stdin message that is not an object")
-            return
-        kind = message.get("type")
-        if kind == "token":
+        kind = message["type"]
+        if kind == wire.TOKEN:
             token = message.get("token")
             expires_at = message.get("expires_at")
             if token is not None and not isinstance(token, str):
@@ -93,14 +96,12 @@ class StdinChannel:
                 return
             self._state.set_token(token, None if expires_at is None else float(expires_at))
             # An acknowledgement without the secret: the agent (and tests) can wait for it.
-            EVENTS.emit("token_applied", present=bool(token), expires_at=expires_at)
-        elif kind == "drain":
+            EVENTS.emit(wire.TOKEN_APPLIED, present=bool(token), expires_at=expires_at)
+        elif kind == wire.DRAIN:
             timeout = message.get("timeout", DEFAULT_DRAIN_TIMEOUT)
             if not isinstance(timeout, int | float) or timeout < 0:
                 timeout = DEFAULT_DRAIN_TIMEOUT
             self.request_drain(float(timeout))
-        else:
-            _log(f"ignored a stdin message of unknown type {kind!r}")
 
     def _run(self, source: BinaryIO) -> None:
         try:

@@ -15,17 +15,19 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import NoReturn
 
+from sidecar import handoff
 from sidecar.channel import CHANNEL
 from sidecar.events import EVENTS
 from sidecar.inject import InjectSpecError, load_spec
-
-CONFIG_ENV = "LITELLM_BRIDGE_CONFIG"
-MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
-LISTEN_FD_ENV = "LITELLM_BRIDGE_LISTEN_FD"
-HOST_ENV = "LITELLM_BRIDGE_HOST"
-PORT_ENV = "LITELLM_BRIDGE_PORT"
-EVENTS_FD_ENV = "LITELLM_BRIDGE_EVENTS_FD"
-WARMUP_ENV = "LITELLM_BRIDGE_WARMUP"
+from sidecar.wire import (
+    CONFIG_ENV,
+    EVENTS_FD_ENV,
+    HOST_ENV,
+    LISTEN_FD_ENV,
+    MASTER_KEY_ENV,
+    PORT_ENV,
+    WARMUP_ENV,
+)
 
 EXIT_USAGE = 2
 MIN_MASTER_KEY_LENGTH = 16
@@ -170,8 +172,8 @@ def main() -> int:
     """Run the sidecar until drained, signalled, or orphaned; never returns."""
     prepare_environment(os.environ)
     try:
-        EVENTS.open(_int_env(os.environ, EVENTS_FD_ENV))
-    except StartupError as exc:
+        EVENTS.open(handoff.events_fd(_int_env(os.environ, EVENTS_FD_ENV)))
+    except (StartupError, OSError) as exc:
         _exit(fail(str(exc)))
     CHANNEL.start()
     _set_parent_death_signal()

@@ -7,11 +7,12 @@ if the agent stops reading, events are dropped rather than piling up.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import threading
 from typing import Any
+
+from sidecar.wire import event_line
 
 _QUEUE_LIMIT = 10_000
 
@@ -39,16 +40,15 @@ class EventWriter:
         """Queue one event; drops it when the pipe is gone or the agent is not reading."""
         if not self.enabled:
             return
-        line = json.dumps({"event": event, **fields}, separators=(",", ":")) + "\n"
         with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(line.encode())
+            self._queue.put_nowait(event_line(event, **fields))
 
     def emit_now(self, event: str, **fields: Any) -> None:
         """Write one event synchronously (used for "ready", which the agent waits for)."""
         if not self.enabled:
             return
         self._queue.join()
-        self._write((json.dumps({"event": event, **fields}) + "\n").encode())
+        self._write(event_line(event, **fields))
 
     def flush(self, timeout: float = 2.0) -> None:
         """Wait a little for queued events to reach the pipe."""

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sidecar import wire
 from sidecar.events import EVENTS
 
 # Token counts arrive from LiteLLM's logging task, which may finish after the response did.
@@ -82,7 +83,7 @@ def in_flight() -> int:
 def _load_changed(delta: int) -> None:
     global _open
     _open += delta
-    EVENTS.emit("load", in_flight=_open)
+    EVENTS.emit(wire.LOAD, in_flight=_open)
 
 
 def begin(path: str) -> RequestRecord:
@@ -112,7 +113,7 @@ def finish(record: RequestRecord) -> None:
 
 async def _emit_when_settled(record: RequestRecord) -> None:
     await record.wait_settled(SETTLE_WAIT_SECONDS)
-    EVENTS.emit("request", **record.as_event())
+    EVENTS.emit(wire.REQUEST, **record.as_event())
 
 
 async def wait_pending(timeout: float) -> None:

@@ -120,9 +120,21 @@ def build_server(settings: Settings) -> SidecarServer:
 
 
 def run(settings: Settings) -> int:
+    from sidecar.handoff import listening_socket
+
     server = build_server(settings)
     try:
-        asyncio.run(server.serve())
+        shared = listening_socket(os.environ)  # Windows: the agent's socket.share(pid)
+    except OSError as exc:
+        _log(f"cannot start: {exc}")
+        return 2
+    if shared is not None:  # the socket object itself: a handle cannot be os.dup'ed
+        try:
+            shared.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            _log(f"cannot set TCP_NODELAY on the listening socket: {exc}")
+    try:
+        asyncio.run(server.serve(sockets=None if shared is None else [shared]))
     except SystemExit as exc:  # uvicorn exits this way when the app fails to start
         return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from types import FrameType
 
 import uvicorn
 
-from sidecar import metrics
+from sidecar import metrics, wire
 from sidecar.asgi import BridgeApp
 from sidecar.channel import CHANNEL, DEFAULT_DRAIN_TIMEOUT, StdinChannel
 from sidecar.events import EVENTS
@@ -40,7 +40,7 @@ class SidecarServer(uvicorn.Server):
         if self.should_exit or not self.started:
             return
         self._loop = asyncio.get_running_loop()
-        EVENTS.emit_now("ready", pid=os.getpid())
+        EVENTS.emit_now(wire.READY, pid=os.getpid())
         self.channel.set_drain_handler(self._drain_from_thread)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -63,7 +63,7 @@ class SidecarServer(uvicorn.Server):
         """Stop accepting, close connections politely, wait for them (bounded), then exit."""
         started = time.monotonic()
         self.bridge_app.draining = True
-        EVENTS.emit("draining", timeout=timeout)
+        EVENTS.emit(wire.DRAINING, timeout=timeout)
         # Closes only this process's duplicate of the listening socket: the agent's socket
         # stays open and keeps accepting for a successor.
         for server in getattr(self, "servers", []):

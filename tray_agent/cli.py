@@ -12,6 +12,7 @@ from tray_agent import __version__, commands
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.protocol import AgentNotRunning, ControlError
 from tray_agent.paths import UnsafeDirectory, get_paths
+from tray_agent.platform import IS_WINDOWS
 
 # Top-level commands registered by ``commands/agent.py``; every other module registers the
 # command of its own name. Importing only the module a command needs keeps the CLI fast
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _default_is_tray() -> bool:
     """With no command, open the tray when a display is available."""
-    if sys.platform == "win32":
+    if IS_WINDOWS:
         return True
     if "tray" not in {i.name for i in pkgutil.iter_modules(commands.__path__)}:
         return False

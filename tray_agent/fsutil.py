@@ -10,11 +10,12 @@ import contextlib
 import errno
 import os
 import re
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tray_agent.platform import files
 
 # A temp file older than this belongs to a writer that died: a live one renames it in
 # milliseconds, and its mtime moves while it writes.
@@ -75,8 +76,7 @@ def _atomic_write(target: Path, data: str | bytes, mode: int) -> None:
     remove_stale_temps(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        if sys.platform != "win32":
-            os.fchmod(fd, mode)
+        files.set_mode(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
@@ -86,13 +86,7 @@ def _atomic_write(target: Path, data: str | bytes, mode: int) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    if os.name != "nt":
-        with contextlib.suppress(OSError):
-            dfd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+    files.fsync_dir(target.parent)
 
 
 def content_hash(path: Path | str) -> str | None:

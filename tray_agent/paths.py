@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import os
 import stat
-import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 import platformdirs
 
 from tray_agent import APP_NAME
+from tray_agent.platform import IS_WINDOWS, POSIX_PERMISSIONS, SYSTEM, files
 
 HOME_ENV = "LITELLM_BRIDGE_HOME"
 RUNTIME_ENV = "XDG_RUNTIME_DIR"
@@ -44,7 +44,7 @@ class UnsafeDirectory(PermissionError):
 def ensure_private_dir(path: Path) -> None:
     """Create ``path`` (0700) or accept an existing one only if it is ours: a real directory
     (not a symlink), owned by this user; a group/other mode bit is removed."""
-    if sys.platform == "win32":
+    if not POSIX_PERMISSIONS:
         path.mkdir(parents=True, exist_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -55,7 +55,7 @@ def ensure_private_dir(path: Path) -> None:
         raise UnsafeDirectory(path, "is a symbolic link")
     if not stat.S_ISDIR(info.st_mode):
         raise UnsafeDirectory(path, "is not a directory")
-    if info.st_uid != os.geteuid():
+    if info.st_uid != files.user_id():
         raise UnsafeDirectory(path, f"belongs to another user (uid {info.st_uid})")
     if stat.S_IMODE(info.st_mode) != 0o700:
         os.chmod(path, 0o700)
@@ -63,13 +63,13 @@ def ensure_private_dir(path: Path) -> None:
 
 def _private_base(value: str | None) -> Path | None:
     """``XDG_RUNTIME_DIR`` when it is what the spec promises: our own 0700 directory."""
-    if sys.platform == "win32" or not value or not os.path.isabs(value):
+    if not POSIX_PERMISSIONS or not value or not os.path.isabs(value):
         return None
     try:
         info = os.lstat(value)
     except OSError:
         return None
-    ours = stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+    ours = stat.S_ISDIR(info.st_mode) and info.st_uid == files.user_id()
     return Path(value) if ours and not info.st_mode & 0o077 else None
 
 
@@ -82,7 +82,7 @@ def runtime_dir_for(env: Mapping[str, str]) -> Path:
     predictable path is used only after checking it is ours and 0700: another local user who
     creates it first gets a clear refusal, never our socket.
     """
-    if sys.platform == "win32" or sys.platform == "darwin":
+    if SYSTEM in ("win32", "darwin"):
         return Path(platformdirs.user_runtime_dir(APP_NAME, appauthor=False))
     base = _private_base(env.get(RUNTIME_ENV))
     if base is not None:
@@ -93,7 +93,7 @@ def runtime_dir_for(env: Mapping[str, str]) -> Path:
             return candidate
     # A home too deep for any socket path: a per-uid directory in the temp dir, which
     # ensure_private_dir refuses unless it is ours and 0700 (tmux does the same).
-    return Path(tempfile.gettempdir()) / f"litellm-bridge-{os.getuid()}"
+    return Path(tempfile.gettempdir()) / f"litellm-bridge-{files.user_id()}"
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class Paths:
 
     @property
     def control_address(self) -> str:
-        if os.name == "nt":
+        if IS_WINDOWS:
             digest = hashlib.sha256(str(self.runtime_dir).encode()).hexdigest()[:16]
             return rf"\\.\pipe\litellm-bridge-{digest}"
         return str(self.runtime_dir / "agent.sock")
@@ -170,7 +170,7 @@ class Paths:
         ensure_private_dir(self.runtime_dir)
         for d in (self.config_dir, self.data_dir, self.log_dir, self.runtime_dir):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if os.name != "nt":
+            if POSIX_PERMISSIONS:
                 os.chmod(d, 0o700)
             if not os.access(d, os.W_OK | os.X_OK):
                 raise PermissionError(13, "directory is not writable", str(d))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from pathlib import Path
 from typing import IO
+
+from tray_agent.platform import locks
 
 
 class AlreadyRunning(Exception):
@@ -19,29 +20,8 @@ class AlreadyRunning(Exception):
         self.pid = pid
 
 
-def _try_lock(fh: IO[str]) -> None:
-    """Take the lock on ``fh`` without waiting; OSError when another process holds it."""
-    fh.seek(0)
-    if sys.platform == "win32":
-        import msvcrt
-
-        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _unlock(fh: IO[str]) -> None:
-    fh.seek(0)
-    if sys.platform == "win32":
-        import msvcrt
-
-        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+_try_lock = locks.try_lock  # OSError when another process holds it (flock or msvcrt)
+_unlock = locks.unlock
 
 
 def _recorded_pid(fh: IO[str]) -> int | None:

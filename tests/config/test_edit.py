@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.wait import wait_until
-from tray_agent.config.edit import EditorError, _editor_command, open_in_editor
+from tray_agent.config.edit import EditorError, open_in_editor
+from tray_agent.platform._xdg import editor_command as _editor_command
 
 pytestmark = pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="xdg path")
 

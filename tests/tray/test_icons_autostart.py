@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import ImageChops
 
-from tray_agent.tray import _autostart_win32, autostart, icons
+from tray_agent.platform import _win32 as _autostart_win32
+from tray_agent.platform import autostart
+from tray_agent.tray import icons
 
 
 def test_every_state_has_its_own_picture_at_every_size(artifacts: Path) -> None:

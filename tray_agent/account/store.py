@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tray_agent.fsutil import atomic_write, file_lock
+from tray_agent.platform import POSIX_PERMISSIONS
 
 FILE_VERSION = 1
 MIN_LENGTH = 8
@@ -201,7 +202,7 @@ class Account:
                     "`litellm-bridge account passwd`"
                 )
             self._save(record)
-        if os.name != "nt":
+        if POSIX_PERMISSIONS:
             os.chmod(self.path, 0o600)
 
     def verify(self, password: str) -> None:

@@ -7,12 +7,12 @@ key is picked up without running setup again. Conflicting credentials in the set
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 
 from tray_agent.clients.base import ClientSetup, FileSpec, Target, env_dir, home
 from tray_agent.clients.formats import REMOVE, KeyPath
+from tray_agent.platform import IS_WINDOWS
 
 # Measured on 2.1.332: this one flag stops every request that is not a model call
 # (auto-updater, telemetry, error reporting, feature flags); none left the machine.
@@ -33,7 +33,7 @@ def command_line(argv: tuple[str, ...]) -> str:
     """``argv`` as one shell command line for this OS (Claude Code runs it through a shell)."""
     if not argv:
         return "litellm-bridge key"
-    if os.name == "nt":
+    if IS_WINDOWS:
         return subprocess.list2cmdline(list(argv))
     return shlex.join(argv)
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from tray_agent.clients.errors import ClientsError
 from tray_agent.paths import Paths
+from tray_agent.platform import IS_WINDOWS
 from tray_agent.secrets import SecretStore
 
 DEFAULT_PORT = 4000
@@ -88,7 +89,7 @@ def key_command() -> tuple[str, ...]:
     home = os.environ.get("LITELLM_BRIDGE_HOME")
     if home:
         # The helper runs from the tool's environment, which may lack the relocated home.
-        if os.name == "nt":
+        if IS_WINDOWS:
             return argv  # cmd has no inline env syntax; the tool inherits the user's env
         return ("env", f"LITELLM_BRIDGE_HOME={home}", *argv)
     return argv

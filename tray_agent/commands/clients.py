@@ -22,6 +22,7 @@ from tray_agent.clients import (
 )
 from tray_agent.clients.setup import apply_setup, is_configured, latest_backup, plan_setup, restore
 from tray_agent.commands.context import CliContext, UserError
+from tray_agent.platform import IS_WINDOWS
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "cmd")
 
@@ -120,7 +121,7 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def default_shell() -> str:
-    if os.name == "nt":
+    if IS_WINDOWS:
         return "powershell"
     shell = os.path.basename(os.environ.get("SHELL", ""))
     return shell if shell in ("bash", "zsh", "fish") else "bash"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import threading
 from typing import Any
 
 from tray_agent.commands.context import CliContext, UserError
+from tray_agent.platform import IS_WINDOWS
 
 
 def register(sub: Any) -> None:
@@ -57,7 +57,7 @@ def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
         app.quit()
 
     threading.Thread(target=quit_when_stopped, name="tray-stop", daemon=True).start()
-    if os.name != "nt":
+    if not IS_WINDOWS:
         _quit_on_signals(app.quit)
 
     def setup() -> None:

@@ -7,9 +7,9 @@ and checks the peer's uid; Windows uses a named pipe.
 
 from __future__ import annotations
 
-import os
+from tray_agent.platform import IS_WINDOWS
 
-FAMILY = "AF_PIPE" if os.name == "nt" else "AF_UNIX"
+FAMILY = "AF_PIPE" if IS_WINDOWS else "AF_UNIX"
 
 
 class ControlError(Exception):

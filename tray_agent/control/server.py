@@ -10,9 +10,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
-import struct
-import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Listener
@@ -21,6 +18,7 @@ from typing import Any
 
 from tray_agent import strictjson
 from tray_agent.control.protocol import FAMILY, ControlError
+from tray_agent.platform import POSIX_PERMISSIONS, files
 
 log = logging.getLogger("tray_agent.control")
 
@@ -29,16 +27,7 @@ Handler = Callable[[str, dict[str, Any]], Any]
 BACKLOG = 64
 
 
-def _peer_uid(conn: Any) -> int | None:
-    if sys.platform == "win32" or not hasattr(socket, "SO_PEERCRED"):
-        return None
-    s = socket.socket(fileno=os.dup(conn.fileno()))
-    try:
-        raw = s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", raw)
-        return int(uid)
-    finally:
-        s.close()
+_peer_uid = files.peer_uid  # SO_PEERCRED; None where the OS has no such check
 
 
 class ControlServer:
@@ -78,9 +67,9 @@ class ControlServer:
                 if self._closed:
                     return
                 continue
-            if sys.platform != "win32":
+            if POSIX_PERMISSIONS:
                 uid = _peer_uid(conn)
-                if uid is not None and uid != os.getuid():
+                if uid is not None and uid != files.user_id():
                     log.warning("control.refused", extra={"fields": {"uid": uid}})
                     conn.close()
                     continue

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tray_agent.logs.redact import REDACTOR
+from tray_agent.platform import POSIX_PERMISSIONS, files
 
 # Size cap per log: MAX_BYTES * (BACKUPS + 1).
 MAX_BYTES = 5 * 1024 * 1024
@@ -59,9 +60,9 @@ def open_log(path: Path | str, encoding: str | None = None) -> IO[Any]:
     append to another file, and a log created by an older version is made private.
     """
     parent = os.path.dirname(os.path.abspath(path))
-    if sys.platform != "win32":
+    if POSIX_PERMISSIONS:
         pst = os.lstat(parent)
-        if stat.S_ISLNK(pst.st_mode) or pst.st_uid != os.getuid():
+        if stat.S_ISLNK(pst.st_mode) or pst.st_uid != files.user_id():
             raise OSError(13, "the log folder must be a folder of yours, not a symlink", parent)
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
     flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # FIFO: no hang
@@ -78,8 +79,8 @@ def open_log(path: Path | str, encoding: str | None = None) -> IO[Any]:
             raise OSError(21, "not a regular file: remove it", str(path))
         if st.st_nlink > 1:  # a hard link to another file would get our lines (and mode)
             raise OSError(31, "a log file must not be a hard link to another file", str(path))
-        if sys.platform != "win32" and st.st_mode & 0o077:
-            os.fchmod(fd, 0o600)
+        if POSIX_PERMISSIONS and st.st_mode & 0o077:
+            files.set_mode(fd, 0o600)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
     except BaseException:

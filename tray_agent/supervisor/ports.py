@@ -5,10 +5,11 @@ from __future__ import annotations
 import errno
 import getpass
 import socket
-import sys
 from dataclasses import dataclass
 
 import psutil
+
+from tray_agent.platform import files
 
 
 class PortBusyError(Exception):
@@ -111,10 +112,7 @@ def bind_listener(host: str, port: int, backlog: int = 512) -> socket.socket:
     """Bind and listen; the socket is inheritable so sidecars can serve on it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        if sys.platform == "win32":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
-        else:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        files.reuse_address(sock)
         sock.bind((host, port))
         sock.listen(backlog)
     except OSError as exc:

@@ -1,26 +1,23 @@
-"""Per-OS process handling: new process group at spawn, terminate/kill the whole tree.
+"""Process trees: new process group at spawn, terminate/kill the whole tree, start times.
 
-POSIX: the sidecar leads its own session, so ``killpg`` reaches every descendant.
-Windows: a new process group; ``taskkill /T`` walks the tree (a Job Object tying the sidecar
-to the agent's lifetime belongs here too).
+What differs per OS (``killpg`` or ``taskkill /T``, session or process group) is in
+``tray_agent.platform`` (``processes``); this module adds what pid reuse demands: nothing is
+signalled unless the pid is still the process that started at the recorded time.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
-import sys
 from typing import Any
 
 import psutil
 
+from tray_agent.platform import processes
+
 
 def popen_kwargs() -> dict[str, Any]:
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
+    """``Popen`` arguments that make the child lead its own process group."""
+    return processes.popen_kwargs()
 
 
 def is_alive(pid: int) -> bool:
@@ -70,17 +67,7 @@ def signal_tree(pid: int, hard: bool, created: float | None = None) -> None:
     """
     if not is_same(pid, created):
         return
-    if sys.platform == "win32":
-        args = ["taskkill", "/PID", str(pid), "/T"] + (["/F"] if hard else [])
-        subprocess.run(args, capture_output=True, check=False)
-        return
-    sig = signal.SIGKILL if hard else signal.SIGTERM
-    children = descendants(pid)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-    for c in children:  # descendants that left the group
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(c, sig)
+    processes.signal_tree(pid, descendants(pid), hard)
 
 
 def terminate_tree(
@@ -101,10 +88,7 @@ def terminate_tree(
         return proc.poll()
     children = descendants(proc.pid)
     signal_tree(proc.pid, hard=True, created=created)
-    if sys.platform != "win32":
-        for c in children:
-            with contextlib.suppress(OSError):
-                os.kill(c, signal.SIGKILL)
+    processes.kill_pids(children)  # also when the leader exited meanwhile
     try:
         return proc.wait(5)
     except subprocess.TimeoutExpired:

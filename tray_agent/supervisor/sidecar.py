@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from tray_agent.logs.setup import SidecarLog, event
-from tray_agent.supervisor import proctree, startguard
+from tray_agent.platform import IS_WINDOWS, handoff
+from tray_agent.supervisor import proctree, startguard, wire
+from tray_agent.supervisor.wire import FAST_PATH_ENV, PASSED_THROUGH
 from tray_agent.testhooks import hook_env
 
 log = logging.getLogger("tray_agent.supervisor")
@@ -29,10 +31,7 @@ log = logging.getLogger("tray_agent.supervisor")
 EventCallback = Callable[[int, dict[str, Any]], None]
 
 LOOPBACK_NO_PROXY = ("127.0.0.1", "localhost", "::1")
-# The agent's own LITELLM_BRIDGE_* variables stay out of the sidecar, except these switches.
-# The sidecar's fast-path switch (sidecar/fast_path.py); ``bridge.fast_path: false`` sets it.
-FAST_PATH_ENV = "LITELLM_BRIDGE_FAST_PATH"
-PASSED_THROUGH = ("LITELLM_BRIDGE_HOME", FAST_PATH_ENV, "LITELLM_BRIDGE_WARMUP")
+__all__ = ["FAST_PATH_ENV", "PASSED_THROUGH", "SidecarProcess", "SpawnSpec", "sidecar_command"]
 
 
 def sidecar_command() -> list[str]:
@@ -46,7 +45,7 @@ def sidecar_command() -> list[str]:
 
         return shlex.split(override)
     if getattr(sys, "frozen", False):
-        exe = "litellm-bridge-sidecar.exe" if sys.platform == "win32" else "litellm-bridge-sidecar"
+        exe = "litellm-bridge-sidecar.exe" if IS_WINDOWS else "litellm-bridge-sidecar"
         here = Path(sys.executable).resolve().parent
         for candidate in (here / exe, here.parent / "sidecar" / exe, here / "sidecar" / exe):
             if candidate.exists():
@@ -108,11 +107,11 @@ class SidecarProcess:
         env.update(spec.env)
         env.update(
             {
-                "LITELLM_BRIDGE_CONFIG": str(spec.config_path),
-                "LITELLM_MASTER_KEY": spec.master_key,
-                "LITELLM_BRIDGE_INJECT": json.dumps(spec.inject),
-                "LITELLM_BRIDGE_HOST": spec.host,
-                "LITELLM_BRIDGE_PORT": str(spec.port),
+                wire.CONFIG_ENV: str(spec.config_path),
+                wire.MASTER_KEY_ENV: spec.master_key,
+                wire.INJECT_ENV: json.dumps(spec.inject),
+                wire.HOST_ENV: spec.host,
+                wire.PORT_ENV: str(spec.port),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -125,28 +124,30 @@ class SidecarProcess:
 
             verify_sidecar(command[0])
         # -- end integrity
-        pass_fds: list[int] = []
+        # The events pipe's write end and the listening socket, the OS's way (fds passed on
+        # POSIX; on Windows an inheritable handle and socket.share over stdin).
         ev_r, ev_w = os.pipe()
-        if sys.platform != "win32":
-            pass_fds.append(ev_w)
-            env["LITELLM_BRIDGE_EVENTS_FD"] = str(ev_w)
-            if listener is not None:
-                pass_fds.append(listener.fileno())
-                env["LITELLM_BRIDGE_LISTEN_FD"] = str(listener.fileno())
         try:
+            options = handoff.spawn_options(ev_w, listener)
+            env.update(options.env)
             self.proc = subprocess.Popen(
                 command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
-                pass_fds=pass_fds,
                 close_fds=True,
+                **options.popen,
                 **proctree.popen_kwargs(),
             )
+        except BaseException:
+            os.close(ev_r)
+            raise
         finally:
             os.close(ev_w)
         self.pid = self.proc.pid
+        for message in handoff.after_spawn(self.proc, listener):
+            self.send(message)
         self.created = proctree.started_at(self.pid)  # kills check it: pids are reused
         event(log, logging.INFO, "sidecar.spawned", pid=self.pid, generation=generation)
         limit = spec.max_start_memory_mb
@@ -172,23 +173,20 @@ class SidecarProcess:
     def _events(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as fh:
             for raw in fh:
-                try:
-                    msg = json.loads(raw)
-                except ValueError:
-                    continue
-                if isinstance(msg, dict):
-                    if msg.get("event") == "ready":
+                msg = wire.parse_event(raw)
+                if msg is not None:
+                    if msg.get("event") == wire.READY:
                         self.ready = True
                         self._end_start_limits()
                     self._on_event(self.generation, msg)
-        self._on_event(self.generation, {"event": "events_closed"})
+        self._on_event(self.generation, {"event": wire.EVENTS_CLOSED})
 
     def _over_memory(self, rss_mb: int) -> None:
         """From the guard's thread, just before it kills the tree: tell the core why."""
         event(log, logging.ERROR, "sidecar.start_memory", pid=self.pid, rss_mb=rss_mb)
         self._on_event(
             self.generation,
-            {"event": "start_limit", "limit": "memory", "rss_mb": rss_mb},
+            {"event": wire.START_LIMIT, "limit": "memory", "rss_mb": rss_mb},
         )
 
     def _end_start_limits(self) -> None:
@@ -202,7 +200,7 @@ class SidecarProcess:
             self._guard.stop()
         for t in self._threads[:2]:
             t.join(timeout=2)
-        self._on_event(self.generation, {"event": "exited", "returncode": rc})
+        self._on_event(self.generation, {"event": wire.EXITED, "returncode": rc})
 
     @property
     def tail(self) -> list[str]:
@@ -211,7 +209,7 @@ class SidecarProcess:
     # -- commands ------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> bool:
         """Write one JSON line to the sidecar's stdin; False if it is gone."""
-        data = (json.dumps(message) + "\n").encode()
+        data = wire.encode(message)
         with self._stdin_lock:
             if self.proc.stdin is None or self.proc.stdin.closed:
                 return False
@@ -223,12 +221,12 @@ class SidecarProcess:
                 return False
 
     def set_token(self, token: str | None, expires_at: float | None) -> bool:
-        return self.send({"type": "token", "token": token, "expires_at": expires_at})
+        return self.send(wire.token_message(token, expires_at))
 
     def drain(self, timeout: float) -> None:
         """Ask for a graceful drain; the sidecar exits by itself when done."""
         self.draining = True
-        if not self.send({"type": "drain", "timeout": timeout}):
+        if not self.send(wire.drain_message(timeout)):
             self.kill(grace=1)
 
     def alive(self) -> bool:

@@ -14,12 +14,12 @@ serving sidecar is never limited by it.
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 from collections.abc import Callable
 
 import psutil
 
+from tray_agent.platform import processes
 from tray_agent.supervisor import proctree
 
 MB = 1 << 20
@@ -51,30 +51,12 @@ def backstop_bytes(limit_mb: int) -> int:
 
 def set_backstop(pid: int, limit_mb: int) -> bool:
     """Linux: cap the address space of the starting sidecar; False where not possible."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import resource
-
-    try:
-        _, hard = resource.prlimit(pid, resource.RLIMIT_AS)
-        soft = backstop_bytes(limit_mb)
-        if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-        resource.prlimit(pid, resource.RLIMIT_AS, (soft, hard))
-        return True
-    except (OSError, ValueError):
-        return False
+    return processes.set_address_limit(pid, backstop_bytes(limit_mb))
 
 
 def lift_backstop(pid: int) -> None:
     """Back to the hard limit (raising a soft limit up to the hard one needs no privilege)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import resource
-
-    with contextlib.suppress(OSError, ValueError):
-        _, hard = resource.prlimit(pid, resource.RLIMIT_AS)
-        resource.prlimit(pid, resource.RLIMIT_AS, (hard, hard))
+    processes.set_address_limit(pid, None)
 
 
 class StartGuard:

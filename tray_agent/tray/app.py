@@ -12,7 +12,8 @@ from typing import Any
 
 from tray_agent.account import Account
 from tray_agent.paths import Paths
-from tray_agent.tray import autostart, desktop, icons
+from tray_agent.platform import autostart, desktop
+from tray_agent.tray import icons
 from tray_agent.tray.children import DialogFailed, DialogRunner
 from tray_agent.tray.notices import Notice, Notices
 from tray_agent.tray.port import AgentPort

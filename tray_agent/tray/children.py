@@ -75,3 +75,9 @@ class DialogRunner:
         for p in procs:
             if p.poll() is None:
                 p.terminate()
+        for p in procs:  # reap them: the tray lives long, zombies would pile up
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()

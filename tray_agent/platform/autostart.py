@@ -1,40 +1,15 @@
 """Start at login, opt-in: an XDG autostart entry on Linux, the per-user Run key on Windows,
-a LaunchAgent on macOS. One facade, one private module per platform."""
+a LaunchAgent on macOS (the backends are in ``_xdg``, ``_win32``, ``_darwin``)."""
 
 from __future__ import annotations
 
 import os
 import sys
-from functools import cache
-from types import ModuleType
 
 from tray_agent.paths import HOME_ENV
+from tray_agent.platform import autostart_backend
 
-ENTRY_NAME = "litellm-bridge"
-TITLE = "LiteLLM Bridge"
-
-
-@cache
-def backend() -> ModuleType:
-    name = os.environ.get("LITELLM_BRIDGE_AUTOSTART")
-    if name is None:
-        name = {"win32": "win32", "darwin": "darwin"}.get(sys.platform, "xdg")
-    mod: ModuleType
-    if name == "win32":
-        from tray_agent.tray import _autostart_win32
-
-        mod = _autostart_win32
-    elif name == "darwin":
-        from tray_agent.tray import _autostart_darwin
-
-        mod = _autostart_darwin
-    elif name == "xdg":
-        from tray_agent.tray import _autostart_xdg
-
-        mod = _autostart_xdg
-    else:
-        raise ImportError(f"unknown autostart backend {name!r} (use xdg, win32 or darwin)")
-    return mod
+backend = autostart_backend
 
 
 def tray_command() -> list[str]:
