@@ -8,7 +8,6 @@ import io
 import os
 import platform
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -22,7 +21,7 @@ from tray_agent.config.schema import ConfigFile
 from tray_agent.config.validate import MAX_CONFIG_BYTES
 from tray_agent.config.yamlload import dump_plain
 from tray_agent.envref import ref_name
-from tray_agent.fsutil import read_bytes_capped
+from tray_agent.fsutil import atomic_write, read_bytes_capped
 from tray_agent.logs.errors import ERRORS_FILE, read_saved
 from tray_agent.logs.reader import log_files, tail_text
 from tray_agent.logs.redact import MASK, REDACTOR
@@ -250,16 +249,5 @@ def export_diagnostics(paths: Paths, out: Path | str | None = None) -> Path:
     now = time.time()
     target = _target(out, paths, now)
     data = build_zip(paths)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(target, data)  # 0600: the zip holds config and log excerpts
     return target.resolve()
