@@ -54,7 +54,9 @@ SHARED = SharedSocket()
 
 
 def listening_socket(
-    environ: Mapping[str, str], shared: SharedSocket = SHARED
+    environ: Mapping[str, str],
+    shared: SharedSocket = SHARED,
+    timeout: float = SHARE_WAIT_SECONDS,
 ) -> socket.socket | None:
     """The socket handed over as shared bytes, or None (POSIX: uvicorn takes the fd itself).
 
@@ -62,7 +64,7 @@ def listening_socket(
     """
     if environ.get(LISTEN_SHARED_ENV) != "1":
         return None
-    data = shared.wait(SHARE_WAIT_SECONDS)
+    data = shared.wait(timeout)
     if data is None:
         raise OSError(f"{LISTEN_SHARED_ENV}=1 but no listening socket arrived on stdin")
     if sys.platform == "win32":

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from sidecar import wire as sidecar_wire
 from sidecar.channel import StdinChannel
-from sidecar.handoff import SharedSocket
+from sidecar.handoff import SharedSocket, listening_socket
 from sidecar.state import BridgeState
 from tray_agent.supervisor import wire as agent_wire
 
@@ -70,3 +72,10 @@ def test_the_agent_parses_every_sidecar_event_line() -> None:
         assert parsed == {"event": name, "pid": 42}
     assert agent_wire.parse_event(b"not json\n") is None
     assert agent_wire.parse_event(b"[1]\n") is None
+
+
+def test_a_promised_shared_socket_that_never_comes_is_a_start_error() -> None:
+    env = {sidecar_wire.LISTEN_SHARED_ENV: "1"}
+    assert listening_socket({}, SharedSocket(), timeout=0) is None  # POSIX: the fd is served
+    with pytest.raises(OSError, match="no listening socket arrived"):
+        listening_socket(env, SharedSocket(), timeout=0.1)
