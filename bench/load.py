@@ -13,6 +13,7 @@ Bounded in time and request count; loopback only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -29,12 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.agentproc import AgentProc, cli, env_for, write_config  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.helpers.live_bridge import corp_model, json_iam, live_agent, proxy_key  # noqa: E402
 from tests.standins.iam import StandinIam  # noqa: E402
 from tests.standins.llm import StandInLLM  # noqa: E402
 
-PASSWORD = "correct horse"
+FLAT_LOGIN = {"employee_id": "{employee_id}", "password": "{password}"}
+"""The JSON login body this scenario signs in with (fields at the top level)."""
 KINDS = ("chat", "chat-stream", "messages", "messages-stream")
 
 
@@ -174,60 +175,26 @@ def run_harness(
     tmp = tempfile.TemporaryDirectory() if workdir is None else None
     home = Path(tmp.name) if tmp else Path(workdir)  # type: ignore[arg-type]
     # The agent refreshes at ~2/3 of the lifetime: this lifetime rotates every ~token_every s.
-    iam = StandinIam(ttl=token_every * 1.5)
-    iam.start()
-    llm = StandInLLM()
-    llm.start()
-    agent: AgentProc | None = None
+    stack = contextlib.ExitStack()
     try:
-        cfg = write_config(
-            home,
-            free_port(),
-            extra_models=[
-                {
-                    "model_name": "corp-llm",
-                    "litellm_params": {
-                        "model": "hosted_vllm/internal-model",
-                        "api_base": llm.url + "/v1",
-                        "api_key": "none",
-                        "extra_body": {
-                            "token": "os.environ/LITELLM_BRIDGE_TOKEN",
-                            "project": "os.environ/CORP_PROJECT",
-                        },
-                    },
-                }
-            ],
-            bridge={
-                "iam": {
-                    "kind": "json",
-                    "url": iam.url + "/json/login",
-                    "body": {"employee_id": "{employee_id}", "password": "{password}"},
-                    "token_path": "data.session.jwt",
-                    "expires_at_path": "data.session.valid_until",
-                }
-            },
+        iam = stack.enter_context(StandinIam(ttl=token_every * 1.5))
+        llm = stack.enter_context(StandInLLM())
+        agent = stack.enter_context(
+            live_agent(
+                home,
+                models=[corp_model(llm, api_key="none", max_retries=None)],
+                bridge={"iam": json_iam(iam, body=FLAT_LOGIN)},
+                env_values={"CORP_PROJECT": ("bench", False)},
+                signed_in=True,
+                remember=True,
+            )
         )
-        env = env_for(home)
-        assert cli(home, "env", "set", "CORP_PROJECT", "bench", env=env).returncode == 0
-        agent = AgentProc(home, env=env)
-        status = agent.wait_running()
+        cfg = agent.config_file
+        status = agent.status()
+        assert status is not None
         url = status["sidecar"]["url"]
         report.sidecar_pids.add(status["sidecar"]["pid"])
-        key = cli(home, "key", env=env).stdout.strip()
-        r = cli(
-            home,
-            "token",
-            "login",
-            "--employee-id",
-            "e1001",
-            "--remember",
-            "--password-stdin",
-            env=env,
-            stdin=PASSWORD + "\n",
-        )
-        if r.returncode != 0:
-            raise RuntimeError(f"sign-in failed: {r.stderr}")
-        agent.wait_for(lambda s: s["token"]["state"] == "valid", timeout=30)
+        key = proxy_key(agent)
         llm.clear()
         log(f"bridge ready at {url}; {clients} clients for {duration:.0f} s")
 
@@ -326,10 +293,7 @@ def run_harness(
         )
         return report
     finally:
-        if agent is not None:
-            agent.stop()
-        llm.stop()
-        iam.stop()
+        stack.close()  # the agent first, then the stand-ins
         if tmp is not None:
             tmp.cleanup()
 

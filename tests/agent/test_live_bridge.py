@@ -12,23 +12,15 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.agentproc import AgentProc, cli, running_agent, token_login
+from tests.agentproc import AgentProc, cli, token_login
+from tests.helpers.live_bridge import PASSWORD, json_iam, live_agent
 from tests.standins.iam import StandinIam
 
 pytestmark = pytest.mark.timeout(400)
 
-PASSWORD = "correct horse"
-
 
 def _profile(iam: StandinIam) -> dict[str, Any]:
-    return {
-        "kind": "json",
-        "url": iam.url + "/json/login",
-        "body": {"credentials": {"employee_id": "{employee_id}", "password": "{password}"}},
-        "token_path": "data.session.jwt",
-        "expires_at_path": "data.session.valid_until",
-        "timeout": 5,
-    }
+    return json_iam(iam, timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +34,7 @@ def agent(
     tmp_path_factory: pytest.TempPathFactory, iams: tuple[StandinIam, StandinIam]
 ) -> Iterator[AgentProc]:
     bridge = {"iam": _profile(iams[0]), "notify_before": 60}
-    with running_agent(tmp_path_factory.mktemp("live-bridge-home"), bridge=bridge) as a:
+    with live_agent(tmp_path_factory.mktemp("live-bridge-home"), bridge=bridge, env_values={}) as a:
         yield a
 
 

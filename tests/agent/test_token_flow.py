@@ -10,17 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.agentproc import AgentProc, cli, corp_model, env_for, token_login, write_config
-from tests.conftest import free_port
+from tests.agentproc import AgentProc, cli, token_login
+from tests.helpers.live_bridge import CLIENT_SECRET, PASSWORD, corp_model, live_agent, oauth_iam
 from tests.helpers.wait import wait_until
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import verify
 
 pytestmark = pytest.mark.timeout(400)
-
-PASSWORD = "correct horse"
-CLIENT_SECRET = "client-s3cret"
 
 
 @pytest.fixture(scope="module")
@@ -41,34 +38,12 @@ def llm() -> Iterator[StandInLLM]:
 def agent(
     tmp_path_factory: pytest.TempPathFactory, iam: StandinIam, llm: StandInLLM
 ) -> Iterator[AgentProc]:
-    home = tmp_path_factory.mktemp("token-home")
-    write_config(
-        home,
-        free_port(),
-        extra_models=[corp_model(llm.url, "os.environ/CORP_LLM_KEY", "os.environ/CORP_PROJECT")],
-        bridge={
-            "iam": {
-                "kind": "oauth2-password",
-                "token_url": iam.url + "/oauth/token",
-                "client_id": "bridge",
-                "client_secret": "os.environ/CORP_IAM_SECRET",
-            }
-        },
-    )
-    env = env_for(home)
-    for args in (
-        ["env", "set", "CORP_PROJECT", "proj-42"],
-        ["env", "set", "CORP_LLM_KEY", "llm-key-value-1234", "--secret"],
-        ["env", "set", "CORP_IAM_SECRET", CLIENT_SECRET, "--secret"],
-    ):
-        r = cli(home, *args, env=env)
-        assert r.returncode == 0, r.stderr
-    a = AgentProc(home, env=env)
-    try:
-        a.wait_running()
+    with live_agent(
+        tmp_path_factory.mktemp("token-home"),
+        models=[corp_model(llm, max_retries=None)],
+        bridge={"iam": oauth_iam(iam)},
+    ) as a:
         yield a
-    finally:
-        a.stop()
 
 
 def _login(agent: AgentProc, stdin: str) -> subprocess.CompletedProcess[str]:

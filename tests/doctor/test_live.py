@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tests.agentproc import AgentProc, cli
-from tests.metrics.live import login, setup_home
+from tests.helpers.live_bridge import corp_model, live_agent, oauth_iam
+from tests.metrics.live import login
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
 
@@ -32,18 +33,15 @@ def llm() -> Iterator[StandInLLM]:
 def agent(
     tmp_path_factory: pytest.TempPathFactory, iam: StandinIam, llm: StandInLLM
 ) -> Iterator[AgentProc]:
-    home = tmp_path_factory.mktemp("doctor-home")
-    env = setup_home(home, iam, llm)
-    for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        env.pop(k, None)
-    a = AgentProc(home, env=env)
-    try:
-        a.wait_running(timeout=600)
-        login(home, env)
-        a.wait_for(lambda s: s["token"]["state"] == "valid", 60, "valid token")
+    with live_agent(
+        tmp_path_factory.mktemp("doctor-home"),
+        models=[corp_model(llm)],
+        bridge={"iam": oauth_iam(iam)},
+        without_proxy=True,
+        ready_timeout=600,
+        signed_in=True,
+    ) as a:
         yield a
-    finally:
-        a.stop()
 
 
 def doctor(agent: AgentProc, **env: str) -> tuple[int, dict[str, Any]]:

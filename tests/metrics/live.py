@@ -1,4 +1,5 @@
-"""A real agent with the stand-in IAM and LLM, shared by a test module (starts are slow)."""
+"""Requests through a real agent with the stand-in IAM and LLM (set up by
+``tests.helpers.live_bridge``), shared by the metrics, doctor and diagnostics tests."""
 
 from __future__ import annotations
 
@@ -7,43 +8,22 @@ from typing import Any
 
 import httpx
 
-from tests.agentproc import AgentProc, cli, env_for, token_login, write_config
-from tests.conftest import free_port
+from tests.agentproc import AgentProc, token_login
+from tests.helpers.live_bridge import (
+    CLIENT_SECRET,
+    CORP_ENV,
+    LLM_KEY,
+    MODEL,
+    PASSWORD,
+    corp_model,
+    oauth_iam,
+    prepare_home,
+    proxy_key,
+)
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
 
-PASSWORD = "correct horse"
-CLIENT_SECRET = "client-s3cret"
-LLM_KEY = "llm-key-value-1234"
-MODEL = "corp-llm"
 _URLS: dict[int, str] = {}
-
-
-def corp_model(llm: StandInLLM) -> dict[str, Any]:
-    return {
-        "model_name": MODEL,
-        "litellm_params": {
-            "model": "hosted_vllm/internal-model",
-            "api_base": llm.url + "/v1",
-            "api_key": "os.environ/CORP_LLM_KEY",
-            "max_retries": 0,
-            "extra_body": {
-                "token": "os.environ/LITELLM_BRIDGE_TOKEN",
-                "project": "os.environ/CORP_PROJECT",
-            },
-        },
-    }
-
-
-def oauth_iam(iam: StandinIam, **extra: Any) -> dict[str, Any]:
-    return {
-        "kind": "oauth2-password",
-        "token_url": iam.url + "/oauth/token",
-        "client_id": "bridge",
-        "client_secret": "os.environ/CORP_IAM_SECRET",
-        "timeout": 5,
-        **extra,
-    }
 
 
 def setup_home(
@@ -55,34 +35,20 @@ def setup_home(
     env_values: dict[str, tuple[str, bool]] | None = None,
     iam_extra: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Config + env entries; returns the environment for CLI calls in this home."""
-    write_config(
+    """Config + env entries for the corp model behind ``iam``; returns the environment for
+    CLI calls in this home (``tests.helpers.live_bridge.prepare_home``)."""
+    return prepare_home(
         home,
-        port or free_port(),
-        extra_models=[corp_model(llm)],
+        models=[corp_model(llm)],
         bridge={"iam": oauth_iam(iam, **(iam_extra or {}))},
+        env_values={**CORP_ENV, **(env_values or {})},
+        port=port,
     )
-    env = env_for(home)
-    values = {
-        "CORP_PROJECT": ("proj-42", False),
-        "CORP_LLM_KEY": (LLM_KEY, True),
-        "CORP_IAM_SECRET": (CLIENT_SECRET, True),
-        **(env_values or {}),
-    }
-    for name, (value, secret) in values.items():
-        args = ["env", "set", name, value] + (["--secret"] if secret else [])
-        r = cli(home, *args, env=env)
-        assert r.returncode == 0, r.stderr
-    return env
 
 
 def login(home: Path, env: dict[str, str], password: str = PASSWORD) -> None:
     r = token_login(home, env, password + "\n")
     assert r.returncode == 0, r.stderr + r.stdout
-
-
-def proxy_key(agent: AgentProc) -> str:
-    return cli(agent.home, "key", env=agent.env).stdout.strip()
 
 
 def chat(
@@ -111,3 +77,17 @@ def chat(
         headers={"Authorization": f"Bearer {key}", **(headers or {})},
         json=body,
     )
+
+
+__all__ = [
+    "CLIENT_SECRET",
+    "LLM_KEY",
+    "MODEL",
+    "PASSWORD",
+    "chat",
+    "corp_model",
+    "login",
+    "oauth_iam",
+    "proxy_key",
+    "setup_home",
+]

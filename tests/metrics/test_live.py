@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tests.agentproc import AgentProc, cli
-from tests.metrics.live import MODEL, chat, login, proxy_key, setup_home
+from tests.helpers.live_bridge import corp_model, live_agent, oauth_iam
+from tests.metrics.live import MODEL, chat, login, proxy_key
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
 
@@ -36,13 +37,9 @@ def agent(
     tmp_path_factory: pytest.TempPathFactory, iam: StandinIam, llm: StandInLLM
 ) -> Iterator[AgentProc]:
     home = tmp_path_factory.mktemp("metrics-home")
-    env = setup_home(home, iam, llm)
-    a = AgentProc(home, env=env)
-    try:
-        a.wait_running(timeout=600)
+    bridge = {"iam": oauth_iam(iam)}
+    with live_agent(home, models=[corp_model(llm)], bridge=bridge, ready_timeout=600) as a:
         yield a
-    finally:
-        a.stop()
 
 
 def metrics(agent: AgentProc) -> dict[str, Any]:
