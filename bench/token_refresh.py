@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 from tests.standins.iam import StandinIam  # noqa: E402
 from tests.token.conftest import EMPLOYEE, PASSWORD, make_oauth_iam  # noqa: E402
 from tray_agent.secrets.store import MemoryStore  # noqa: E402
-from tray_agent.token.manager import TokenManager, TokenRefresher  # noqa: E402
+from tray_agent.token.lifecycle import TokenManager  # noqa: E402
+from tray_agent.token.refresher import TokenRefresher  # noqa: E402
 from tray_agent.token.schedule import RefreshPolicy  # noqa: E402
 
 

@@ -19,7 +19,7 @@ from tray_agent.token.iam import (
     PermanentIamError,
     TransientIamError,
 )
-from tray_agent.token.manager import TokenManager
+from tray_agent.token.lifecycle import TokenManager
 from tray_agent.token.store import TokenStatus
 
 LIFETIME = 3600.0

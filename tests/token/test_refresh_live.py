@@ -25,7 +25,8 @@ from tests.token.conftest import EMPLOYEE, PASSWORD, make_json_iam, make_oauth_i
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore
 from tray_agent.token.iam import Iam, InvalidCredentialsError
-from tray_agent.token.manager import TokenManager, TokenRefresher
+from tray_agent.token.lifecycle import TokenManager
+from tray_agent.token.refresher import TokenRefresher
 from tray_agent.token.schedule import RefreshPolicy
 from tray_agent.token.store import TokenStatus
 

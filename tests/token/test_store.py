@@ -13,7 +13,7 @@ from tests.standins.iam import StandinIam
 from tests.token.conftest import EMPLOYEE, PASSWORD, make_oauth_iam
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore
-from tray_agent.token.manager import TokenManager
+from tray_agent.token.lifecycle import TokenManager
 from tray_agent.token.store import read_state, status_from_state
 
 

@@ -30,7 +30,7 @@ from tests.token.jsoncheck import root_of, strict_loads
 from tray_agent.control.client import ControlClient
 from tray_agent.paths import HOME_ENV, Paths, get_paths
 from tray_agent.secrets import SecretStore
-from tray_agent.token.manager import TokenManager
+from tray_agent.token.lifecycle import TokenManager
 from tray_agent.token.store import PersistedState, TokenStore, read_state
 
 pytestmark = pytest.mark.timeout(300)

@@ -3,14 +3,15 @@
 With an agent running, each command is forwarded to it over the control channel
 (``token.login``, ``token.status``, ``token.refresh``, ``token.logout``), so the agent's
 refresher and the sidecar see the change at once. Without one, the command talks to the IAM
-itself through :class:`~tray_agent.token.manager.TokenManager`. The token is never printed.
+itself through :class:`~tray_agent.token.lifecycle.TokenManager`, with the IAM client built
+by the same function the agent uses (:func:`~tray_agent.token.iam.iam_from_config`). The token
+is never printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 import time
 from collections.abc import Mapping
@@ -19,8 +20,8 @@ from typing import Any
 
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.protocol import ControlError
-from tray_agent.token.iam import IamError, make_iam
-from tray_agent.token.manager import TokenManager
+from tray_agent.token.iam import IamError, iam_from_config
+from tray_agent.token.lifecycle import TokenManager
 from tray_agent.token.store import TokenStatus, read_state, status_from_state
 
 DEFAULT_NOTIFY_BEFORE = 300.0
@@ -275,16 +276,15 @@ def _notify_before(ctx: CliContext) -> float:
         return DEFAULT_NOTIFY_BEFORE
 
 
-def _env(ctx: CliContext) -> dict[str, str]:
-    """What ``os.environ/NAME`` means for the sidecar: the process env, then env entries."""
-    env = dict(os.environ)
+def _env_entries(ctx: CliContext) -> dict[str, str]:
+    """The enabled env entries with their values (what the agent passes as ``Prepared.env``)."""
     try:
         from tray_agent.envstore import EnvStore
 
-        env.update(EnvStore(ctx.paths.env_file, ctx.secrets).resolved())
+        return EnvStore(ctx.paths.env_file, ctx.secrets).resolved()
     except Exception as exc:  # an unreadable env store must not block signing in
         ctx.warn(f"warning: env entries not read ({exc})")
-    return env
+        return {}
 
 
 def _direct_manager(ctx: CliContext) -> TokenManager:
@@ -296,7 +296,7 @@ def _direct_manager(ctx: CliContext) -> TokenManager:
             hint="add your company's IAM profile (see the README, token contract)",
         )
     try:
-        iam = make_iam(profile, _env(ctx), base_dir=ctx.paths.config_dir)
+        iam = iam_from_config(profile, _env_entries(ctx), ctx.paths.config_file.parent)
     except IamError as exc:
         raise UserError(str(exc)) from exc
     except ValueError as exc:  # pydantic validation of the profile

@@ -6,6 +6,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+# Defined by the token package, which posts them; part of the core's event union.
+from tray_agent.token.events import TokenChanged as TokenChanged
+from tray_agent.token.events import TokenStateChanged as TokenStateChanged
+
 
 @dataclass
 class Command:
@@ -27,17 +31,6 @@ class FilesChanged:
     """config.yaml or the env store changed on disk (already debounced)."""
 
     paths: tuple[str, ...] = ()
-
-
-@dataclass
-class TokenChanged:
-    token: str | None
-    expires_at: float | None
-
-
-@dataclass
-class TokenStateChanged:
-    status: Any
 
 
 @dataclass

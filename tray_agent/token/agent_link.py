@@ -2,17 +2,20 @@
 
 The refresher thread makes every IAM call; a new token is posted to the core, which hands
 it to the sidecar over its stdin (no restart, never a file). The IAM profile and the env
-entries it references come from the config the core last validated.
+entries it references come from the config the core last validated; the client is built by
+:func:`~tray_agent.token.iam.iam_from_config`, as ``litellm-bridge token`` builds it without an
+agent.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tray_agent.core.events import TokenChanged, TokenStateChanged
 from tray_agent.seams import ExtensionHost
-from tray_agent.token.iam import Iam, IamConfigError, make_iam
-from tray_agent.token.manager import CONTROL_METHODS, TokenManager, TokenRefresher
+from tray_agent.token.events import TokenChanged, TokenStateChanged
+from tray_agent.token.iam import Iam, IamConfigError, iam_from_config
+from tray_agent.token.lifecycle import TokenManager
+from tray_agent.token.refresher import CONTROL_METHODS, TokenRefresher
 from tray_agent.token.store import TokenStatus
 
 
@@ -41,8 +44,9 @@ class TokenLink:
                 "no IAM is configured: add a bridge.iam section to config.yaml "
                 '(see "token contract" in the README)'
             )
-        base = self.rt.paths.config_file.parent
-        return make_iam(prepared.iam, prepared.env, base_dir=base)
+        # prepared.env: the enabled env entries the sidecar is given on top of this process's
+        # environment.
+        return iam_from_config(prepared.iam, prepared.env, self.rt.paths.config_file.parent)
 
     def _on_state(self, status: TokenStatus) -> None:
         self.rt.agent.post(TokenStateChanged(status.to_dict()))
