@@ -50,6 +50,9 @@ SIDECAR_INPUTS = (
     "installer/preflight.py",
     "installer/assets/admin-ui/**/*",
 )
+# Sidecar modules the agent imports (doctor applies the sidecar's injection rules): shipped
+# as source beside ``tray_agent``; stdlib-only at import, so nothing more is frozen for them.
+AGENT_SIDECAR_SOURCES = ("sidecar/__init__.py", "sidecar/inject.py")
 AGENT_INPUTS = (
     "config_templates/*",
     "icons/*",
@@ -207,7 +210,9 @@ def build_agent(key_module: Path) -> Path:
         APP_NAME,
         key,
         env,
-        needs=importable_here(imported_modules(ROOT / "tray_agent")),
+        needs=importable_here(
+            [m for m in imported_modules(ROOT / "tray_agent") if m.split(".")[0] != "sidecar"]
+        ),
     )
 
 
@@ -258,6 +263,10 @@ def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
     app.mkdir(parents=True)
     _copy_tree(agent, app)
     _copy_sources(ROOT / "tray_agent", app / "_internal" / "app" / "tray_agent")
+    for source in AGENT_SIDECAR_SOURCES:
+        target = app / "_internal" / "app" / source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / source, target)
     _copy_tree(sidecar, app / SIDECAR_DIR)
     _copy_sources(ROOT / "sidecar", app / SIDECAR_DIR / "_internal" / "app" / "sidecar")
     normalise_modes(app)

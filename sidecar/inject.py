@@ -298,13 +298,20 @@ def refuses(injection: ModelInjection, token: str | None) -> bool:
     return injection.needs_token and token is None
 
 
-def inject_extra_body(data: dict[str, Any], injection: ModelInjection, token: str | None) -> None:
+def inject_extra_body(
+    data: dict[str, Any],
+    injection: ModelInjection,
+    token: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> None:
     """Strip client copies, then merge the current values into ``extra_body``.
 
     ``extra_body`` ends up at the top level of the upstream JSON body (LiteLLM and the fast
     path both flatten it), after the client's own fields, so injected values always win.
+    Env values come from ``environ`` (default: this process's environment); doctor passes the
+    environment the sidecar would have, to send exactly what the sidecar sends.
     """
     strip_fields(data, injection.field_names)
     extra = dict(data.get("extra_body") or {})
-    extra.update(injection.fields(token))
+    extra.update(injection.fields(token, environ))
     data["extra_body"] = extra

@@ -19,7 +19,12 @@ from tests.standins.iam import StandinIam, make_test_ca
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import mint
 from tray_agent.doctor import DoctorContext, run_doctor
-from tray_agent.doctor import checks as c
+from tray_agent.doctor.config_checks import check_config, check_keyring
+from tray_agent.doctor.environment_checks import check_proxy_env
+from tray_agent.doctor.iam_checks import check_clock, check_iam
+from tray_agent.doctor.port_check import check_port
+from tray_agent.doctor.token_check import check_token
+from tray_agent.doctor.upstream_check import check_upstream
 from tray_agent.envstore import EnvStore
 from tray_agent.fsutil import atomic_write
 from tray_agent.paths import Paths, get_paths
@@ -92,7 +97,7 @@ def test_config_with_unresolved_env_reference_fails(
 ) -> None:
     configure(paths, store, iam, llm)
     EnvStore(paths.env_file, store).unset("CORP_PROJECT")
-    r = c.check_config(ctx(paths, store))
+    r = check_config(ctx(paths, store))
     assert r.status == "fail" and "CORP_PROJECT" in r.detail and r.fix
 
 
@@ -100,24 +105,24 @@ def test_port_taken_fails_and_names_the_holder(
     paths: Paths, store: SecretStore, iam: StandinIam, llm: StandInLLM
 ) -> None:
     configure(paths, store, iam, llm)
-    port = c.DoctorContext(paths).port()
+    port = DoctorContext(paths).port()
     holder = socket.socket()
     holder.bind(("127.0.0.1", port))
     holder.listen(1)
     try:
-        r = c.check_port(ctx(paths, store))
+        r = check_port(ctx(paths, store))
         assert (
             r.status == "fail" and "already in use" in r.detail and "bridge.port" in (r.fix or "")
         )
     finally:
         holder.close()
-    assert c.check_port(ctx(paths, store)).status == "pass"
+    assert check_port(ctx(paths, store)).status == "pass"
 
 
 def test_iam_down_fails_at_the_tcp_step(paths: Paths, store: SecretStore, llm: StandInLLM) -> None:
     down = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
     configure(paths, store, down, llm)  # type: ignore[arg-type]
-    r = c.check_iam(ctx(paths, store))
+    r = check_iam(ctx(paths, store))
     assert r.status == "fail" and r.data["step"] == "tcp" and "TCP" in r.detail
 
 
@@ -127,15 +132,15 @@ def test_untrusted_corporate_ca_is_told_apart_from_other_tls_errors(
     tls = make_test_ca(tmp_path / "ca")
     with StandinIam(tls=tls) as secure:
         configure(paths, store, secure, llm)
-        r = c.check_iam(ctx(paths, store))
+        r = check_iam(ctx(paths, store))
         assert r.status == "fail" and r.data["untrusted_ca"] and r.data["step"] == "tls"
         assert "ca_bundle" in (r.fix or "")
         configure(paths, store, secure, llm, ca_bundle=str(tls.ca_pem))
-        assert c.check_iam(ctx(paths, store)).status == "pass"
+        assert check_iam(ctx(paths, store)).status == "pass"
     wrong_name = make_test_ca(tmp_path / "other", hosts=("iam.other.example",))
     with StandinIam(tls=wrong_name) as mismatched:
         configure(paths, store, mismatched, llm, ca_bundle=str(wrong_name.ca_pem))
-        r = c.check_iam(ctx(paths, store))
+        r = check_iam(ctx(paths, store))
         assert r.status == "fail" and not r.data["untrusted_ca"] and "another name" in r.detail
 
 
@@ -143,12 +148,12 @@ def test_expired_token_fails_and_says_how_to_sign_in(
     paths: Paths, store: SecretStore, iam: StandinIam, llm: StandInLLM
 ) -> None:
     configure(paths, store, iam, llm)
-    assert c.check_token(ctx(paths, store)).status == "fail"  # none at all
+    assert check_token(ctx(paths, store)).status == "fail"  # none at all
     set_token(paths, store, -60)
-    r = c.check_token(ctx(paths, store))
+    r = check_token(ctx(paths, store))
     assert r.status == "fail" and "expired" in r.detail and "token login" in (r.fix or "")
     set_token(paths, store, 600)
-    assert c.check_token(ctx(paths, store)).status == "pass"
+    assert check_token(ctx(paths, store)).status == "pass"
 
 
 def test_upstream_rejecting_the_token_fails(
@@ -156,10 +161,10 @@ def test_upstream_rejecting_the_token_fails(
 ) -> None:
     configure(paths, store, iam, llm)
     set_token(paths, store, 600)
-    assert c.check_upstream(ctx(paths, store)).status == "pass"
+    assert check_upstream(ctx(paths, store)).status == "pass"
     llm.signing_key = b"another-signing-key"
     try:
-        r = c.check_upstream(ctx(paths, store))
+        r = check_upstream(ctx(paths, store))
     finally:
         llm.signing_key = b"stand-in-iam-signing-key"
     assert r.status == "fail" and r.data["status"] == 401 and "directly at" in r.detail
@@ -170,12 +175,12 @@ def test_proxy_variables_capturing_loopback_fail_without_showing_credentials(
     paths: Paths, store: SecretStore
 ) -> None:
     proxy = {"HTTPS_PROXY": "http://me:proxy-pass-987@proxy.corp:3128"}
-    r = c.check_proxy_env(ctx(paths, store, environ=dict(proxy)))
+    r = check_proxy_env(ctx(paths, store, environ=dict(proxy)))
     assert r.status == "fail" and "HTTPS_PROXY" in r.detail and "NO_PROXY" in (r.fix or "")
     assert "proxy-pass-987" not in json.dumps(r.as_dict())
-    ok = c.check_proxy_env(ctx(paths, store, environ={**proxy, "no_proxy": "localhost,127.0.0.1"}))
+    ok = check_proxy_env(ctx(paths, store, environ={**proxy, "no_proxy": "localhost,127.0.0.1"}))
     assert ok.status == "pass"
-    assert c.check_proxy_env(ctx(paths, store)).status == "pass"
+    assert check_proxy_env(ctx(paths, store)).status == "pass"
 
 
 def test_wrong_clock_fails_against_the_iam_date(
@@ -183,7 +188,7 @@ def test_wrong_clock_fails_against_the_iam_date(
 ) -> None:
     with StandinIam(date_skew=-3600) as skewed:
         configure(paths, store, skewed, llm)
-        r = c.check_clock(ctx(paths, store))
+        r = check_clock(ctx(paths, store))
     assert r.status == "fail" and "ahead of" in r.detail and abs(r.data["skew_seconds"]) > 3500
 
 
@@ -210,8 +215,8 @@ def test_missing_keyring_is_a_warning_without_secrets_and_a_failure_with_them(
         "      model: openai/demo\n      mock_response: hi\n"
     )
     ctx = DoctorContext(paths=paths, environ={}, secret_store=lambda: store)
-    assert c.check_keyring(ctx).status == "warn"
+    assert check_keyring(ctx).status == "warn"
     # An env entry flagged secret (set earlier with a keyring): its value needs one.
     paths.env_file.write_text(json.dumps({"entries": [{"name": "CORP_KEY", "secret": True}]}))
     ctx = DoctorContext(paths=paths, environ={}, secret_store=lambda: store)
-    assert c.check_keyring(ctx).status == "fail"
+    assert check_keyring(ctx).status == "fail"
