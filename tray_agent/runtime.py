@@ -18,6 +18,7 @@ from tray_agent.core.events import FilesChanged
 from tray_agent.core.watcher import FileWatcher
 from tray_agent.logs.setup import configure_agent_logging, event
 from tray_agent.paths import Paths
+from tray_agent.platform import POSIX_PERMISSIONS
 from tray_agent.seams import ControlHandler, Extension
 from tray_agent.secrets import open_secret_store
 from tray_agent.single_instance import InstanceLock
@@ -37,7 +38,7 @@ class Runtime:
 
     def __init__(self, paths: Paths, console_log: bool = True) -> None:
         self.paths = paths
-        if os.name != "nt":
+        if POSIX_PERMISSIONS:
             os.umask(0o077)  # every file the agent writes is private to the user
         paths.ensure()
         self.lock = InstanceLock(paths.lock_file, str(paths.config_dir.parent))
