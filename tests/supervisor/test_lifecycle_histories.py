@@ -146,9 +146,7 @@ class History:
         heapq.heappush(self._due, (self.now + delay, self._seq, name, generation))
 
     def cancel(self, name: str, generation: int | None = None) -> None:
-        self._due = [
-            t for t in self._due if not (t[2] == name and generation in (None, t[3]))
-        ]
+        self._due = [t for t in self._due if not (t[2] == name and generation in (None, t[3]))]
         heapq.heapify(self._due)
 
     # -- the script ---------------------------------------------------------------------------

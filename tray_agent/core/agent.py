@@ -54,10 +54,6 @@ __all__ = ["HOST", "Agent", "Settings", "master_key"]
 
 log = logging.getLogger("tray_agent.core")
 
-# Socket handoff lets the next sidecar take over before the old one drains. Windows has no
-# fd inheritance for sockets (socket.share/fromshare would go here); it stops, then starts.
-SOCKET_HANDOFF = os.name != "nt"
-
 
 def master_key(store: SecretStore) -> str:
     """The installation's proxy key, created on first use and kept in the secret store."""
@@ -124,7 +120,6 @@ class Agent:
             write_config=self._write_effective,
             master_key=lambda: self.key,
             emit=self._emit,
-            socket_handoff=SOCKET_HANDOFF,
         )
         self._publish()
 

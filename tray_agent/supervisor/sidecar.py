@@ -227,7 +227,7 @@ class SidecarProcess:
         """Ask for a graceful drain; the sidecar exits by itself when done."""
         self.draining = True
         if not self.send(wire.drain_message(timeout)):
-            self.kill(grace=1)
+            self.kill_soon(grace=1)  # stdin is gone: end it without making the caller wait
 
     def alive(self) -> bool:
         return self.proc.poll() is None and proctree.is_alive(self.pid)
