@@ -1,6 +1,6 @@
 """The sidecar's side of the agent<->sidecar wire, defined once for this program.
 
-The agent's copy is ``tray_agent/supervisor/wire.py`` (the sidecar never imports the agent:
+The agent's copy is ``tray_agent/wire.py`` (the sidecar never imports the agent:
 it is a separate frozen executable); ``tests/supervisor/test_wire.py`` checks that the two
 agree on every name and that each side parses what the other writes.
 """

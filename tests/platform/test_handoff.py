@@ -12,8 +12,8 @@ import textwrap
 import pytest
 
 from sidecar.wire import event_line
+from tray_agent import wire
 from tray_agent.platform import handoff, processes
-from tray_agent.supervisor import wire
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fd inheritance")
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from tray_agent import wire
 from tray_agent.config.issues import ConfigInvalid, ConfigIssue
 from tray_agent.config.prepare import Prepared
-from tray_agent.supervisor import wire
 from tray_agent.supervisor.lifecycle import Lifecycle, Settings
 from tray_agent.supervisor.policy import CrashPolicy
 from tray_agent.supervisor.sidecar import SpawnSpec

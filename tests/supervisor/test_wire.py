@@ -12,7 +12,7 @@ from sidecar import wire as sidecar_wire
 from sidecar.channel import StdinChannel
 from sidecar.handoff import SharedSocket, listening_socket
 from sidecar.state import BridgeState
-from tray_agent.supervisor import wire as agent_wire
+from tray_agent import wire as agent_wire
 
 
 def test_both_sides_name_the_same_variables_messages_and_events() -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tray_agent import __version__
+from tray_agent import __version__, wire
 from tray_agent.config import prepare as config_prepare
 from tray_agent.config.issues import ConfigInvalid
 from tray_agent.config.prepare import Prepared
@@ -44,7 +44,6 @@ from tray_agent.logs.redact import REDACTOR
 from tray_agent.logs.setup import SidecarLog, event
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore
-from tray_agent.supervisor import wire
 from tray_agent.supervisor.lifecycle import HOST, Lifecycle, Settings
 from tray_agent.supervisor.policy import CrashPolicy
 from tray_agent.supervisor.ports import bind_listener

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import cache
 from typing import Final, Literal
 
 from tray_agent.platform._base import (
@@ -47,49 +46,12 @@ files: Final[FileSecurity] = _system.FILES
 POSIX_PERMISSIONS: Final = files.posix_permissions
 
 
-def _chosen(env_name: str) -> System:
+def chosen_backend(env_name: str) -> System:
+    """The desktop-level backend to use: ``env_name`` (a test hook) or this system's."""
     name = os.environ.get(env_name) or SYSTEM
     if name not in ("xdg", "win32", "darwin"):
         raise ImportError(f"unknown {env_name} backend {name!r} (use xdg, win32 or darwin)")
     return name  # type: ignore[return-value]
-
-
-@cache
-def desktop_backend() -> DesktopBackend:
-    """Open folders and files, notify; ``LITELLM_BRIDGE_DESKTOP`` forces one (test hook)."""
-    name = _chosen("LITELLM_BRIDGE_DESKTOP")
-    if name == "xdg":
-        from tray_agent.platform import _xdg
-
-        return _xdg.DESKTOP
-    if name == "darwin":
-        from tray_agent.platform import _darwin
-
-        return _darwin.DESKTOP
-    if sys.platform == "win32":
-        from tray_agent.platform import _win32
-
-        return _win32.DESKTOP
-    raise ImportError("the win32 desktop backend exists only on Windows")
-
-
-@cache
-def autostart_backend() -> AutostartBackend:
-    """Start at login; ``LITELLM_BRIDGE_AUTOSTART`` forces one (test hook)."""
-    name = _chosen("LITELLM_BRIDGE_AUTOSTART")
-    if name == "xdg":
-        from tray_agent.platform import _xdg
-
-        return _xdg.AUTOSTART
-    if name == "darwin":
-        from tray_agent.platform import _darwin
-
-        return _darwin.AUTOSTART
-    if sys.platform == "win32":
-        from tray_agent.platform import _win32
-
-        return _win32.AUTOSTART
-    raise ImportError("the win32 autostart backend (the Run key) exists only on Windows")
 
 
 __all__ = [
@@ -106,8 +68,7 @@ __all__ = [
     "ProcessBackend",
     "SidecarHandoff",
     "SpawnOptions",
-    "autostart_backend",
-    "desktop_backend",
+    "chosen_backend",
     "files",
     "handoff",
     "locks",

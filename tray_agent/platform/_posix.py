@@ -23,7 +23,7 @@ from pathlib import Path  # noqa: E402
 from typing import IO, Any  # noqa: E402
 
 from tray_agent.platform._base import SpawnOptions  # noqa: E402
-from tray_agent.supervisor.wire import EVENTS_FD_ENV, LISTEN_FD_ENV  # noqa: E402
+from tray_agent.wire import EVENTS_FD_ENV, LISTEN_FD_ENV  # noqa: E402
 
 
 class Processes:

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from tray_agent.platform._base import SpawnOptions
 from tray_agent.platform.launch import spawn_detached
-from tray_agent.supervisor.wire import EVENTS_FD_ENV, LISTEN_SHARED_ENV, listen_socket_message
+from tray_agent.wire import EVENTS_FD_ENV, LISTEN_SHARED_ENV, listen_socket_message
 
 TITLE = "LiteLLM Bridge"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"

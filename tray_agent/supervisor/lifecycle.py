@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tray_agent import wire
 from tray_agent.config.issues import ConfigInvalid
 from tray_agent.config.prepare import Prepared
 from tray_agent.logs.redact import REDACTOR
 from tray_agent.logs.setup import event
-from tray_agent.supervisor import wire
 from tray_agent.supervisor.generation import (
     HOST,
     MEMORY_KEY,

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tray_agent import wire
 from tray_agent.logs.setup import SidecarLog, event
 from tray_agent.platform import IS_WINDOWS, handoff
-from tray_agent.supervisor import proctree, startguard, wire
-from tray_agent.supervisor.wire import FAST_PATH_ENV, PASSED_THROUGH
+from tray_agent.supervisor import proctree, startguard
 from tray_agent.testhooks import hook_env
+from tray_agent.wire import FAST_PATH_ENV, PASSED_THROUGH
 
 log = logging.getLogger("tray_agent.supervisor")
 
