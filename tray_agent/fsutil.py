@@ -125,7 +125,7 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
     whenever the holder changes. Twenty commands started at once all get their turn; one
     hung command is named after ``timeout`` s.
     """
-    from tray_agent.single_instance import _try_lock, _unlock
+    from tray_agent.platform import locks
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -139,7 +139,7 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
     try:
         while True:
             try:
-                _try_lock(fh)
+                locks.try_lock(fh)
                 break
             except OSError:
                 now_holding = _lock_holder(fd)
@@ -159,7 +159,7 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
         try:
             yield
         finally:
-            _unlock(fh)
+            locks.unlock(fh)
     finally:
         fh.close()
 

@@ -20,7 +20,7 @@ from tray_agent.envstore.store import EnvStore, EnvStoreError
 from tray_agent.envstore.values import MAX_TOTAL_BYTES, entry_bytes, value_problem
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore
-from tray_agent.supervisor.sidecar import FAST_PATH_ENV
+from tray_agent.wire import FAST_PATH_ENV
 
 
 @dataclass
