@@ -1,0 +1,1 @@
+"""Organization policy: allowed models, rate limits, quotas and the admin lock."""
