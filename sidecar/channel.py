@@ -97,6 +97,18 @@ class StdinChannel:
             self._state.set_token(token, None if expires_at is None else float(expires_at))
             # An acknowledgement without the secret: the agent (and tests) can wait for it.
             EVENTS.emit(wire.TOKEN_APPLIED, present=bool(token), expires_at=expires_at)
+        elif kind == wire.POLICY:
+            policy = message.get("policy")
+            if policy is not None and not isinstance(policy, dict):
+                _log("ignored a policy message whose policy is not an object")
+                return
+            self._state.set_policy(policy)
+        elif kind == wire.USAGE:
+            usage = message.get("usage")
+            if usage is not None and not isinstance(usage, dict):
+                _log("ignored a usage message whose usage is not an object")
+                return
+            self._state.set_usage(usage)
         elif kind == wire.DRAIN:
             timeout = message.get("timeout", DEFAULT_DRAIN_TIMEOUT)
             if not isinstance(timeout, int | float) or timeout < 0:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
+from typing import Any
 
 # A token this close to its expiry is treated as expired: the request would reach the
 # internal API after it lapsed. Short-lived tokens get a proportional margin instead, so the
@@ -35,12 +37,25 @@ class TokenState:
 
 
 class BridgeState:
-    """The current token and whether the process is still warming up."""
+    """The current token, the policy and usage, and whether the process is still warming up."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._token = TokenState()
         self.warming = False
+        # The organization policy's enforced part and the agent's usage count, as the agent
+        # last sent them (plain dicts, replaced whole; None until the first message).
+        self.policy: dict[str, Any] | None = None
+        self.usage: dict[str, Any] | None = None
+        self.usage_received_at = 0.0
+
+    def set_policy(self, policy: dict[str, Any] | None) -> None:
+        self.policy = policy
+
+    def set_usage(self, usage: dict[str, Any] | None) -> None:
+        with self._lock:
+            self.usage = usage
+            self.usage_received_at = time.time()
 
     def set_token(self, token: str | None, expires_at: float | None) -> None:
         with self._lock:

@@ -42,7 +42,9 @@ READ_ENV: Final = frozenset(
 TOKEN: Final = "token"
 DRAIN: Final = "drain"
 LISTEN_SOCKET: Final = "listen_socket"
-MESSAGE_TYPES: Final = frozenset({TOKEN, DRAIN, LISTEN_SOCKET})
+POLICY: Final = "policy"
+USAGE: Final = "usage"
+MESSAGE_TYPES: Final = frozenset({TOKEN, DRAIN, LISTEN_SOCKET, POLICY, USAGE})
 
 
 class BadMessage(ValueError):

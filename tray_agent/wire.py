@@ -49,7 +49,9 @@ PASSED_THROUGH: Final = (HOME_ENV, FAST_PATH_ENV, WARMUP_ENV)
 TOKEN: Final = "token"
 DRAIN: Final = "drain"
 LISTEN_SOCKET: Final = "listen_socket"
-MESSAGE_TYPES: Final = frozenset({TOKEN, DRAIN, LISTEN_SOCKET})
+POLICY: Final = "policy"
+USAGE: Final = "usage"
+MESSAGE_TYPES: Final = frozenset({TOKEN, DRAIN, LISTEN_SOCKET, POLICY, USAGE})
 
 
 def token_message(token: str | None, expires_at: float | None) -> dict[str, Any]:
@@ -58,6 +60,16 @@ def token_message(token: str | None, expires_at: float | None) -> dict[str, Any]
 
 def drain_message(timeout: float) -> dict[str, Any]:
     return {"type": DRAIN, "timeout": timeout}
+
+
+def policy_message(enforced: dict[str, Any] | None) -> dict[str, Any]:
+    """The organization policy the sidecar enforces per request (None: no policy)."""
+    return {"type": POLICY, "policy": enforced}
+
+
+def usage_message(usage: dict[str, Any] | None) -> dict[str, Any]:
+    """This employee's quota usage as the agent counted it (persistent, all sidecars)."""
+    return {"type": USAGE, "usage": usage}
 
 
 def listen_socket_message(shared: bytes) -> dict[str, Any]:

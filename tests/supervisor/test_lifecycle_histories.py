@@ -38,6 +38,8 @@ class FakeSidecar:
     ready: bool = False
     running: bool = True
     tokens: list[tuple[str | None, float | None]] = field(default_factory=list)
+    # Every stdin message in order, as ("token"|"policy"|"usage", value).
+    sent: list[tuple[str, Any]] = field(default_factory=list)
     drains: list[float] = field(default_factory=list)
     kills: list[float] = field(default_factory=list)
 
@@ -51,6 +53,15 @@ class FakeSidecar:
 
     def set_token(self, token: str | None, expires_at: float | None) -> bool:
         self.tokens.append((token, expires_at))
+        self.sent.append(("token", token))
+        return True
+
+    def set_policy(self, enforced: dict[str, Any] | None) -> bool:
+        self.sent.append(("policy", enforced))
+        return True
+
+    def set_usage(self, usage: dict[str, Any] | None) -> bool:
+        self.sent.append(("usage", usage))
         return True
 
     def drain(self, timeout: float) -> None:
@@ -444,3 +455,16 @@ def test_the_token_reaches_every_sidecar_including_one_started_later() -> None:
     h.save(config("v2"))
     assert h.car(1).tokens[-1] == ("tok-1", 1_700_000_600.0)
     assert h.car(2).tokens == [("tok-1", 1_700_000_600.0)], "a new sidecar starts with it"
+
+
+def test_policy_and_usage_reach_every_sidecar_and_a_new_one_before_its_token() -> None:
+    h = History()
+    h.running()
+    h.lc.set_token("tok-1", None)
+    policy = {"models": {"allow": ["corp-*"], "deny": []}}
+    usage = {"employee_id": "e1", "requests_today": 3}
+    h.lc.set_policy(policy)
+    h.lc.set_usage(usage)
+    assert h.car(1).sent[-2:] == [("policy", policy), ("usage", usage)]
+    h.save(config("v2"))
+    assert h.car(2).sent == [("policy", policy), ("usage", usage), ("token", "tok-1")]

@@ -33,11 +33,13 @@ from tray_agent.core.events import (
     Command,
     Event,
     FilesChanged,
+    PolicyChanged,
     Shutdown,
     SidecarEvent,
     Timer,
     TokenChanged,
     TokenStateChanged,
+    UsageChanged,
 )
 from tray_agent.fsutil import atomic_write
 from tray_agent.logs.redact import REDACTOR
@@ -70,6 +72,8 @@ class _ConfigState:
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     token: dict[str, Any] = field(default_factory=lambda: {"state": "absent", "expires_at": None})
+    # Status's policy section (tray_agent/policy): empty until a policy watcher reports.
+    policy: dict[str, Any] = field(default_factory=dict)
 
 
 class Agent:
@@ -209,6 +213,14 @@ class Agent:
                 self.lifecycle.set_token(ev.token, ev.expires_at)
             elif isinstance(ev, TokenStateChanged):
                 self._state.token = dict(ev.status) if isinstance(ev.status, dict) else ev.status
+            elif isinstance(ev, PolicyChanged):
+                usage = self._state.policy.get("usage")
+                self._state.policy = {**ev.view, "usage": usage}
+                self.lifecycle.set_policy(ev.enforced)
+                self._emit("policy_changed", dict(ev.view))
+            elif isinstance(ev, UsageChanged):
+                self._state.policy = {**self._state.policy, "usage": ev.usage}
+                self.lifecycle.set_usage(ev.usage)
             elif isinstance(ev, Shutdown):
                 self._on_shutdown(ev)
         except Exception as exc:  # the core must survive any single bad event
@@ -351,6 +363,7 @@ class Agent:
             "sidecar": self.lifecycle.as_dict(),
             "config": self._config_dict(),
             "token": dict(self._state.token),
+            "policy": copy.deepcopy(self._state.policy),
             "keyring": {"persistent": self.secrets.persistent, "backend": self.secrets.description},
         }
 

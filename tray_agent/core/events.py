@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Defined by the token package, which posts them; part of the core's event union.
+from tray_agent.policy.events import PolicyChanged as PolicyChanged
+from tray_agent.policy.events import UsageChanged as UsageChanged
 from tray_agent.token.events import TokenChanged as TokenChanged
 from tray_agent.token.events import TokenStateChanged as TokenStateChanged
 
@@ -44,4 +46,14 @@ class Shutdown:
     reply: Future[Any] = field(default_factory=Future)
 
 
-Event = Command | SidecarEvent | FilesChanged | TokenChanged | TokenStateChanged | Timer | Shutdown
+Event = (
+    Command
+    | SidecarEvent
+    | FilesChanged
+    | TokenChanged
+    | TokenStateChanged
+    | PolicyChanged
+    | UsageChanged
+    | Timer
+    | Shutdown
+)

@@ -90,6 +90,8 @@ class Lifecycle:
     _waiters: list[Future[Any]] = field(default_factory=list)
     _stop_waiters: list[Future[Any]] = field(default_factory=list)
     _token: tuple[str | None, float | None] = (None, None)
+    _policy: dict[str, Any] | None = None
+    _usage: dict[str, Any] | None = None
     _health_failures: int = 0
     _on_shut: Callable[[], None] | None = None
 
@@ -160,6 +162,18 @@ class Lifecycle:
         self._token = (token, expires_at)
         for g in self._generations():
             g.proc.set_token(token, expires_at)
+
+    def set_policy(self, enforced: dict[str, Any] | None) -> None:
+        """The organization policy every sidecar enforces, now and from its start."""
+        self._policy = enforced
+        for g in self._generations():
+            g.proc.set_policy(enforced)
+
+    def set_usage(self, usage: dict[str, Any] | None) -> None:
+        """Quota usage as the agent counted it, for every sidecar's quota check."""
+        self._usage = usage
+        for g in self._generations():
+            g.proc.set_usage(usage)
 
     def health(self, generation: int | None, reason: str | None) -> None:
         """A liveness probe result for the serving sidecar: kill it after N failures."""
@@ -294,6 +308,11 @@ class Lifecycle:
             return
         g = Generation(number, proc, prepared)
         token, expires_at = self._token
+        # Policy before token: a sidecar never serves a request without the policy in force.
+        if self._policy is not None:
+            proc.set_policy(self._policy)
+        if self._usage is not None:
+            proc.set_usage(self._usage)
         proc.set_token(token, expires_at)
         self.pending = g
         if self.current is None:

@@ -224,6 +224,12 @@ class SidecarProcess:
     def set_token(self, token: str | None, expires_at: float | None) -> bool:
         return self.send(wire.token_message(token, expires_at))
 
+    def set_policy(self, enforced: dict[str, Any] | None) -> bool:
+        return self.send(wire.policy_message(enforced))
+
+    def set_usage(self, usage: dict[str, Any] | None) -> bool:
+        return self.send(wire.usage_message(usage))
+
     def drain(self, timeout: float) -> None:
         """Ask for a graceful drain; the sidecar exits by itself when done."""
         self.draining = True
