@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from typing import Any
 
 # A token this close to its expiry is treated as expired: the request would reach the
 # internal API after it lapsed. Short-lived tokens get a proportional margin instead, so the
