@@ -13,8 +13,10 @@ def install_extensions(rt: ExtensionHost) -> None:
     """
     from tray_agent.logs.secret_feed import SecretFeed
     from tray_agent.metrics import MetricsLink
+    from tray_agent.policy.usage import UsageTracker
     from tray_agent.token.agent_link import TokenLink
 
     rt.extensions.append(TokenLink(rt))
     rt.extensions.append(MetricsLink(rt))
+    rt.extensions.append(UsageTracker(rt))
     rt.extensions.append(SecretFeed(rt))

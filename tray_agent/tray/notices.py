@@ -3,6 +3,11 @@
 ``Notices.update(snapshot)`` compares the conditions seen in the snapshot with the ones
 already announced and returns only the new ones. A condition that clears (token renewed,
 sidecar running again, config fixed) is forgotten, so it is announced again if it returns.
+
+Quota notices (80 % and 100 % of each quota in ``policy.usage``) are different: each level
+is announced once per employee and period (day or month), and stays announced even when
+the usage briefly leaves the snapshot, so a restarted sidecar or a policy reload does not
+repeat it; a new day, month or employee starts over.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Notice:
     kind: str  # token-expiring | token-expired | refresh-failed | crashed | crash-loop |
-    #            start-failed | config-invalid
+    #            start-failed | config-invalid | quota-warning | quota-reached
     title: str
     message: str
 
@@ -93,9 +98,63 @@ def _conditions(snap: dict[str, Any]) -> dict[str, tuple[object, Notice]]:
     return out
 
 
+# quota key in policy.usage.quota -> (counter, period key, what it is, what is counted)
+_QUOTAS = (
+    ("requests_per_day", "requests_today", "day", "Daily request quota", "requests today"),
+    ("tokens_per_day", "tokens_today", "day", "Daily token quota", "tokens today"),
+    ("tokens_per_month", "tokens_month", "month", "Monthly token quota", "tokens this month"),
+)
+QUOTA_LEVELS = (80, 100)
+_QUOTA_MEMORY = 32  # periods remembered (three quotas, a few employees, some days)
+
+
+def _reset_text(epoch: Any, period: str) -> str:
+    if not isinstance(epoch, int | float) or isinstance(epoch, bool):
+        return "at the next " + period
+    fmt = "%H:%M" if period == "day" else "%d %b %H:%M"
+    return "at " + time.strftime(fmt, time.localtime(epoch))
+
+
+def _quota_levels(snap: dict[str, Any]) -> dict[str, tuple[object, int, Notice]]:
+    """quota key -> (employee and period, highest level reached, its notice)."""
+    policy = snap.get("policy") or {}
+    usage = policy.get("usage") if isinstance(policy, dict) else None
+    if not isinstance(usage, dict):
+        return {}
+    limits = usage.get("quota") or {}
+    period = usage.get("period") or {}
+    resets = usage.get("resets") or {}
+    out: dict[str, tuple[object, int, Notice]] = {}
+    for key, counter, span, label, unit in _QUOTAS:
+        limit, used = limits.get(key), usage.get(counter)
+        if not (isinstance(limit, int) and isinstance(used, int)) or limit <= 0:
+            continue  # no such quota (a zero quota refuses everything and says so itself)
+        level = next((lv for lv in reversed(QUOTA_LEVELS) if used * 100 >= limit * lv), 0)
+        if not level:
+            continue
+        when = _reset_text(resets.get(span), span)
+        if level >= 100:
+            notice = Notice(
+                "quota-reached",
+                f"{label} used up",
+                f"{used:,} of {limit:,} {unit}: requests are refused until the quota resets "
+                f"{when}.",
+            )
+        else:
+            notice = Notice(
+                "quota-warning",
+                f"{label} {level} % used",
+                f"{used:,} of {limit:,} {unit}. The quota resets {when}.",
+            )
+        out[key] = ((usage.get("employee_id"), period.get(span)), level, notice)
+    return out
+
+
 class Notices:
     def __init__(self) -> None:
         self._announced: dict[str, object] = {}
+        # (quota key, employee and period) -> highest level announced in it; the oldest go
+        self._quota: dict[tuple[str, object], int] = {}
 
     def update(self, snap: dict[str, Any]) -> list[Notice]:
         current = _conditions(snap)
@@ -107,6 +166,13 @@ class Notices:
         for kind in list(self._announced):
             if kind not in current:
                 del self._announced[kind]
+        for key, (period, level, notice) in _quota_levels(snap).items():
+            if level > self._quota.get((key, period), 0):
+                self._quota.pop((key, period), None)
+                self._quota[(key, period)] = level
+                new.append(notice)
+        while len(self._quota) > _QUOTA_MEMORY:
+            del self._quota[next(iter(self._quota))]
         return new
 
 

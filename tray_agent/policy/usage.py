@@ -1,0 +1,185 @@
+"""Quota usage on this machine: counted by the agent, kept in ``usage.json``, told to all.
+
+The agent counts, not the sidecar: every sidecar's ``request`` events reach the core, so
+the two sidecars of a config swap count into one total, and a sidecar restart loses
+nothing. The counters (``tray_agent.policy.usage_book``) are saved at most every
+``SAVE_INTERVAL`` seconds and at stop, so a ``kill -9`` of the agent loses at most that
+much counting. After each change (at most once a second), at a new day or month, and once
+at start the usage goes to the core as ``UsageChanged``: status shows it as
+``policy.usage`` and every sidecar refuses requests over quota from it.
+
+Keyed by the employee ID the token status names (also after a sign-out, which keeps the ID:
+signing out does not start a fresh quota), ``unknown`` before anyone ever signed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tray_agent.logs.setup import event
+from tray_agent.paths import Paths
+from tray_agent.policy.events import UsageChanged
+from tray_agent.policy.usage_book import USAGE_FILE, load_book, write_book
+from tray_agent.seams import ExtensionHost
+
+log = logging.getLogger("tray_agent.policy.usage")
+
+SAVE_INTERVAL = 2.0
+POST_INTERVAL = 1.0
+TICK = 0.25
+
+
+def usage_path(paths: Paths) -> Path:
+    return paths.data_dir / USAGE_FILE
+
+
+def read_summary(paths: Paths, now: float | None = None) -> dict[str, Any] | None:
+    """The usage dict of the employee the agent counted last, from the file (no agent).
+
+    None when nothing was recorded or the file is unreadable; a day or month that has ended
+    since reads as zero, as the agent would show it.
+    """
+    book, problem = load_book(usage_path(paths))
+    if problem is not None or not book.employees:
+        return None
+    return book.usage(time.time() if now is None else now)
+
+
+def quota_of(view: dict[str, Any], paths: Paths) -> dict[str, Any] | None:
+    """The effective policy's ``quota`` section for a ``policy_changed`` view.
+
+    The view carries it as ``quota`` (or inside ``effective``/``policy``); otherwise it is
+    read the way the lock does, through ``tray_agent.policy.current.effective``.
+    """
+    for holder in (view, view.get("effective"), view.get("policy")):
+        if isinstance(holder, dict) and "quota" in holder:
+            quota = holder["quota"]
+            return dict(quota) if isinstance(quota, dict) else {}
+    try:
+        current = importlib.import_module("tray_agent.policy.current")
+        policy, _view = current.effective(paths)
+    except (ImportError, AttributeError):
+        return None
+    quota = getattr(policy, "quota", None)
+    return quota.model_dump(mode="json") if quota is not None else None
+
+
+class UsageTracker:
+    """Runtime extension: counts request events, saves them, posts ``UsageChanged``."""
+
+    def __init__(
+        self,
+        rt: ExtensionHost,
+        *,
+        wall: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rt = rt
+        self.path = usage_path(rt.paths)
+        self.wall, self.clock = wall, clock
+        self.book, problem = load_book(self.path)
+        if problem is not None:
+            event(log, logging.WARNING, "usage.file_unreadable", file=str(self.path), error=problem)
+            self._set_aside()
+        self._lock = threading.Lock()  # the book: observers (core thread) vs. the worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._worker, name="usage", daemon=True)
+        self._unsaved = problem is not None
+        self._unposted = True
+        self._posted_at = -POST_INTERVAL
+        self._saved_at = self.clock()
+        self._period: tuple[str, str] | None = None
+        self._views: list[dict[str, Any]] = []
+        agent = rt.agent
+        agent.on("request", self._on_request)
+        agent.on("policy_changed", self._on_policy)
+        agent.subscribe(self._on_snapshot)
+        snap = agent.snapshot()
+        self._on_snapshot(snap)
+        policy = snap.get("policy")
+        if isinstance(policy, dict) and policy.get("source") is not None:
+            self._views.append(policy)  # the policy watcher reported before this started
+
+    def _set_aside(self) -> None:
+        """Keep the unreadable file for a look (``usage.json.corrupt``); best effort."""
+        with contextlib.suppress(OSError):
+            self.path.replace(self.path.with_name(self.path.name + ".corrupt"))
+
+    # -- observers (core thread: no blocking, no file access) ----------------------------
+    def _on_request(self, payload: dict[str, Any]) -> None:
+        with self._lock:
+            if self.book.record(payload, self.wall()):
+                self._unsaved = self._unposted = True
+
+    def _on_snapshot(self, snap: dict[str, Any]) -> None:
+        token = snap.get("token") or {}
+        employee = token.get("employee_id") if isinstance(token, dict) else None
+        with self._lock:
+            if self.book.set_employee(employee if isinstance(employee, str) else None):
+                self._unsaved = self._unposted = True
+                self._posted_at = -POST_INTERVAL  # someone else signed in: say so now
+
+    def _on_policy(self, view: dict[str, Any]) -> None:
+        with self._lock:
+            self._views.append(view)
+
+    # -- own thread --------------------------------------------------------------------
+    def _worker(self) -> None:
+        while not self._stop.wait(TICK):
+            self.tick()
+        self.tick(final=True)
+
+    def tick(self, final: bool = False) -> None:
+        """Apply a new policy, notice a new period, post and save what is due."""
+        self._take_policy()
+        now, mono = self.wall(), self.clock()
+        with self._lock:
+            period = self.book.period(now)
+            key = (period.day, period.month)
+            if key != self._period:
+                self._period = key
+                self._unposted = True
+            post = self._unposted and mono - self._posted_at >= POST_INTERVAL
+            save = self._unsaved and (final or mono - self._saved_at >= SAVE_INTERVAL)
+            usage = self.book.usage(now) if post else None
+            data = self.book.to_json() if save else None
+            if post:
+                self._unposted, self._posted_at = False, mono
+            if save:
+                self._unsaved, self._saved_at = False, mono
+        if usage is not None and not final:
+            self.rt.agent.post(UsageChanged(usage))
+        if data is not None:
+            try:
+                write_book(data, self.path)
+            except OSError as exc:
+                with self._lock:
+                    self._unsaved = True
+                event(log, logging.WARNING, "usage.save_failed", error=str(exc))
+
+    def _take_policy(self) -> None:
+        with self._lock:
+            views, self._views = self._views, []
+        if not views:
+            return
+        quota = quota_of(views[-1], self.rt.paths)
+        if quota is None:
+            return  # nothing says what the quota is: keep the last one
+        with self._lock:
+            if self.book.set_quota(quota):
+                self._unsaved = self._unposted = True
+
+    def start(self) -> None:
+        self.tick()  # the usage reaches status and the sidecars at once
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
