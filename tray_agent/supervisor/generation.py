@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -140,3 +141,59 @@ def start_limits(prepared: Prepared, settings: Settings) -> tuple[int, float]:
     memory = limits.get("max_start_memory_mb") or settings.max_start_memory_mb
     ready = limits.get("ready_timeout") or settings.ready_timeout
     return int(memory), float(ready)
+
+
+@dataclass
+class Told:
+    """What every sidecar is told over stdin, kept so a new one starts knowing all of it."""
+
+    token: tuple[str | None, float | None] = (None, None)
+    policy: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+
+    def everything(self, proc: SidecarHandle) -> None:
+        """A new sidecar: policy before token, so it never serves without the policy."""
+        if self.policy is not None:
+            proc.set_policy(self.policy)
+        if self.usage is not None:
+            proc.set_usage(self.usage)
+        proc.set_token(*self.token)
+
+    def send_token(self, gens: list[Generation]) -> None:
+        for g in gens:
+            g.proc.set_token(*self.token)
+
+    def send_policy(self, gens: list[Generation]) -> None:
+        for g in gens:
+            g.proc.set_policy(self.policy)
+
+    def send_usage(self, gens: list[Generation]) -> None:
+        for g in gens:
+            g.proc.set_usage(self.usage)
+
+
+@dataclass
+class Waiting:
+    """Replies waiting on the sidecar: ``start`` until it serves, ``stop`` until none runs."""
+
+    start: list[Future[Any]] = field(default_factory=list)
+    stop: list[Future[Any]] = field(default_factory=list)
+
+    def started(self, result: dict[str, Any]) -> None:
+        _answer(self.start, result, None)
+
+    def failed(self, error: str) -> None:
+        _answer(self.start, None, error)
+
+    def stopped(self, result: dict[str, Any]) -> None:
+        _answer(self.stop, result, None)
+
+
+def _answer(replies: list[Future[Any]], result: Any, error: str | None) -> None:
+    for f in replies:
+        if not f.done():
+            if error is None:
+                f.set_result(result)
+            else:
+                f.set_exception(RuntimeError(error))
+    replies.clear()

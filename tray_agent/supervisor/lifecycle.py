@@ -38,6 +38,8 @@ from tray_agent.supervisor.generation import (
     SidecarStatus,
     Spawn,
     Timers,
+    Told,
+    Waiting,
     start_limits,
     status_dict,
 )
@@ -87,11 +89,8 @@ class Lifecycle:
     last_good: Prepared | None = None
     applied_digest: str | None = None
     _listener: socket.socket | None = None
-    _waiters: list[Future[Any]] = field(default_factory=list)
-    _stop_waiters: list[Future[Any]] = field(default_factory=list)
-    _token: tuple[str | None, float | None] = (None, None)
-    _policy: dict[str, Any] | None = None
-    _usage: dict[str, Any] | None = None
+    waiting: Waiting = field(default_factory=Waiting)
+    told: Told = field(default_factory=Told)
     _health_failures: int = 0
     _on_shut: Callable[[], None] | None = None
 
@@ -104,7 +103,7 @@ class Lifecycle:
         if self.current is not None and self.pending is None:
             reply.set_result(self.as_dict())
             return
-        self._waiters.append(reply)
+        self.waiting.start.append(reply)
         if self.pending is None:
             self._launch(reload_config=True)
 
@@ -116,13 +115,13 @@ class Lifecycle:
             self._set_stopped()
             reply.set_result(self.as_dict())
         else:
-            self._stop_waiters.append(reply)
+            self.waiting.stop.append(reply)
 
     def restart(self, reply: Future[Any]) -> None:
         self.desired_running = True
         self.policy.reset()
         self.status.error = None
-        self._waiters.append(reply)
+        self.waiting.start.append(reply)
         if self.socket_handoff and self.current is not None:
             self._launch(reload_config=True)
         else:
@@ -143,7 +142,7 @@ class Lifecycle:
             if self.pending is not None and self.current is not None:
                 self._end(self.pending)  # a newer edit went back: drop the one starting
                 self.pending = None
-                self._resolve_waiters()
+                self.waiting.started(self.as_dict())
             return
         if not self.desired_running:
             self.last_good = prepared
@@ -159,21 +158,18 @@ class Lifecycle:
             self.timers.schedule(self.settings.stop_timeout + 3, RESTART)
 
     def set_token(self, token: str | None, expires_at: float | None) -> None:
-        self._token = (token, expires_at)
-        for g in self._generations():
-            g.proc.set_token(token, expires_at)
+        self.told.token = (token, expires_at)
+        self.told.send_token(self._generations())
 
     def set_policy(self, enforced: dict[str, Any] | None) -> None:
         """The organization policy every sidecar enforces, now and from its start."""
-        self._policy = enforced
-        for g in self._generations():
-            g.proc.set_policy(enforced)
+        self.told.policy = enforced
+        self.told.send_policy(self._generations())
 
     def set_usage(self, usage: dict[str, Any] | None) -> None:
         """Quota usage as the agent counted it, for every sidecar's quota check."""
-        self._usage = usage
-        for g in self._generations():
-            g.proc.set_usage(usage)
+        self.told.usage = usage
+        self.told.send_usage(self._generations())
 
     def health(self, generation: int | None, reason: str | None) -> None:
         """A liveness probe result for the serving sidecar: kill it after N failures."""
@@ -278,7 +274,7 @@ class Lifecycle:
                     if self.current is None:
                         self._fail(f"config invalid: {exc.summary()}")
                     else:
-                        self._resolve_waiters(error=f"config invalid: {exc.summary()}")
+                        self.waiting.failed(f"config invalid: {exc.summary()}")
                     return
                 prepared = self.last_good
         REDACTOR.add_all(prepared.secret_values)
@@ -307,13 +303,7 @@ class Lifecycle:
             self._fail(f"cannot start the sidecar: {exc}")
             return
         g = Generation(number, proc, prepared)
-        token, expires_at = self._token
-        # Policy before token: a sidecar never serves a request without the policy in force.
-        if self._policy is not None:
-            proc.set_policy(self._policy)
-        if self._usage is not None:
-            proc.set_usage(self._usage)
-        proc.set_token(token, expires_at)
+        self.told.everything(proc)
         self.pending = g
         if self.current is None:
             was_crash = self.status.state in ("crashed", "restarting")
@@ -365,7 +355,7 @@ class Lifecycle:
             generation=g.number,
             swapped=old is not None,
         )
-        self._resolve_waiters()
+        self.waiting.started(self.as_dict())
         self.emit("ready", g.pid)
 
     def _on_exit(self, g: Generation, rc: int | None) -> None:
@@ -404,7 +394,7 @@ class Lifecycle:
             )
             self.status.apply_error = msg
             event(log, logging.ERROR, "config.rollback", returncode=rc, reason=g.start_failure)
-            self._resolve_waiters(error=msg)
+            self.waiting.failed(msg)
         elif g.start_failure:
             # The same config would hit the same limit again: no restart loop.
             self._fail(
@@ -419,7 +409,7 @@ class Lifecycle:
             )
             self.status.apply_error = msg
             event(log, logging.ERROR, "config.rollback", returncode=rc)
-            self._resolve_waiters(error=msg)
+            self.waiting.failed(msg)
         else:
             self._crashed(g, rc)
 
@@ -472,7 +462,7 @@ class Lifecycle:
         self.status.error = message
         event(log, logging.ERROR, "sidecar.error", error=message)
         self.emit("error", message)
-        self._resolve_waiters(error=message)
+        self.waiting.failed(message)
         if self.current is None and self.pending is None:
             self._close_listener()
 
@@ -480,21 +470,8 @@ class Lifecycle:
         self.status.state = "stopped"
         self._close_listener()
         # A start or restart still waiting (a stop came while it started) gets its answer.
-        self._resolve_waiters(error="stopped before the sidecar was ready")
-        for f in self._stop_waiters:
-            if not f.done():
-                f.set_result(self.as_dict())
-        self._stop_waiters.clear()
-
-    def _resolve_waiters(self, error: str | None = None) -> None:
-        for f in self._waiters:
-            if f.done():
-                continue
-            if error:
-                f.set_exception(RuntimeError(error))
-            else:
-                f.set_result(self.as_dict())
-        self._waiters.clear()
+        self.waiting.failed("stopped before the sidecar was ready")
+        self.waiting.stopped(self.as_dict())
 
     def _finish_shutdown(self) -> None:
         done, self._on_shut = self._on_shut, None
@@ -505,9 +482,6 @@ class Lifecycle:
         self.draining.clear()
         self.status.state = "stopped"
         self._close_listener()
-        self._resolve_waiters(error="the agent is shutting down")
-        for f in self._stop_waiters:
-            if not f.done():
-                f.set_result(self.as_dict())
-        self._stop_waiters.clear()
+        self.waiting.failed("the agent is shutting down")
+        self.waiting.stopped(self.as_dict())
         done()
