@@ -20,6 +20,8 @@ HOOKS = (
     "LITELLM_BRIDGE_SIDECAR_CMD",
     "LITELLM_BRIDGE_SECRET_STORE",
     "LITELLM_BRIDGE_TEMPLATES",
+    "LITELLM_BRIDGE_MACHINE_POLICY_DIR",
+    "LITELLM_BRIDGE_POLICY_PUBLIC_KEY",
 )
 
 _logged: set[str] = set()
@@ -62,6 +64,8 @@ def _what(name: str) -> str:
         "LITELLM_BRIDGE_SIDECAR_CMD": "the sidecar is started with another command",
         "LITELLM_BRIDGE_SECRET_STORE": "the secret store choice is overridden",
         "LITELLM_BRIDGE_TEMPLATES": "templates are read from another directory first",
+        "LITELLM_BRIDGE_MACHINE_POLICY_DIR": "the machine policy is read from another directory",
+        "LITELLM_BRIDGE_POLICY_PUBLIC_KEY": "policy signatures are checked with another key",
     }[name]
 
 
