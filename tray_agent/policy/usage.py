@@ -134,7 +134,6 @@ class UsageTracker:
     def _worker(self) -> None:
         while not self._stop.wait(TICK):
             self.tick()
-        self.tick(final=True)
 
     def tick(self, final: bool = False) -> None:
         """Apply a new policy, notice a new period, post and save what is due."""
@@ -181,5 +180,8 @@ class UsageTracker:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop ticking and save what is not saved yet."""
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self.tick(final=True)

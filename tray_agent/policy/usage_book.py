@@ -50,6 +50,13 @@ def _count(value: Any) -> int:
     return min(value, MAX_COUNT)
 
 
+def _limit(value: Any) -> int | None:
+    """A quota from untrusted JSON: a non-negative int, else no quota."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return min(value, MAX_COUNT)
+
+
 def charge(payload: dict[str, Any]) -> tuple[int, int]:
     """(requests, tokens) one sidecar ``request`` event adds to the counters."""
     if payload.get("refused"):
@@ -130,9 +137,7 @@ class UsageBook:
     def set_quota(self, quota: dict[str, Any] | None) -> bool:
         """The policy's ``quota`` section (None: no policy); True when it changed."""
         quota = quota or {}
-        limits = {
-            k: (_count(quota.get(k)) if quota.get(k) is not None else None) for k in QUOTA_KEYS
-        }
+        limits = {k: _limit(quota.get(k)) for k in QUOTA_KEYS}
         tz = quota.get("timezone")
         timezone = tz if isinstance(tz, str) and tz else DEFAULT_ZONE
         changed = limits != self.quota or timezone != self.timezone
