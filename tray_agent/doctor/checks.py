@@ -12,6 +12,7 @@ from tray_agent.doctor.config_checks import check_config, check_keyring
 from tray_agent.doctor.context import CheckResult, DoctorContext
 from tray_agent.doctor.environment_checks import check_disk, check_proxy_env
 from tray_agent.doctor.iam_checks import check_clock, check_iam
+from tray_agent.doctor.policy_check import check_policy
 from tray_agent.doctor.port_check import check_port
 from tray_agent.doctor.sidecar_check import check_sidecar
 from tray_agent.doctor.token_check import check_token
@@ -21,6 +22,7 @@ Check = Callable[[DoctorContext], CheckResult]
 
 CHECKS: list[Check] = [
     check_config,
+    check_policy,
     check_keyring,
     check_port,
     check_sidecar,

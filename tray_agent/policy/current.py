@@ -1,38 +1,40 @@
-"""The effective policy read directly from the files (no agent): for commands and checks.
+"""The policy in force read straight from its sources, for code that does not ask the
+agent's policy watcher: CLI commands with no agent running, doctor, and config preparation
+(the admin lock), which runs on the core thread.
 
-A running agent watches the same files (``watch.py``); this is what it would decide now. The
-last good record is verified with the key from the secret store when one is given.
+``effective(paths)`` is ``load.evaluate`` plus ``view.build_view``: the same decision the
+watcher makes (an invalid or refused source keeps the last good policy, with none
+``LOCKED_DOWN``). The last good record is only trusted with its MAC key from the secret
+store: without ``secrets`` a broken policy falls back to ``LOCKED_DOWN``, which never
+unlocks anything. Nothing here writes the record (only the agent's watcher does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tray_agent.paths import Paths
-from tray_agent.policy.load import Effective, evaluate, store_for
-from tray_agent.policy.schema import Policy
-from tray_agent.policy.store import mac_key_from
-from tray_agent.policy.view import build_view
+if TYPE_CHECKING:
+    from tray_agent.paths import Paths
+    from tray_agent.policy.load import Effective
+    from tray_agent.policy.schema import Policy
+    from tray_agent.secrets import SecretStore
 
 
 def evaluate_for(
-    paths: Paths, secrets: Any | None = None, environ: Mapping[str, str] | None = None
+    paths: Paths, secrets: SecretStore | None = None, environ: Mapping[str, str] | None = None
 ) -> Effective:
-    """Evaluate without creating anything: the last good record is read, never written."""
+    """The full decision (sources, origins, problems) for ``policy show`` and doctor."""
+    from tray_agent.policy.load import evaluate, store_for
+    from tray_agent.policy.store import mac_key_from
+
     store = store_for(paths.data_dir, mac_key_from(secrets, create=False))
-    store.save = lambda *a, **k: None  # type: ignore[method-assign]
-    return evaluate(environ, store)
+    return evaluate(environ, store, save=False)
 
 
-def effective(paths: Paths, secrets: Any | None = None) -> tuple[Policy, dict[str, Any]]:
-    """The policy in force and its status view, from the files."""
-    if secrets is None:
-        try:
-            from tray_agent.secrets import open_secret_store
+def effective(paths: Paths, secrets: SecretStore | None = None) -> tuple[Policy, dict[str, Any]]:
+    """The effective policy and status's ``policy`` view, from the policy sources now."""
+    from tray_agent.policy.view import build_view
 
-            secrets = open_secret_store(paths.keyring_namespace)
-        except Exception:
-            secrets = None
     eff = evaluate_for(paths, secrets)
     return eff.policy, build_view(eff)

@@ -92,9 +92,12 @@ def validate(found: Discovery) -> tuple[Policy | None, dict[str, Any], dict[str,
 
 
 def evaluate(
-    environ: Mapping[str, str] | None = None, store: LastGoodStore | None = None
+    environ: Mapping[str, str] | None = None,
+    store: LastGoodStore | None = None,
+    save: bool = True,
 ) -> Effective:
-    """Read every source now and decide what is in force (saving a valid one as last good)."""
+    """Read every source now and decide what is in force (``save``: keep a valid one as
+    the last good policy)."""
     key = policy_public_key()
     found = discover(environ, key)
     signed = key is not None
@@ -102,7 +105,7 @@ def evaluate(
         return Effective(Policy(), "none", found.location, signed=signed)
     policy, merged, origins = validate(found)
     if policy is not None:
-        if store is not None:
+        if store is not None and save:
             store.save(merged, found.names, origins)
         return Effective(policy, "policy", found.location, found.names, origins, signed=signed)
     last = store.load() if store is not None else None
