@@ -159,8 +159,13 @@ def _too_big(file: str, values: dict[str, str]) -> ConfigIssue | None:
 def prepare(paths: Paths, secrets: SecretStore) -> Prepared:
     """Validate config.yaml against the env store and render the effective config.
 
-    Raises ConfigInvalid with located issues; never returns a half-valid result.
+    Raises ConfigInvalid with located issues; never returns a half-valid result. The
+    organization's admin lock goes first: a managed config.yaml is restored from its
+    managed copy before it is read, and locked ``bridge:`` keys come from the managed config.
     """
+    from tray_agent.policy.managed import enforce
+
+    managed = enforce(paths, secrets)
     store = EnvStore(paths.env_file, secrets)
     env_file = str(paths.env_file)
     try:
@@ -201,17 +206,22 @@ def prepare(paths: Paths, secrets: SecretStore) -> Prepared:
         raise ConfigInvalid([too_big])
     env = read.values
     secret_values = read.secret_values
-    if not rendered.fast_path:  # part of the digest: switching it is applied like any edit
+    iam, bridge, fast_path = managed.locked_bridge(
+        rendered.iam, rendered.bridge, rendered.fast_path
+    )
+    if not fast_path:  # part of the digest: switching it is applied like any edit
         env[FAST_PATH_ENV] = "off"
+    elif managed.state.is_locked("fast_path"):
+        env[FAST_PATH_ENV] = "on"  # not even the agent's own environment switches it off
     return Prepared(
         effective_yaml=rendered.text,
         inject=rendered.inject,
         port=rendered.port,
         env=env,
         model_names=rendered.model_names,
-        iam=rendered.iam,
-        bridge=rendered.bridge,
+        iam=iam,
+        bridge=bridge,
         notify_before=float(rendered.notify_before),
         secret_values=secret_values,
-        warnings=warnings,
+        warnings=[*warnings, *managed.notes],
     )
