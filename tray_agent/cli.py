@@ -13,6 +13,7 @@ from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.protocol import AgentNotRunning, ControlError
 from tray_agent.paths import UnsafeDirectory, get_paths
 from tray_agent.platform import IS_WINDOWS
+from tray_agent.policy.lock import EXIT_LOCKED, LockedError
 
 # Top-level commands registered by ``commands/agent.py``; every other module registers the
 # command of its own name. Importing only the module a command needs keeps the CLI fast
@@ -75,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return exc.code
+    except LockedError as exc:  # the organization's admin lock
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return EXIT_LOCKED
     except AgentNotRunning as exc:
         print(f"error: {exc}; start it with `litellm-bridge start`", file=sys.stderr)
         return 3

@@ -23,6 +23,7 @@ from tray_agent.clients import (
 from tray_agent.clients.setup import apply_setup, is_configured, latest_backup, plan_setup, restore
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.platform import IS_WINDOWS
+from tray_agent.policy.lock import require_unlocked
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "cmd")
 
@@ -234,6 +235,7 @@ def cmd_env(args: argparse.Namespace, ctx: CliContext) -> int:
 
 @user_errors
 def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
+    require_unlocked("clients", ctx.paths)
     client = get_client(args.name)
     plan = plan_setup(client, make_target(ctx, args.model))
     if not plan.changed:
@@ -256,6 +258,7 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
 
 @user_errors
 def cmd_restore(args: argparse.Namespace, ctx: CliContext) -> int:
+    require_unlocked("clients", ctx.paths)
     client = get_client(args.name)
     for line in restore(ctx.paths, client, force=args.force):
         ctx.print(line)

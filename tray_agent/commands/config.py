@@ -13,6 +13,7 @@ from tray_agent.config.issues import ConfigInvalid, ConfigIssue
 from tray_agent.config.render import render_effective
 from tray_agent.config.validate import validate_file
 from tray_agent.envstore import EnvStore, EnvStoreError
+from tray_agent.policy.lock import require_unlocked
 
 INIT_HINT = "create it with: litellm-bridge init --template demo"
 
@@ -82,6 +83,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_edit(args: argparse.Namespace, ctx: CliContext) -> int:
+    require_unlocked("config", ctx.paths)  # an edit would only be restored
     path = ctx.paths.config_file
     if not path.exists():
         raise UserError(f"{path} does not exist", hint=INIT_HINT)

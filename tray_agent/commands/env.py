@@ -19,6 +19,7 @@ from tray_agent.envstore import (
     parse_dotenv,
 )
 from tray_agent.fsutil import atomic_write
+from tray_agent.policy.lock import require_env_unlocked
 
 MASK = "********"
 
@@ -137,6 +138,7 @@ def cmd_set(args: argparse.Namespace, ctx: CliContext) -> int:
     problem = name_problem(name)
     if problem:
         raise UserError(problem)
+    require_env_unlocked([name], ctx.paths)
     try:
         existing = _names_only(ctx).get(name)
     except EnvStoreError as exc:
@@ -168,6 +170,7 @@ def cmd_set(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_unset(args: argparse.Namespace, ctx: CliContext) -> int:
+    require_env_unlocked([args.name], ctx.paths)
     try:
         removed = _lazy_store(ctx).unset(args.name)
     except EnvStoreError as exc:
@@ -181,6 +184,7 @@ def cmd_unset(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _set_enabled(args: argparse.Namespace, ctx: CliContext, enabled: bool) -> int:
+    require_env_unlocked([args.name], ctx.paths)
     try:
         _names_only(ctx).set_enabled(args.name, enabled)
     except EnvStoreError as exc:
@@ -208,6 +212,7 @@ def cmd_import(args: argparse.Namespace, ctx: CliContext) -> int:
         NewValue(e.name, e.value, args.secret or (not args.plain and looks_secret(e.name)))
         for e in result.entries
     ]
+    require_env_unlocked([v.name for v in values], ctx.paths)  # all or nothing
     try:
         if values:  # one lock, one load, one write, one keyring write per secret
             _lazy_store(ctx).set_many(values)

@@ -18,6 +18,7 @@ from tray_agent.config.templates import TemplateError, instantiate, list_templat
 from tray_agent.config.validate import EXEMPT_ENV, validate_text
 from tray_agent.envstore import EnvStore, EnvStoreError, looks_secret
 from tray_agent.paths import Paths
+from tray_agent.policy.lock import require_unlocked
 
 
 def register(sub: Any) -> None:
@@ -87,6 +88,7 @@ def _ask_env(ctx: CliContext, store: EnvStore, missing: list[str], interactive: 
 
 
 def cmd_init(args: argparse.Namespace, ctx: CliContext) -> int:
+    require_unlocked("config", ctx.paths)  # a managed config.yaml is the admin's
     if args.port is not None and not PORT_MIN <= args.port <= PORT_MAX:
         raise UserError(f"port {args.port} is out of range: use {PORT_MIN}..{PORT_MAX}", code=2)
     try:

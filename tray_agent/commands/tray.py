@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 from typing import Any
@@ -29,6 +30,16 @@ def _quit_on_signals(quit_fn: Any) -> None:
         signal.signal(sig, handler)
 
 
+def _managed_config_in_place(ctx: CliContext) -> None:
+    """With ``lock.config``, config.yaml is the admin's managed copy before anything reads it:
+    the first-run wizard then keeps it, and the proxy starts on it."""
+    from tray_agent.config.issues import ConfigInvalid
+    from tray_agent.policy.managed import enforce
+
+    with contextlib.suppress(ConfigInvalid, OSError):  # the agent reports it in status
+        enforce(ctx.paths)
+
+
 def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.extensions import install_extensions
     from tray_agent.runtime import Runtime
@@ -44,6 +55,7 @@ def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
             str(exc), hint="quit the running agent first: `litellm-bridge stop --agent`"
         ) from exc
     install_extensions(rt)
+    _managed_config_in_place(ctx)
     app = TrayApp(RuntimePort(rt), ctx.paths)
     rt.handlers["tray.describe"] = lambda params: app.describe()
     if tray_click_allowed():  # a test hook: any same-user client could press Quit with it

@@ -86,6 +86,11 @@ class LockState:
             return value is True or (isinstance(value, list) and name in value)
         return bool(value)
 
+    @property
+    def all_env_locked(self) -> bool:
+        """``lock.env: true``: every env entry, present or future."""
+        return self.locked.get("env") is True
+
     def env_names_locked(self, names: Iterable[str]) -> list[str]:
         """Those of ``names`` the lock covers, in the order given."""
         return [n for n in names if self.is_locked(f"env:{n}")]

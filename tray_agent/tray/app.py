@@ -13,6 +13,8 @@ from typing import Any
 from tray_agent.account import Account
 from tray_agent.paths import Paths
 from tray_agent.platform import autostart, desktop
+from tray_agent.policy.lock import MANAGED_LABEL, LockedError
+from tray_agent.policy.managed import is_restore_warning
 from tray_agent.tray import icons
 from tray_agent.tray.children import DialogFailed, DialogRunner
 from tray_agent.tray.notices import Notice, Notices
@@ -35,6 +37,8 @@ class Entry:
     enabled: Callable[[], bool] = lambda: True
     checked: Callable[[], bool] | None = None
     default: bool = False
+    # The admin lock that greys this entry out (``tray_agent.policy.lock``), if any.
+    lock: str | None = None
 
 
 def _pystray() -> Any:
@@ -62,6 +66,7 @@ class TrayApp:
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._unlocked_until = 0.0
+        self._restore_seen: object = None
         self._autostart = self._safe(autostart.is_enabled, False)
         self.icon: Any = None
         self.quitting = threading.Event()
@@ -77,7 +82,8 @@ class TrayApp:
             Entry("restart", "Restart", self.restart, enabled=lambda: v().can_restart),
             Entry("-1", "-", None),
             Entry("signin", "Sign in…", self.sign_in),
-            Entry("edit-config", "Edit config", self.edit_config),
+            Entry("edit-config", "Edit config", self.edit_config, lock="config"),
+            # With every env entry locked the editor still opens, read-only.
             Entry("environment", "Environment…", self.environment),
             Entry("status", "Status…", self.status, default=True),
             Entry("logs", "Open logs folder", self.open_logs),
@@ -89,6 +95,7 @@ class TrayApp:
                 "Start at login",
                 self.toggle_autostart,
                 checked=lambda: self._autostart,
+                lock="autostart",
             ),
             Entry("quit", "Quit", self.quit),
         ]
@@ -100,7 +107,18 @@ class TrayApp:
         raise KeyError(entry_id)
 
     def _text(self, e: Entry) -> str:
-        return self._view.headline if e.id == "state" else e.text
+        if e.id == "state":
+            return self._view.headline
+        if self._managed(e) or (e.id == "environment" and self._view.lock.all_env_locked):
+            return f"{e.text} ({MANAGED_LABEL})"
+        return e.text
+
+    def _managed(self, e: Entry) -> bool:
+        """Whether the admin lock greys ``e`` out."""
+        return e.lock is not None and self._view.lock.is_locked(e.lock)
+
+    def _enabled(self, e: Entry) -> bool:
+        return not self._managed(e) and e.enabled()
 
     def build_menu(self) -> Any:
         pystray = _pystray()
@@ -111,7 +129,7 @@ class TrayApp:
                 items.append(pystray.Menu.SEPARATOR)
                 continue
             kwargs: dict[str, Any] = {
-                "enabled": (lambda _item, e=e: e.enabled()),
+                "enabled": (lambda _item, e=e: self._enabled(e)),
                 "default": e.default,
             }
             if e.checked is not None:
@@ -141,7 +159,7 @@ class TrayApp:
     def activate(self, entry_id: str) -> None:
         """Run a menu entry's action off the tray's thread (the backend must stay responsive)."""
         e = self.entry(entry_id)
-        if e.action is None or not e.enabled():
+        if e.action is None or not self._enabled(e):
             return
         if e.id == "quit":
             e.action()
@@ -158,6 +176,8 @@ class TrayApp:
             e.action()
         except DialogFailed as exc:
             self.tell("Dialog failed", str(exc))
+        except LockedError as exc:
+            self.tell("Managed by your organization", str(exc)[:200], "managed")
         except Exception as exc:
             log.exception("tray.action_failed", extra={"fields": {"entry": e.id}})
             self.tell(f"{e.text.rstrip('…')} failed", str(exc)[:200])
@@ -175,7 +195,7 @@ class TrayApp:
                 {
                     "id": e.id,
                     "text": self._text(e),
-                    "enabled": e.action is not None and e.enabled(),
+                    "enabled": e.action is not None and self._enabled(e),
                     "checked": e.checked() if e.checked else None,
                 }
                 for e in self.entries
@@ -203,6 +223,16 @@ class TrayApp:
             self._refresh_menu()
         for notice in self.notices.update(snap):
             self.tell(notice.title, notice.message, notice.kind)
+        self._announce_restore(snap)
+
+    def _announce_restore(self, snap: dict[str, Any]) -> None:
+        """A managed config.yaml the agent restored after an edit: say so, once per restore."""
+        warnings = (snap.get("config") or {}).get("warnings") or []
+        restored = [w for w in warnings if is_restore_warning(w)]
+        ident = tuple(str(w.get("message")) for w in restored) or None
+        if ident is not None and ident != self._restore_seen:
+            self.tell("config.yaml restored", ident[0][:200], "config-restored")
+        self._restore_seen = ident
 
     def _refresh_menu(self) -> None:
         if self.icon is not None:
@@ -287,6 +317,7 @@ class TrayApp:
         return False
 
     def edit_config(self) -> None:
+        self._view.lock.check("config")
         if not self.paths.config_file.exists():
             self.first_run()
             return
@@ -331,6 +362,7 @@ class TrayApp:
         return target
 
     def toggle_autostart(self) -> None:
+        self._view.lock.check("autostart")  # the entry is greyed; refuse a direct call too
         want = not self._autostart
         autostart.set_enabled(want)
         self._autostart = autostart.is_enabled()

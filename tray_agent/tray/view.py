@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from tray_agent.policy.lock import UNLOCKED, LockState
 
 TOOLTIP_MAX = 127  # Windows truncates notification-area tooltips at 128 characters
 
@@ -26,6 +28,8 @@ class TrayView:
     can_start: bool
     can_stop: bool
     can_restart: bool
+    # The organization's admin lock (status's policy section): locked entries are greyed.
+    lock: LockState = field(default=UNLOCKED)
 
 
 def _clock(epoch: float) -> str:
@@ -92,4 +96,5 @@ def build_view(snap: dict[str, Any], now: float | None = None) -> TrayView:
         can_start=state in ("stopped", "error"),
         can_stop=state in ("running", "starting", "restarting", "crashed"),
         can_restart=state in ("running", "error", "crashed") and not busy,
+        lock=LockState.from_view(snap.get("policy")),
     )
