@@ -1,5 +1,5 @@
-"""ASGI wrapper around the LiteLLM app: served routes and the key, warm-up before accepting,
-closing when draining."""
+"""ASGI wrapper around the LiteLLM app: served routes, the key and the organization policy,
+warm-up before accepting, closing when draining."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from sidecar import allowlist, metrics
+from sidecar.policy import Admission, PolicyGate, Refusal
+from sidecar.policy.refusal import POLICY_ERROR
 
 if TYPE_CHECKING:
     from sidecar.fast_path import FastPath
@@ -25,6 +27,9 @@ class BridgeApp:
       answers 404 (a WebSocket is refused, 403) before LiteLLM runs anything. A served route
       without the master key answers 401, before anything can go upstream; with it, the
       credential headers are rewritten into the form LiteLLM parses.
+    * The organization policy (``sidecar.policy``) is checked here, once, for every route
+      and both paths: a model it does not allow answers 403, a spent limit or quota 429,
+      before the fast path or LiteLLM runs; ``/v1/models`` lists only allowed models.
     * ``on_started`` runs after the app finished its own start-up and before uvicorn is told
       so; uvicorn opens the listening socket only after that, so no client waits on a cold
       process.
@@ -40,11 +45,13 @@ class BridgeApp:
         on_started: Callable[[], Awaitable[None]],
         master_key: str,
         fast_path: FastPath | None = None,
+        policy: PolicyGate | None = None,
     ) -> None:
         self.app = app
         self._key = master_key.encode()
         self.on_started = on_started
         self.fast_path = fast_path
+        self.policy = policy if policy is not None else PolicyGate()
         self.draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,6 +76,7 @@ class BridgeApp:
             await _send_json(self._http_send(send, None), 404, body)
             return
         record = metrics.begin(path) if metrics.is_counted(path) else None
+        admission: Admission | None = None
         try:
             send = self._http_send(send, record)
             if route.needs_key and not allowlist.authorized(scope, self._key, route):
@@ -83,6 +91,17 @@ class BridgeApp:
             if route.needs_key:
                 # The wrapper owns the scope: LiteLLM sees the key the way it parses it.
                 scope["headers"] = allowlist.canonical_headers(scope.get("headers", ()), self._key)
+            policy = self.policy.current() if route.needs_key else None
+            if policy is not None:
+                outcome = await self.policy.admit(policy, scope, receive, route, record)
+                if outcome is None:
+                    return  # the client went away while its body was read
+                if isinstance(outcome, Refusal):
+                    await _refuse(send, outcome, route, record)
+                    return
+                admission, receive = outcome, outcome.receive
+                if route.name == "models":
+                    send = self.policy.listing_filter(policy, send)
             if self.fast_path is not None and record is not None:
                 passed_on = await self.fast_path.handle(scope, receive, send, record)
                 if passed_on is None:
@@ -90,6 +109,8 @@ class BridgeApp:
                 receive = passed_on
             await self.app(scope, receive, send)
         finally:
+            if admission is not None:
+                admission.release()
             if record is not None:
                 metrics.finish(record)
 
@@ -108,6 +129,8 @@ class BridgeApp:
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type" and value.startswith(b"text/event-stream"):
                         record.stream = True
+            elif message["type"] == "http.response.body" and record is not None:
+                record.bytes_out += len(message.get("body", b""))
             if message["type"] == "http.response.start" and self.draining:
                 headers = [
                     (name, value)
@@ -121,7 +144,20 @@ class BridgeApp:
         return wrapped
 
 
-async def _send_json(send: Send, status: int, body: bytes) -> None:
+async def _refuse(
+    send: Send, refusal: Refusal, route: allowlist.ServedRoute, record: metrics.RequestRecord | None
+) -> None:
+    if record is not None:
+        record.error = POLICY_ERROR
+        record.refused = refusal.reason
+    await _send_json(send, refusal.status, refusal.body(route.style), refusal.response_headers())
+
+
+async def _send_json(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if extra:
+        headers.extend(extra)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -45,6 +45,7 @@ from sidecar.inject import (
     refuses,
 )
 from sidecar.metrics import RequestRecord
+from sidecar.policy.request import PARSED_BODY, read_body, replay
 from sidecar.state import STATE, BridgeState
 
 FAST_PATH_ENV = "LITELLM_BRIDGE_FAST_PATH"
@@ -103,32 +104,6 @@ def _user_agent() -> str:
         return f"litellm/{metadata.version('litellm')}"
     except metadata.PackageNotFoundError:
         return "litellm-bridge"
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when the client went away first."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands LiteLLM the body already read, then the real channel."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return dict(await receive())
-
-    return replay
 
 
 def _usage_into(record: RequestRecord, usage: Any) -> None:
@@ -236,19 +211,22 @@ class FastPath:
             or not self._authorized(scope)
         ):
             return receive
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         if raw is None:
             return None  # the client is gone; nothing to answer
-        replay = _replay(raw, receive)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return replay
+        replayed = replay(raw, receive)
+        # The policy check may have parsed the body already (it only reads, never edits it).
+        body = scope.get(PARSED_BODY)
+        if body is None:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return replayed
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-            return replay
+            return replayed
         upstream = self.routes.models.get(body["model"])
         if upstream is None:
-            return replay
+            return replayed
         refusal = enforce_client_boundary(body)
         if refusal is not None:
             record.model = upstream.model_name
@@ -260,7 +238,7 @@ class FastPath:
         injection = lookup(self._spec(), upstream.model_name)
         names = injection.field_names if injection is not None else frozenset()
         if not request_eligible(body, names):
-            return replay
+            return replayed
         record.model = upstream.model_name
         record.stream = body.get("stream") is True
         try:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +41,13 @@ class RequestRecord:
     tokens_out: int | None = None
     error: str | None = None
     latency_ms: float | None = None
+    # Why the organization policy refused the request (``sidecar.policy.refusal`` reasons).
+    refused: str | None = None
+    # Body sizes: the policy's token estimate when the upstream reports no usage.
+    bytes_in: int = 0
+    bytes_out: int = 0
+    # Called once the token counts are final, before the event goes out (policy counting).
+    on_settled: Callable[[RequestRecord], None] | None = None
     _settled: asyncio.Event = field(default_factory=asyncio.Event)
 
     def settled(self) -> None:
@@ -61,6 +70,8 @@ class RequestRecord:
         }
         if self.error is not None:
             fields["error"] = self.error
+        if self.refused is not None:
+            fields["refused"] = self.refused
         return fields
 
 
@@ -113,6 +124,11 @@ def finish(record: RequestRecord) -> None:
 
 async def _emit_when_settled(record: RequestRecord) -> None:
     await record.wait_settled(SETTLE_WAIT_SECONDS)
+    if record.on_settled is not None:
+        try:
+            record.on_settled(record)
+        except Exception as exc:  # counting must never cost the event
+            print(f"litellm-bridge-sidecar: request accounting failed: {exc!r}", file=sys.stderr)
     EVENTS.emit(wire.REQUEST, **record.as_event())
 
 

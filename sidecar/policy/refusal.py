@@ -1,0 +1,75 @@
+"""A request the policy refuses: status, reason for the metrics, message and headers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sidecar import allowlist
+
+POLICY_ERROR = "PolicyRefused"
+"""The error class a request event carries when the policy refused it (with ``refused``)."""
+POLICY_NAME = "your organization's policy"
+
+# The reasons a request event's ``refused`` field names.
+MODEL_DENIED = "model_denied"
+RPM = "rpm"
+TPM = "tpm"
+MODEL_RPM = "model_rpm"
+MODEL_TPM = "model_tpm"
+MAX_PARALLEL = "max_parallel"
+REQUESTS_PER_DAY = "requests_per_day"
+TOKENS_PER_DAY = "tokens_per_day"
+TOKENS_PER_MONTH = "tokens_per_month"
+REASONS = frozenset(
+    {
+        MODEL_DENIED,
+        RPM,
+        TPM,
+        MODEL_RPM,
+        MODEL_TPM,
+        MAX_PARALLEL,
+        REQUESTS_PER_DAY,
+        TOKENS_PER_DAY,
+        TOKENS_PER_MONTH,
+    }
+)
+QUOTA_REASONS = frozenset({REQUESTS_PER_DAY, TOKENS_PER_DAY, TOKENS_PER_MONTH})
+
+# The error ``type`` clients see, per status and error style.
+_KINDS = {
+    (403, "openai"): "permission_error",
+    (403, "anthropic"): "permission_error",
+    (429, "openai"): "rate_limit_error",
+    (429, "anthropic"): "rate_limit_error",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+    message: str
+    retry_after: float | None = None
+    headers: tuple[tuple[bytes, bytes], ...] = field(default=())
+
+    def body(self, style: allowlist.ErrorStyle) -> bytes:
+        kind = _KINDS.get((self.status, style), "invalid_request_error")
+        if self.reason in QUOTA_REASONS and style == "openai":
+            kind = "insufficient_quota"  # what OpenAI's clients expect for a spent quota
+        return allowlist.error_body(style, self.status, self.message, kind)
+
+    def response_headers(self) -> list[tuple[bytes, bytes]]:
+        headers = list(self.headers)
+        if self.retry_after is not None:
+            headers.append((b"retry-after", str(max(1, math.ceil(self.retry_after))).encode()))
+        return headers
+
+
+def model_denied(name: str) -> Refusal:
+    return Refusal(
+        403,
+        MODEL_DENIED,
+        f"model {name!r} is not allowed by {POLICY_NAME}; ask your administrator which "
+        "models you may use",
+    )
