@@ -18,6 +18,7 @@ from tray_agent.core.agent import Agent
 from tray_agent.core.events import SidecarEvent, TokenStateChanged
 from tray_agent.paths import Paths
 from tray_agent.policy.events import PolicyChanged
+from tray_agent.policy.schema import Policy
 from tray_agent.policy.usage import UsageTracker, read_summary
 from tray_agent.seams import Extension
 from tray_agent.secrets import MemoryStore, SecretStore
@@ -105,8 +106,11 @@ def _usage(core: Agent) -> dict[str, Any] | None:
 
 
 def _policy(core: Agent, quota: dict[str, Any] | None) -> None:
+    """What the policy watcher posts: the view carries the effective policy's document."""
+    policy = Policy.model_validate({"quota": quota}) if quota else Policy()
     view = {"source": ["policy.json"], "valid": True, "error": None, "refused": None}
-    core.post(PolicyChanged({"quota": quota} if quota else None, {**view, "quota": quota}))
+    view["effective"] = policy.model_dump(mode="json")
+    core.post(PolicyChanged(policy.enforced() if quota else None, view))
     _settle(core)
 
 

@@ -15,7 +15,6 @@ signing out does not start a fresh quota), ``unknown`` before anyone ever signed
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import threading
 import time
@@ -52,23 +51,14 @@ def read_summary(paths: Paths, now: float | None = None) -> dict[str, Any] | Non
     return book.usage(time.time() if now is None else now)
 
 
-def quota_of(view: dict[str, Any], paths: Paths) -> dict[str, Any] | None:
-    """The effective policy's ``quota`` section for a ``policy_changed`` view.
-
-    The view carries it as ``quota`` (or inside ``effective``/``policy``); otherwise it is
-    read the way the lock does, through ``tray_agent.policy.current.effective``.
-    """
-    for holder in (view, view.get("effective"), view.get("policy")):
+def quota_of(view: dict[str, Any]) -> dict[str, Any] | None:
+    """The effective policy's ``quota`` section in a ``policy_changed`` view (its
+    ``effective`` document; ``{}``: no quota), None when the view does not say."""
+    for holder in (view.get("effective"), view):
         if isinstance(holder, dict) and "quota" in holder:
             quota = holder["quota"]
             return dict(quota) if isinstance(quota, dict) else {}
-    try:
-        current = importlib.import_module("tray_agent.policy.current")
-        policy, _view = current.effective(paths)
-    except (ImportError, AttributeError):
-        return None
-    quota = getattr(policy, "quota", None)
-    return quota.model_dump(mode="json") if quota is not None else None
+    return None
 
 
 class UsageTracker:
@@ -168,7 +158,7 @@ class UsageTracker:
             views, self._views = self._views, []
         if not views:
             return
-        quota = quota_of(views[-1], self.rt.paths)
+        quota = quota_of(views[-1])
         if quota is None:
             return  # nothing says what the quota is: keep the last one
         with self._lock:
