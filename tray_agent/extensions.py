@@ -13,10 +13,14 @@ def install_extensions(rt: ExtensionHost) -> None:
     """
     from tray_agent.logs.secret_feed import SecretFeed
     from tray_agent.metrics import MetricsLink
+    from tray_agent.policy.lock_link import LockLink
     from tray_agent.policy.usage import UsageTracker
+    from tray_agent.policy.watch import PolicyWatch
     from tray_agent.token.agent_link import TokenLink
 
     rt.extensions.append(TokenLink(rt))
     rt.extensions.append(MetricsLink(rt))
+    rt.extensions.append(LockLink(rt))
+    rt.extensions.append(PolicyWatch(rt))
     rt.extensions.append(UsageTracker(rt))
     rt.extensions.append(SecretFeed(rt))
