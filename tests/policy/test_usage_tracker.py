@@ -244,3 +244,26 @@ def test_no_policy_still_counts_in_utc(core: Agent, paths: Paths) -> None:
 
 def test_read_summary_without_any_file_is_none(paths: Paths) -> None:
     assert read_summary(paths) is None
+
+
+def test_a_failing_save_is_logged_once_and_retried(
+    core: Agent, paths: Paths, caplog: pytest.LogCaptureFixture
+) -> None:
+    clocks = Clocks(_noon())
+    tracker = _tracker(core, paths, clocks)
+    file = paths.data_dir / "usage.json"
+    file.mkdir()  # nothing can replace a directory with a file
+    (file / "keep").write_text("")
+    with caplog.at_level(logging.WARNING, logger="tray_agent.policy.usage"):
+        for _ in range(3):
+            core.post(_request(1))
+            _settle(core)
+            clocks.advance(2.0)
+            tracker.tick()
+    assert caplog.text.count("usage.save_failed") == 1
+    (file / "keep").unlink()
+    file.rmdir()
+    clocks.advance(2.0)
+    tracker.tick()
+    assert json.loads(file.read_text())["employees"]["unknown"]["requests_today"] == 3
+    tracker.stop()

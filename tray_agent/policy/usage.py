@@ -85,6 +85,7 @@ class UsageTracker:
         self._unposted = True
         self._posted_at = -POST_INTERVAL
         self._saved_at = self.clock()
+        self._save_failing = False
         self._period: tuple[str, str] | None = None
         self._views: list[dict[str, Any]] = []
         agent = rt.agent
@@ -151,7 +152,11 @@ class UsageTracker:
             except OSError as exc:
                 with self._lock:
                     self._unsaved = True
-                event(log, logging.WARNING, "usage.save_failed", error=str(exc))
+                if not self._save_failing:  # once until a save works again, not every 2 s
+                    event(log, logging.WARNING, "usage.save_failed", error=str(exc))
+                self._save_failing = True
+            else:
+                self._save_failing = False
 
     def _take_policy(self) -> None:
         with self._lock:
