@@ -4,7 +4,7 @@ A bucket holds up to one minute's allowance and refills continuously (``limit / 
 second), so a burst of a full minute's worth is allowed after a quiet minute and the steady
 rate never exceeds the limit. A request needs one whole request token; tokens are charged
 when a request ends (its usage is only known then), so the tokens bucket may go into debt,
-and while it is in debt no new request starts.
+and a new request starts only while at least one token is left.
 """
 
 from __future__ import annotations

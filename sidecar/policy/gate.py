@@ -182,7 +182,8 @@ class PolicyGate:
         if record is not None and name is not None:
             record.model = resolved or name
         if policy.models.restricts and not self.model_allowed(policy, name or ""):
-            return refusal.model_denied(name or "")
+            allows_none = policy.models.allow == ()
+            return refusal.model_denied(name or "", allows_none, policy.invalid is not None)
         if not limited:
             return Admission(self, policy, receive, False)
         per_model = tuple(

@@ -61,8 +61,8 @@ class RateLimiter:
                     return self._refusal(scope, limits, "requests", wait, now)
             tokens = self._bucket(scope, "tokens", limits.tpm)
             if tokens is not None:
-                # Tokens are charged afterwards: a request may start while any are left.
-                wait = tokens.wait(1e-9, now)
+                # Tokens are charged afterwards: a request may start while one is left.
+                wait = tokens.wait(1.0, now)
                 if wait > 0:
                     return self._refusal(scope, limits, "tokens", wait, now)
         return None

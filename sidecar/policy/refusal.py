@@ -66,10 +66,15 @@ class Refusal:
         return headers
 
 
-def model_denied(name: str) -> Refusal:
-    return Refusal(
-        403,
-        MODEL_DENIED,
-        f"model {name!r} is not allowed by {POLICY_NAME}; ask your administrator which "
-        "models you may use",
-    )
+def model_denied(name: str, allows_none: bool = False, invalid: bool = False) -> Refusal:
+    if invalid:
+        why = "organization policy invalid: every model is refused until it is fixed"
+    elif allows_none:
+        # What the agent sends when policy files exist but none was ever valid.
+        why = (
+            "it allows no model (if that is not intended, the organization policy is invalid: "
+            'see "litellm-bridge policy show")'
+        )
+    else:
+        why = "ask your administrator which models you may use"
+    return Refusal(403, MODEL_DENIED, f"model {name!r} is not allowed by {POLICY_NAME}; {why}")

@@ -126,10 +126,10 @@ def test_tokens_are_charged_at_the_end_from_usage_or_bytes() -> None:
     gate, _, clock = make_gate({"limits": {"tpm": 60}})
     first, record, _ = request(gate, "m")
     record.status, record.tokens_in, record.tokens_out = 200, 50, 20
-    admitted(first).settled(record)  # 70 of 60: one token in debt
+    admitted(first).settled(record)  # 70 of 60: 10 in debt, and a request needs one more
     over = refused(request(gate, "m")[0])
-    assert over.reason == "tpm" and over.retry_after == pytest.approx(10.0, abs=0.01)
-    clock.advance(11)
+    assert over.reason == "tpm" and over.retry_after == pytest.approx(11.0, abs=0.01)
+    clock.advance(11.5)
     second, record, _ = request(gate, "m")
     record.status, record.bytes_in, record.bytes_out = 200, 400, 0  # no usage: bytes / 4
     admitted(second).settled(record)
@@ -196,3 +196,10 @@ def test_reset_text_is_written_like_openai() -> None:
     assert reset_text(0.02) == "20ms"
     assert reset_text(1.5) == "1.5s"
     assert reset_text(360) == "6m0s"
+
+
+def test_a_policy_allowing_no_model_says_it_may_be_invalid() -> None:
+    gate, _, _ = make_gate({"models": {"allow": [], "deny": []}})
+    assert "organization policy is invalid" in refused(request(gate, "m")[0]).message
+    gate, _, _ = make_gate({"models": "everything"})
+    assert "organization policy invalid" in refused(request(gate, "m")[0]).message
