@@ -1,14 +1,15 @@
 """What the organization policy check adds per request, fast path and LiteLLM path side by side.
 
-One sidecar (fast path on) serves ``internal-model`` on the fast path and
+Two identical sidecars (fast path on) serve ``internal-model`` on the fast path and
 ``internal-model-litellm`` (same upstream, a LiteLLM-only setting) through LiteLLM, against
-the stand-in internal LLM (separate process, no delay). Rounds alternate between no policy
-and a policy that uses every check (allow/deny globs, total and per-model rpm/tpm set high,
-max_parallel, quotas with a usage message), so drift of the machine hits both alike. Prints
-p50/p95 per path, kind and policy state, then the p50 added by the policy per path (target:
-at most 0.1 ms on the fast path), and the in-process cost of one gate decision.
+the stand-in internal LLM (separate process, no delay). One has no policy, the other a policy
+that uses every check (allow/deny globs, total and per-model rpm/tpm set high, max_parallel,
+quotas with a usage message). Requests alternate between the two one by one (the order
+flipping each time), so drift of a busy machine hits both alike. Prints p50/p95 per path,
+kind and policy state, the p50 added by the policy per path (target: at most 0.1 ms on the
+fast path), and the in-process cost of one gate decision.
 
-Usage: .venv/bin/python -m bench.policy_overhead [--requests 400] [--rounds 4]
+Usage: .venv/bin/python -m bench.policy_overhead [--requests 400]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +34,9 @@ if str(ROOT) not in sys.path:
 from bench.overhead import (  # noqa: E402
     PROJECT,
     READY_TIMEOUT,
-    Row,
+    WARMUP_REQUESTS,
     Target,
-    measure,
+    one_request,
     percentile,
     start_standin,
 )
@@ -142,50 +144,76 @@ def gate_cost_us(samples: int = 20000) -> float:
     return statistics.median(asyncio.run(run()))
 
 
+def interleaved(
+    off: Target, on: Target, kind: str, requests: int
+) -> tuple[list[float], list[float], int]:
+    """Latencies (ms) without and with the policy, one request each in turn."""
+    latencies: dict[str, list[float]] = {"off": [], "on": []}
+    failures = 0
+    with httpx.Client(timeout=30) as off_client, httpx.Client(timeout=30) as on_client:
+        pairs = {"off": (off_client, off), "on": (on_client, on)}
+        for client, target in pairs.values():
+            for _ in range(WARMUP_REQUESTS):
+                one_request(client, target, kind)
+        for index in range(requests):
+            for state in ("off", "on") if index % 2 == 0 else ("on", "off"):
+                client, target = pairs[state]
+                began = time.perf_counter()
+                failures += not one_request(client, target, kind)
+                latencies[state].append((time.perf_counter() - began) * 1000)
+    return latencies["off"], latencies["on"], failures
+
+
+def launch(directory: Path, config: Path, name: str) -> Sidecar:
+    return launch_sidecar(
+        config,
+        inject={
+            model: {"token": ["token"], "literal": {"project": PROJECT}} for model in (MODEL, TWIN)
+        },
+        extra_env={"LITELLM_BRIDGE_FAST_PATH": "on"},
+        log_path=directory / f"{name}.log",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=400, help="per path, kind and state")
-    parser.add_argument("--rounds", type=int, default=4, help="alternations of off and on")
     args = parser.parse_args(argv)
     requests = max(20, min(args.requests, 5000))
-    rounds = max(1, min(args.rounds, 20))
     token, _ = mint("employee-1", 3600)
     standin, upstream = start_standin()
-    sidecar: Sidecar | None = None
+    sidecars: dict[str, Sidecar] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bridge-policy-") as tmp:
             directory = Path(tmp)
-            sidecar = launch_sidecar(
-                write_config(directory, upstream),
-                inject={
-                    name: {"token": ["token"], "literal": {"project": PROJECT}}
-                    for name in (MODEL, TWIN)
-                },
-                extra_env={"LITELLM_BRIDGE_FAST_PATH": "on"},
-                log_path=directory / "sidecar.log",
-            )
-            sidecar.wait_ready(READY_TIMEOUT)
-            apply(sidecar, None, token)
-            headers = {"Authorization": f"Bearer {sidecar.master_key}"}
-            paths = {
-                "fast": Target("fast", sidecar.url, headers, {"model": MODEL}, sidecar.pid, KINDS),
-                "litellm": Target(
-                    "litellm", sidecar.url, headers, {"model": TWIN}, sidecar.pid, KINDS
-                ),
-            }
+            config = write_config(directory, upstream)
+            sidecars = {state: launch(directory, config, state) for state in ("off", "on")}
+            for state, sidecar in sidecars.items():
+                sidecar.wait_ready(READY_TIMEOUT)
+                apply(sidecar, POLICY if state == "on" else None, token)
             latencies: dict[tuple[str, str, str], list[float]] = {}
             failures = 0
-            per_round = max(10, requests // rounds)
-            for _ in range(rounds):
-                for state, policy in (("off", None), ("on", POLICY)):
-                    apply(sidecar, policy, token)
-                    for kind in KINDS:
-                        for name, target in paths.items():
-                            row: Row = measure(target, kind, 1, per_round)
-                            latencies.setdefault((name, kind, state), []).extend(row.latencies)
-                            failures += row.failures
+            for kind in KINDS:
+                for path, model in (("fast", MODEL), ("litellm", TWIN)):
+                    targets = {
+                        state: Target(
+                            path,
+                            sidecar.url,
+                            {"Authorization": f"Bearer {sidecar.master_key}"},
+                            {"model": model},
+                            sidecar.pid,
+                            KINDS,
+                        )
+                        for state, sidecar in sidecars.items()
+                    }
+                    without, with_policy, failed = interleaved(
+                        targets["off"], targets["on"], kind, requests
+                    )
+                    latencies[(path, kind, "off")] = without
+                    latencies[(path, kind, "on")] = with_policy
+                    failures += failed
             print(f"{'path':<8} {'kind':<12} {'policy':<6} {'p50 ms':>8} {'p95 ms':>8} {'n':>6}")
-            for (name, kind, state), values in sorted(latencies.items()):
+            for (name, kind, state), values in latencies.items():
                 print(
                     f"{name:<8} {kind:<12} {state:<6} {statistics.median(values):>8.3f} "
                     f"{percentile(values, 0.95):>8.3f} {len(values):>6}"
@@ -194,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             added: dict[str, float] = {}
             for kind in KINDS:
                 cells = []
-                for name in paths:
+                for name in ("fast", "litellm"):
                     on = statistics.median(latencies[(name, kind, "on")])
                     off = statistics.median(latencies[(name, kind, "off")])
                     added[f"{name}/{kind}"] = round(on - off, 4)
@@ -206,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fast path within 0.1 ms p50: {ok}   failures: {failures}")
             print(json.dumps({"added_p50_ms": added, "gate_us": round(cost, 2)}))
     finally:
-        if sidecar is not None:
+        for sidecar in sidecars.values():
             sidecar.stop()
         standin.terminate()
         standin.wait(10)
