@@ -28,6 +28,9 @@ from tray_agent.logs.errors import (
         ({"status": 200, "stream": True, "error": "ReadError"}, "upstream_unreachable"),
         ({"status": 500, "error": "APIConnectionError"}, "upstream_unreachable"),
         ({"status": 400, "error": "ProxyModelNotFoundError"}, "request_refused"),
+        ({"status": 403, "error": "PolicyRefused", "refused": "model_denied"}, "policy_refused"),
+        ({"status": 429, "error": "PolicyRefused", "refused": "rpm"}, "policy_refused"),
+        ({"status": 403, "error": "PermissionDeniedError"}, "upstream_401"),
     ],
 )
 def test_request_events_are_classified(payload: dict[str, object], kind: str | None) -> None:

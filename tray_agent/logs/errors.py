@@ -39,6 +39,8 @@ HINTS: dict[str, str] = {
     "check api_base and the network or VPN",
     "request_refused": "a client request was refused: check the model name and the API key "
     "(litellm-bridge key)",
+    "policy_refused": "your organization's policy refused the request (model not allowed, "
+    "rate limit or quota): litellm-bridge policy show",
     "client_key": "a client sent no API key or a wrong one: set it up again with "
     "litellm-bridge clients setup NAME (the key is what litellm-bridge key prints)",
     "sidecar_crash": "the proxy exited unexpectedly: litellm-bridge logs --component sidecar",
@@ -95,6 +97,8 @@ def classify_request(payload: Mapping[str, Any]) -> str | None:
     """The kind of a failed request event, or None for a success."""
     status = payload.get("status")
     error = str(payload.get("error") or "")
+    if payload.get("refused"):  # sidecar/policy: refused before anything went upstream
+        return "policy_refused"
     if not isinstance(status, int) or isinstance(status, bool):
         return "upstream_unreachable" if error else None
     if status < 400:
