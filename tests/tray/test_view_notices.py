@@ -107,3 +107,19 @@ def test_invalid_config_names_file_and_line() -> None:
     assert notice.message.startswith("/h/config.yaml:12:5: unknown key")
     assert "+1 more" in notice.message
     assert n.update(bad) == []
+
+
+def test_a_refused_policy_is_announced_once_with_its_reason() -> None:
+    n = Notices()
+    refused = {
+        "policy": {
+            "state": "last_good",
+            "refused": "/etc/litellm-bridge/policy.json "
+            "is writable by group or others (mode 0666); fix: chmod 644",
+        }
+    }
+    first = n.update(refused)
+    assert [x.kind for x in first] == ["policy-refused"]
+    assert "last good one stays" in first[0].message and "chmod 644" in first[0].message
+    assert n.update(refused) == [], "the same refusal is not announced again"
+    assert n.update({"policy": {"state": "ok"}}) == []

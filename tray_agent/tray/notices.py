@@ -16,11 +16,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from tray_agent.policy.view import notice_text
+
 
 @dataclass(frozen=True)
 class Notice:
     kind: str  # token-expiring | token-expired | refresh-failed | crashed | crash-loop |
-    #            start-failed | config-invalid | quota-warning | quota-reached
+    #            start-failed | config-invalid | quota-warning | quota-reached |
+    #            policy-refused
     title: str
     message: str
 
@@ -95,6 +98,12 @@ def _conditions(snap: dict[str, Any]) -> dict[str, tuple[object, Notice]]:
         if len(issues) > 1:
             msg += f" (+{len(issues) - 1} more)"
         out["config-invalid"] = (ident, Notice("config-invalid", "config.yaml has errors", msg))
+    policy_problem = notice_text(snap.get("policy") or {})
+    if policy_problem:
+        out["policy-refused"] = (
+            policy_problem,
+            Notice("policy-refused", "Organization policy not applied", policy_problem[:200]),
+        )
     return out
 
 
