@@ -59,3 +59,32 @@ def test_generated_module_holds_the_public_key(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     assert base64.b64decode(module.PUBLIC_KEY) == keys.public_raw(key)
     assert b"PRIVATE" not in path.read_bytes()
+
+
+def test_a_company_policy_key_is_built_in_beside_the_manifest_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    policy = Ed25519PrivateKey.generate()
+    pem = tmp_path / "policy-public.pem"
+    pem.write_bytes(
+        policy.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    monkeypatch.setenv(keys.POLICY_KEY_ENV, str(pem))
+    path = keys.write_module(Ed25519PrivateKey.generate(), tmp_path / "module")
+    spec = importlib.util.spec_from_file_location(keys.MODULE_NAME, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert base64.b64decode(module.POLICY_PUBLIC_KEY) == keys.public_raw(policy)
+    pem.write_text("not a key")
+    with pytest.raises(keys.SigningKeyError, match="not a readable PEM public key"):
+        keys.write_module(Ed25519PrivateKey.generate(), tmp_path / "other")
+
+
+def test_without_a_policy_key_the_module_has_none(tmp_path: Path) -> None:
+    path = keys.write_module(Ed25519PrivateKey.generate(), tmp_path)
+    assert "POLICY_PUBLIC_KEY" not in path.read_text()
