@@ -78,6 +78,8 @@ def register(sub: Any) -> None:
 
 
 def make_target(ctx: CliContext, model: str | None = None) -> Target:
+    if model is not None:
+        _require_allowed(ctx, model)
     endpoint = bridge_endpoint(ctx)
     return Target(
         url=endpoint.url,
@@ -86,6 +88,19 @@ def make_target(ctx: CliContext, model: str | None = None) -> Target:
         model=model,
         key_command=key_command(),
     )
+
+
+def _require_allowed(ctx: CliContext, model: str) -> None:
+    """A tool is never set up with a default model the organization's policy denies."""
+    from tray_agent.policy.current import effective
+
+    policy, view = effective(ctx.paths, ctx.secrets)
+    if not policy.models.allows(model):
+        source = ", ".join(view.get("source") or []) or "the organization policy"
+        raise UserError(
+            f"model {model!r} is not allowed by your organization's policy ({source})",
+            hint="pick a model `litellm-bridge policy show` allows",
+        )
 
 
 @user_errors
