@@ -1,0 +1,126 @@
+"""The managed config.yaml: restored over a foreign edit (by prepare and by a running agent),
+and locked ``bridge.iam`` / ``bridge.fast_path`` taken from the managed config."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.agentproc import AgentProc, env_for, write_config
+from tests.policy.policy_files import needs_root, policy_dir, write_policy
+from tray_agent.config.issues import ConfigInvalid
+from tray_agent.config.prepare import prepare
+from tray_agent.paths import Paths
+from tray_agent.policy.managed import RESTORED
+from tray_agent.secrets import MemoryStore
+from tray_agent.wire import FAST_PATH_ENV
+
+pytestmark = needs_root
+
+IAM = {
+    "kind": "json",
+    "url": "http://127.0.0.1:9/json/login",
+    "body": {"credentials": {"employee_id": "{employee_id}", "password": "{password}"}},
+    "token_path": "data.session.jwt",
+    "expires_at_path": "data.session.valid_until",
+}
+
+
+def managed_policy(
+    base: Path, locks: dict[str, Any], bridge: dict[str, Any] | None = None
+) -> tuple[Path, Path]:
+    """A root-owned policy directory with ``policy.json`` and its managed ``config.yaml``."""
+    d = policy_dir(base)
+    cfg = {
+        "model_list": [
+            {
+                "model_name": "managed-chat",
+                "litellm_params": {"model": "openai/managed-chat", "mock_response": "managed"},
+            }
+        ],
+        "bridge": {"port": 4321, **(bridge or {})},
+    }
+    managed = write_policy(d / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    policy = write_policy(d / "policy.json", {"lock": locks, "managed_config": "config.yaml"})
+    return policy, managed
+
+
+@pytest.fixture
+def policy_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LITELLM_BRIDGE_POLICY_DIR", str(tmp_path / "policy"))
+    return tmp_path
+
+
+def test_prepare_restores_a_differing_config_and_says_so(paths: Paths, policy_env: Path) -> None:
+    _policy, managed = managed_policy(policy_env, {"config": True})
+    write_config(paths.config_file.parent.parent, 4000)  # the user's own
+    prepared = prepare(paths, MemoryStore())
+    assert paths.config_file.read_bytes() == managed.read_bytes()
+    assert prepared.model_names == ["managed-chat"] and prepared.port == 4321
+    notes = [w.message for w in prepared.warnings]
+    assert any(m.startswith(RESTORED) for m in notes), notes
+    again = prepare(paths, MemoryStore())  # the same file now: nothing to announce
+    assert not any(w.message.startswith(RESTORED) for w in again.warnings)
+
+
+def test_a_managed_copy_a_user_could_write_is_refused(paths: Paths, policy_env: Path) -> None:
+    _policy, managed = managed_policy(policy_env, {"config": True})
+    managed.chmod(0o666)
+    user = write_config(paths.config_file.parent.parent, 4000)
+    before = user.read_bytes()
+    with pytest.raises(ConfigInvalid) as info:
+        prepare(paths, MemoryStore())
+    assert "managed config" in info.value.issues[0].message
+    assert user.read_bytes() == before  # not restored from an untrusted copy, not applied
+
+
+def test_locked_iam_and_fast_path_come_from_the_managed_config(
+    paths: Paths, policy_env: Path
+) -> None:
+    managed_policy(policy_env, {"iam": True, "fast_path": True}, bridge={"fast_path": True})
+    write_config(paths.config_file.parent.parent, 4000, bridge={"iam": IAM, "fast_path": False})
+    prepared = prepare(paths, MemoryStore())
+    assert prepared.iam is None  # the managed config has no sign-in: the user's is ignored
+    assert prepared.bridge.iam is None and prepared.bridge.fast_path is True
+    assert prepared.env[FAST_PATH_ENV] == "on"
+    notes = " ".join(w.message for w in prepared.warnings)
+    assert "bridge.iam in config.yaml is ignored" in notes
+    assert "bridge.fast_path in config.yaml is ignored" in notes
+    assert prepared.port == 4000  # everything else is still the user's config
+
+
+def test_unlocked_bridge_keys_stay_the_users(paths: Paths, policy_env: Path) -> None:
+    managed_policy(policy_env, {"env": ["X"]})
+    write_config(paths.config_file.parent.parent, 4000, bridge={"iam": IAM, "fast_path": False})
+    prepared = prepare(paths, MemoryStore())
+    assert prepared.iam is not None
+    assert prepared.env[FAST_PATH_ENV] == "off"
+    assert prepared.warnings == []
+
+
+@pytest.mark.timeout(150)
+def test_a_running_agent_restores_a_foreign_edit(home: Path, tmp_path: Path) -> None:
+    _policy, managed = managed_policy(tmp_path, {"config": True})
+    config = write_config(home, 4000)  # differs already when the agent starts
+    env = env_for(
+        home,
+        LITELLM_BRIDGE_POLICY_DIR=str(tmp_path / "policy"),
+        LITELLM_BRIDGE_SECRET_STORE="memory",
+    )
+    agent = AgentProc(home, env, start_sidecar=False)
+    try:
+        agent.wait_for(lambda s: s["config"]["valid"] is True, 60, "the first preparation")
+        assert config.read_bytes() == managed.read_bytes(), "not restored at agent start"
+        time.sleep(1)
+        config.write_text(config.read_text().replace("managed-chat", "foreign-chat"))
+        status = agent.wait_for(
+            lambda s: config.read_bytes() == managed.read_bytes(), 60, "the restore"
+        )
+        assert status["policy"]["locked"]["config"] is True
+        assert status["config"]["valid"] is True
+    finally:
+        agent.stop()
