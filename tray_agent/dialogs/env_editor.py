@@ -2,6 +2,8 @@
 
 Revealing secret values needs the local password again. Values are read and written
 through the env store (secret values in the OS keyring); the agent's watcher applies them.
+Entries the organization's admin lock covers (``lock.env``) carry a "managed" label and are
+read-only here; with ``lock.env: true`` the whole editor is.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tray_agent.envstore import (
     name_problem,
     parse_dotenv,
 )
+from tray_agent.policy.lock import MANAGED_LABEL, LockState, from_files, from_status
 
 MASK = "••••••••"
 
@@ -29,8 +32,30 @@ MASK = "••••••••"
 class EnvDialog(Dialog):
     title = "LiteLLM Bridge: environment"
 
+    def _lock_state(self) -> LockState:
+        """The running agent's lock (as the tray sees it), else the policy files'."""
+        try:
+            state = from_status(self.services.call("status", timeout=10))
+        except Exception:
+            state = None
+        return state or from_files(self.services.paths, self.services.secrets)
+
+    def locked(self, name: str) -> bool:
+        return self.lock.is_locked(f"env:{name}")
+
+    def _refuse(self, name: str | None) -> bool:
+        """Show why a change is refused; True when it is (the entry is managed)."""
+        if self.lock.all_env_locked or (name and self.locked(name)):
+            what = f"env:{name}" if name else "env:*"
+            self.message.set(
+                self.lock.message(what) if name else f"env entries are {self.lock.owner}"
+            )
+            return True
+        return False
+
     def build(self) -> None:
         self.store = EnvStore(self.services.paths.env_file, self.services.secrets)
+        self.lock = self._lock_state()
         self.revealed = False
         self.changed: list[str] = []
         f = self.frame
@@ -55,6 +80,7 @@ class EnvDialog(Dialog):
 
         tools = ttk.Frame(f)
         tools.grid(row=2, column=0, sticky="w", pady=(self.px(6), 0))
+        self.change_buttons: list[ttk.Button] = []
         for i, (text, fn) in enumerate(
             [
                 ("New", self.new),
@@ -64,7 +90,10 @@ class EnvDialog(Dialog):
                 ("Export .env…", self.export_file),
             ]
         ):
-            ttk.Button(tools, text=text, command=fn).grid(row=0, column=i, padx=(0, self.px(6)))
+            button = ttk.Button(tools, text=text, command=fn)
+            button.grid(row=0, column=i, padx=(0, self.px(6)))
+            if fn != self.export_file:
+                self.change_buttons.append(button)
 
         form = ttk.LabelFrame(f, text="Entry", padding=self.px(8))
         form.grid(row=3, column=0, sticky="ew", pady=(self.px(8), 0))
@@ -81,9 +110,9 @@ class EnvDialog(Dialog):
         ttk.Checkbutton(flags, text="Enabled", variable=self.enabled).grid(
             row=0, column=1, padx=(self.px(12), 0)
         )
-        ttk.Button(form, text="Save entry", command=self.save_entry).grid(
-            row=4, column=2, sticky="e"
-        )
+        self.save_button = ttk.Button(form, text="Save entry", command=self.save_entry)
+        self.save_button.grid(row=4, column=2, sticky="e")
+        self.change_buttons.append(self.save_button)
         self.hint = tk.StringVar(form, value="")
         ttk.Label(form, textvariable=self.hint, style="Muted.TLabel").grid(
             row=5, column=1, columnspan=2, sticky="w"
@@ -104,6 +133,10 @@ class EnvDialog(Dialog):
             row=5, column=0, sticky="w", pady=(self.px(4), 0)
         )
         self.buttons(f, 6, [("Close", self.done)])
+        if self.lock.all_env_locked:  # read-only: every entry is the organization's
+            for button in self.change_buttons:
+                button.state(["disabled"])
+            self.message.set(f"Env entries are {self.lock.owner}: read-only.")
         self.reload()
         self.table.focus_set()
         kids = self.table.get_children()
@@ -134,7 +167,7 @@ class EnvDialog(Dialog):
                 "",
                 "end",
                 iid=e.name,
-                text=e.name,
+                text=f"{e.name} ({MANAGED_LABEL})" if self.locked(e.name) else e.name,
                 values=(value, "yes" if e.enabled else "no", "yes" if e.secret else "no"),
             )
         if sel and self.table.exists(sel[0]):
@@ -169,6 +202,12 @@ class EnvDialog(Dialog):
         self._mask_value()
         self.name.set_error(None)
         self.value.set_error(None)
+        managed = self.lock.all_env_locked or self.locked(e.name)
+        self.save_button.state(["disabled"] if managed else ["!disabled"])
+        for field in (self.name, self.value):
+            field.entry.state(["readonly"] if managed else ["!readonly"])
+        if managed:
+            self.hint.set(f"{self.lock.message(f'env:{e.name}')}: read-only.")
 
     def _mask_value(self) -> None:
         self.value.entry.configure(show="•" if self.secret.get() and not self.revealed else "")
@@ -176,6 +215,11 @@ class EnvDialog(Dialog):
     # -- actions ---------------------------------------------------------------------------
     def new(self) -> None:
         self.table.selection_remove(*self.table.selection())
+        if self._refuse(None):
+            return
+        for field in (self.name, self.value):
+            field.entry.state(["!readonly"])
+        self.save_button.state(["!disabled"])
         self.name.var.set("")
         self.value.var.set("")
         self.secret.set(False)
@@ -192,6 +236,8 @@ class EnvDialog(Dialog):
         problem = name_problem(name) if name else "enter a name"
         if problem:
             self.name.set_error(problem)
+            return
+        if self._refuse(name):
             return
         existing = self.store.get(name)
         secret = self.secret.get()
@@ -220,7 +266,7 @@ class EnvDialog(Dialog):
     def toggle_enabled(self) -> None:
         name = self.selected()
         e = self.store.get(name) if name else None
-        if e is None:
+        if e is None or self._refuse(e.name):
             return
         self.store.set_enabled(e.name, not e.enabled)
         self.changed.append(e.name)
@@ -229,6 +275,8 @@ class EnvDialog(Dialog):
 
     def remove(self) -> None:
         name = self.selected()
+        if name and self._refuse(name):
+            return
         if name and self.store.unset(name):
             self.changed.append(name)
             self.message.set(f"Removed {name}.")
@@ -266,6 +314,10 @@ class EnvDialog(Dialog):
             return
         try:
             parsed = parse_dotenv(Path(path).read_text(encoding="utf-8"))
+            locked = self.lock.env_names_locked(e.name for e in parsed.entries)
+            if locked or self._refuse(None):
+                self.message.set(f"Import refused: {', '.join(locked)} {self.lock.owner}")
+                return
             self.store.set_many(
                 NewValue(e.name, e.value, looks_secret(e.name)) for e in parsed.entries
             )

@@ -148,6 +148,14 @@ def from_agent(paths: Paths) -> LockState | None:
     return LockState.from_view(view)
 
 
+def from_status(status: Any) -> LockState | None:
+    """The lock in a status answer (None when it has no policy section yet)."""
+    view = status.get("policy") if isinstance(status, dict) else None
+    if not isinstance(view, dict) or "locked" not in view:
+        return None
+    return LockState.from_view(view)
+
+
 def lock_state(paths: Paths) -> LockState:
     """The lock in force: the running agent's, else the policy files'."""
     return from_agent(paths) or from_files(paths)
