@@ -76,3 +76,18 @@ def test_percentiles_are_values_of_the_sample_in_order(values: list[float]) -> N
     p50, p95 = percentile(data, 50), percentile(data, 95)
     assert p50 in data and p95 in data
     assert p50 <= p95 <= data[-1]
+
+
+def test_policy_refusals_are_counted_by_reason_and_shown() -> None:
+    from tray_agent.metrics.format import format_metrics
+
+    store = MetricsStore(clock=Clock())
+    store.record(ev(status=403, error="PolicyRefused", refused="model_denied"))
+    store.record(ev(status=429, error="PolicyRefused", refused="rpm"))
+    store.record(ev(status=429, error="PolicyRefused", refused="rpm"))
+    store.record(ev(status=429, error="RateLimitError"))  # the upstream's own 429
+    summary = store.summary()
+    w = summary["windows"]["1m"]
+    assert w["refused"] == {"model_denied": 1, "rpm": 2}
+    assert w["models"]["m"]["refused"] == {"model_denied": 1, "rpm": 2}
+    assert "refused by policy: model_denied 1, rpm 2" in format_metrics(summary)

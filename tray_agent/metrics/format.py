@@ -37,4 +37,7 @@ def format_metrics(summary: dict[str, Any]) -> str:
         lines += ["", f"last {name}", header, _row("all models", w)]
         for model, mw in (w.get("models") or {}).items():
             lines.append(_row("  " + model[:14], mw))
+        refused = w.get("refused") or {}
+        if refused:
+            lines.append("refused by policy: " + ", ".join(f"{k} {v}" for k, v in refused.items()))
     return "\n".join(lines)

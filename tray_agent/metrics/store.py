@@ -30,6 +30,8 @@ class Sample:
     tokens_in: int | None
     tokens_out: int | None
     error: str | None
+    # Why the organization policy refused it (sidecar/policy), None when it did not.
+    refused: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -65,6 +67,7 @@ def sample_from_event(payload: Mapping[str, Any], at: float) -> Sample:
         tokens_in=_int_or_none(payload.get("tokens_in")),
         tokens_out=_int_or_none(payload.get("tokens_out")),
         error=str(error) if error else None,
+        refused=str(payload["refused"])[:40] if payload.get("refused") else None,
     )
 
 
@@ -82,7 +85,10 @@ def aggregate(samples: Iterable[Sample]) -> dict[str, Any]:
     tokens_in = tokens_out = 0
     latencies: list[float] = []
     by_status: dict[str, int] = {}
+    refused: dict[str, int] = {}
     for s in samples:
+        if s.refused:
+            refused[s.refused] = refused.get(s.refused, 0) + 1
         requests += 1
         errors += s.failed
         streams += s.stream
@@ -102,6 +108,8 @@ def aggregate(samples: Iterable[Sample]) -> dict[str, Any]:
         "tokens_in": tokens_in,
         "tokens_out": tokens_out,
         "by_status": dict(sorted(by_status.items())),
+        # Refusals by the organization policy, by reason (model_denied, rpm, quota, ...).
+        "refused": dict(sorted(refused.items())),
     }
 
 
