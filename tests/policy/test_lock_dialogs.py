@@ -69,3 +69,24 @@ def test_env_true_makes_the_editor_read_only(
     src.write_text("NEW_PLAIN=1\n")
     dlg.import_file(str(src))
     assert store.get("NEW_PLAIN") is None
+
+
+def test_the_wizard_keeps_a_managed_config(ui: Harness, services: FakeServices) -> None:
+    from tray_agent.dialogs.wizard import TemplateStep, WizardDialog
+
+    services.account.create("local password")  # the wizard opens on the template step
+    services.answers["status"] = {
+        "policy": {"source": [POLICY], "locked": {"config": True}, "managed_config": None}
+    }
+    dlg = ui.open(WizardDialog, {"template": "demo"}, services)
+    assert isinstance(dlg, WizardDialog)
+    step = next(s for s in dlg.steps if isinstance(s, TemplateStep))
+    assert step.managed and step.choice.get() == ""  # keep, not a template
+    radios = [w for w in step.frame.winfo_children() if w.winfo_class() == "TRadiobutton"]
+    assert f"managed by your organization ({POLICY})" in radios[0].cget("text")
+    assert all(r.instate(["disabled"]) for r in radios[1:]) and len(radios) > 1
+    assert step.port.entry.instate(["readonly"])
+    step.choice.set("demo")  # as if a template were picked anyway
+    step.next(lambda: None)
+    assert "managed by your organization" in step.error.get()
+    assert not services.paths.config_file.exists()

@@ -24,21 +24,13 @@ from tray_agent.envstore import (
     name_problem,
     parse_dotenv,
 )
-from tray_agent.policy.lock import MANAGED_LABEL, LockState, from_files, from_status
+from tray_agent.policy.lock import MANAGED_LABEL, LockState, for_dialog
 
 MASK = "••••••••"
 
 
 class EnvDialog(Dialog):
     title = "LiteLLM Bridge: environment"
-
-    def _lock_state(self) -> LockState:
-        """The running agent's lock (as the tray sees it), else the policy files'."""
-        try:
-            state = from_status(self.services.call("status", timeout=10))
-        except Exception:
-            state = None
-        return state or from_files(self.services.paths, self.services.secrets)
 
     def locked(self, name: str) -> bool:
         return self.lock.is_locked(f"env:{name}")
@@ -55,7 +47,7 @@ class EnvDialog(Dialog):
 
     def build(self) -> None:
         self.store = EnvStore(self.services.paths.env_file, self.services.secrets)
-        self.lock = self._lock_state()
+        self.lock: LockState = for_dialog(self.services)
         self.revealed = False
         self.changed: list[str] = []
         f = self.frame

@@ -18,6 +18,7 @@ from tray_agent.dialogs import wizard_files
 from tray_agent.dialogs.base import Field
 from tray_agent.dialogs.setup import SetupPanel
 from tray_agent.dialogs.signin import SignInForm, last_employee_id
+from tray_agent.policy.lock import for_dialog
 
 if TYPE_CHECKING:
     from tray_agent.dialogs.wizard import WizardDialog
@@ -95,18 +96,26 @@ class TemplateStep(Step):
 
         self.templates = list_templates()
         self.choice = tk.StringVar(frame, value="")
-        self.keep = wizard.services.paths.config_file.exists()
+        # A managed config.yaml (the admin lock) is kept: the templates are shown read-only.
+        self.lock = for_dialog(wizard.services)
+        self.managed = self.lock.is_locked("config")
+        self.keep = self.managed or wizard.services.paths.config_file.exists()
         row = 0
         if self.keep:
+            keep_text = "Keep my current config.yaml"
+            if self.managed:
+                keep_text = f"Keep config.yaml: {self.lock.message('config')}"
             ttk.Radiobutton(
                 frame,
-                text="Keep my current config.yaml",
+                text=keep_text,
                 value="",
                 variable=self.choice,
             ).grid(row=row, column=0, columnspan=2, sticky="w")
             row += 1
         for t in self.templates:
             rb = ttk.Radiobutton(frame, text=t.name, value=t.name, variable=self.choice)
+            if self.managed:
+                rb.state(["disabled"])
             rb.grid(row=row, column=0, sticky="nw", pady=(wizard.px(4), 0))
             ttk.Label(
                 frame, text=t.description, wraplength=wizard.px(400), style="Muted.TLabel"
@@ -120,6 +129,8 @@ class TemplateStep(Step):
             frame, row, "Local port", value=str(wizard.params.get("port", 4000)), width=8
         )
         self.port.entry.grid(sticky="w")
+        if self.managed:
+            self.port.entry.state(["readonly"])
         self.error = tk.StringVar(frame, value="")
         ttk.Label(frame, textvariable=self.error, style="Error.TLabel").grid(
             row=row + 2, column=0, columnspan=2, sticky="w"
@@ -133,6 +144,9 @@ class TemplateStep(Step):
         self.port.set_error(None)
         if not name:
             proceed()  # keep the current config
+            return
+        if self.managed:
+            self.error.set(self.lock.message("config"))
             return
         try:
             port = int(self.port.value)

@@ -156,6 +156,16 @@ def from_status(status: Any) -> LockState | None:
     return LockState.from_view(view)
 
 
+def for_dialog(services: Any) -> LockState:
+    """A dialog's view of the lock: the agent's (``services.call("status")``, as the tray sees
+    it), else the policy files'."""
+    try:
+        state = from_status(services.call("status", timeout=10))
+    except Exception:
+        state = None
+    return state or from_files(services.paths, services.secrets)
+
+
 def lock_state(paths: Paths) -> LockState:
     """The lock in force: the running agent's, else the policy files'."""
     return from_agent(paths) or from_files(paths)
