@@ -265,7 +265,18 @@ def _bridge_section(ctx: CliContext) -> dict[str, Any]:
     except ConfigInvalid as exc:
         raise UserError(str(exc)) from exc
     bridge = loaded.data.get("bridge") if isinstance(loaded.data, dict) else None
-    return bridge if isinstance(bridge, dict) else {}
+    section = dict(bridge) if isinstance(bridge, dict) else {}
+    from tray_agent.policy.managed import locked_iam
+
+    try:
+        locked, iam = locked_iam(ctx.paths, ctx.secrets)
+    except ConfigInvalid as exc:
+        raise UserError(str(exc)) from exc
+    if locked:  # lock.iam: the sign-in section comes only from the admin's managed config
+        section.pop("iam", None)
+        if iam:
+            section["iam"] = iam
+    return section
 
 
 def _notify_before(ctx: CliContext) -> float:

@@ -17,7 +17,7 @@ FIXES = {
     "not_regular": "make it a regular file",
     "too_large": "keep the policy under 1 MiB",
     "unreadable": "check the file's permissions",
-    "signature_missing": "sign it with the company's policy key (docs/policy-sources.md)",
+    "signature_missing": "sign it with the company's policy key (README: Signed policy)",
     "signature_invalid": "sign the current file again with the company's policy key",
 }
 

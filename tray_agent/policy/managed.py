@@ -185,3 +185,13 @@ def enforce(paths: Paths, secrets: SecretStore | None = None) -> Enforcement:
             state.hint("config"),
         )
     return found
+
+
+def locked_iam(paths: Paths, secrets: SecretStore | None = None) -> tuple[bool, Any]:
+    """(locked, the managed ``bridge.iam``): what a sign-in without an agent must use when
+    ``lock.iam`` is on (None when the admin ships no managed config)."""
+    state = from_files(paths, secrets)
+    if not state.is_locked("iam"):
+        return False, None
+    iam, _fast_path = _managed_bridge(state.managed_config, state)
+    return True, _dump(iam)
