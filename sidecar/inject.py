@@ -73,6 +73,11 @@ _CREDENTIAL_FLOOR = frozenset(
         "ssl_verify",
         "litellm_credential_name",
         "fallbacks",
+        # Router settings LiteLLM also takes from a request body: each would send the call
+        # to another model group than the one asked for (and checked by the policy).
+        "context_window_fallbacks",
+        "content_policy_fallbacks",
+        "default_fallbacks",
         "model_alias_map",
         "mock_response",
         "input_cost_per_token",

@@ -30,6 +30,7 @@ from sidecar.policy.request import (
     body_model,
     content_length,
     gemini_model,
+    query_names_model,
     read_body,
     replay,
 )
@@ -168,7 +169,11 @@ class PolicyGate:
         name: str | None = None
         if record is not None:
             record.bytes_in = content_length(scope.get("headers", ()))
-        if route.name.startswith("gemini"):
+        gemini = route.name.startswith("gemini")
+        if not gemini and query_names_model(scope):
+            # LiteLLM takes ``?model=`` over the body's model (Azure style).
+            return refusal.model_uncheckable("a model in the query string is not accepted")
+        if gemini:
             name = gemini_model(str(scope.get("path", "")))
         elif policy.needs_model:
             raw = await read_body(receive)
@@ -178,6 +183,11 @@ class PolicyGate:
             if record is not None:
                 record.bytes_in = len(raw)
             name, scope[PARSED_BODY] = body_model(raw)
+        if policy.needs_model and not gemini:
+            if name is None:
+                return refusal.model_uncheckable('no "model" could be read from the body')
+            if "," in name:  # LiteLLM runs a comma-separated list as a batch over each model
+                return refusal.model_uncheckable("several models in one request")
         resolved = self.names.resolve(name) if name is not None else None
         if record is not None and name is not None:
             record.model = resolved or name

@@ -21,9 +21,13 @@ MAX_PARALLEL = "max_parallel"
 REQUESTS_PER_DAY = "requests_per_day"
 TOKENS_PER_DAY = "tokens_per_day"
 TOKENS_PER_MONTH = "tokens_per_month"
+# A request whose model the policy cannot check: named outside the JSON body's ``model``
+# (the query string LiteLLM would prefer), several at once, or none that can be read.
+MODEL_UNCHECKABLE = "model_uncheckable"
 REASONS = frozenset(
     {
         MODEL_DENIED,
+        MODEL_UNCHECKABLE,
         RPM,
         TPM,
         MODEL_RPM,
@@ -78,3 +82,12 @@ def model_denied(name: str, allows_none: bool = False, invalid: bool = False) ->
     else:
         why = "ask your administrator which models you may use"
     return Refusal(403, MODEL_DENIED, f"model {name!r} is not allowed by {POLICY_NAME}; {why}")
+
+
+def model_uncheckable(why: str) -> Refusal:
+    return Refusal(
+        400,
+        MODEL_UNCHECKABLE,
+        f'{why}: {POLICY_NAME} is checked on the JSON body\'s one "model"; send the model '
+        "there, one per request",
+    )

@@ -71,3 +71,14 @@ def content_length(headers: Any) -> int:
 
 def scope_headers(scope: Mapping[str, Any]) -> Any:
     return scope.get("headers", ())
+
+
+def query_names_model(scope: Mapping[str, Any]) -> bool:
+    """True when the query string carries a ``model`` parameter (in any encoding)."""
+    from urllib.parse import parse_qsl
+
+    raw = scope.get("query_string") or b""
+    if not raw:
+        return False
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+    return any(key.strip() == "model" for key, _ in parse_qsl(text, keep_blank_values=True))

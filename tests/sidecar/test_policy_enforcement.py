@@ -164,6 +164,59 @@ def test_denied_model_is_403_on_every_route_with_nothing_upstream(
     assert post(sidecar, case, INTERNAL_MODEL).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("how", "path", "content"),
+    [
+        # LiteLLM prefers an Azure-style ?model= over the body's model.
+        ("query", "/v1/chat/completions?model=blocked-model", None),
+        ("encoded query", "/v1/embeddings?mod%65l=blocked-model", None),
+        # A comma-separated model runs as a batch over each model.
+        ("list", "/v1/chat/completions", {"model": "internal-model,blocked-model"}),
+        # LiteLLM's router fallbacks named in the body.
+        (
+            "fallbacks",
+            "/v1/chat/completions",
+            {"context_window_fallbacks": [{"internal-model": ["blocked-model"]}]},
+        ),
+        (
+            "fallbacks",
+            "/v1/chat/completions",
+            {"content_policy_fallbacks": [{"internal-model": ["blocked-model"]}]},
+        ),
+    ],
+)
+def test_a_denied_model_cannot_be_reached_another_way(
+    sidecar: Sidecar, llm: StandInLLM, how: str, path: str, content: dict[str, Any] | None
+) -> None:
+    apply(sidecar, {"models": {"allow": None, "deny": ["blocked-*"]}})
+    llm.clear()
+    body: dict[str, Any] = {"model": INTERNAL_MODEL, "messages": [{"role": "user", "content": "x"}]}
+    if path.startswith("/v1/embeddings"):
+        body = {"model": INTERNAL_MODEL, "input": "x"}
+    body.update(content or {})
+    response = httpx.post(sidecar.url + path, json=body, headers=sidecar.auth, timeout=60)
+    assert response.status_code in (400, 403), (how, response.status_code, response.text)
+    assert llm.requests == [], f"{how}: nothing may reach the upstream"
+
+
+def test_a_body_the_policy_cannot_read_a_model_from_is_refused(
+    sidecar: Sidecar, llm: StandInLLM
+) -> None:
+    apply(sidecar, {"models": {"allow": None, "deny": ["blocked-*"]}})
+    llm.clear()
+    response = httpx.post(
+        sidecar.url + "/v1/embeddings",
+        content=b"model=blocked-model&input=hi",
+        headers={**sidecar.auth, "content-type": "application/x-www-form-urlencoded"},
+        timeout=60,
+    )
+    assert response.status_code == 400, response.text
+    assert (
+        'checked on the JSON body\'s one \\"model\\"' in response.text or "model" in response.text
+    )
+    assert llm.requests == []
+
+
 def test_models_listing_leaves_out_denied_models(sidecar: Sidecar) -> None:
     assert BLOCKED_MODEL in listed(sidecar)
     apply(sidecar, {"models": {"allow": ["internal-*", DEMO_MODEL], "deny": [TWIN_MODEL]}})
