@@ -6,7 +6,29 @@ set -euo pipefail
 
 if [[ -z "${DBUS_SESSION_BUS_ADDRESS_PRIVATE:-}" ]]; then
     export DBUS_SESSION_BUS_ADDRESS_PRIVATE=1
-    exec dbus-run-session -- "$0" "$@"
+    # The private bus starts *this* session's keyring, unlocked, whenever the Secret Service
+    # name is free (the system's service file would start a locked one that can only prompt,
+    # which fails every keyring test after it). So it also comes back, with its data, if the
+    # daemon ever exits during a run; the log says so.
+    bus_dir=$(mktemp -d)
+    mkdir "$bus_dir/services"
+    {
+        echo '#!/bin/sh'
+        echo 'echo "with-desktop: starting the session keyring daemon (unlocked)" >&2'
+        echo "printf 'test-keyring-password' | exec gnome-keyring-daemon --unlock --foreground --components=secrets"
+    } >"$bus_dir/keyring"
+    chmod 700 "$bus_dir/keyring"
+    for name in org.freedesktop.secrets org.gnome.keyring; do
+        printf '[D-BUS Service]\nName=%s\nExec=%s\n' "$name" "$bus_dir/keyring" \
+            >"$bus_dir/services/$name.service"
+    done
+    {
+        echo '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"'
+        echo ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">'
+        echo "<busconfig><servicedir>$bus_dir/services</servicedir>"
+        echo '<include>/usr/share/dbus-1/session.conf</include></busconfig>'
+    } >"$bus_dir/session.conf"
+    exec dbus-run-session --config-file="$bus_dir/session.conf" -- "$0" "$@"
 fi
 
 pids=()
@@ -27,6 +49,8 @@ fi
 export XDG_DATA_HOME="${XDG_DATA_HOME_PRIVATE:-$(mktemp -d)}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
+# A keyring daemon the bus starts later (see above) must use the same data and runtime dirs.
+dbus-update-activation-environment XDG_DATA_HOME XDG_RUNTIME_DIR
 eval "$(printf 'test-keyring-password' | gnome-keyring-daemon --unlock --components=secrets)"
 export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK 2>/dev/null || true
 
