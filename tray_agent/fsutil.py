@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tray_agent.platform import files
@@ -178,6 +178,18 @@ def _claim(fd: int) -> None:
         mark = f"{os.getpid()} {os.urandom(6).hex()}".encode().ljust(40)
         if hasattr(os, "pwrite"):
             os.pwrite(fd, mark, 0)
+
+
+@contextlib.contextmanager
+def locked(path: Path | str, error: Callable[[str], Exception]) -> Iterator[None]:
+    """``file_lock(path)`` for a caller with its own error type: failing to take the lock
+    raises ``error("cannot lock <path>: <why>")``."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(path))
+        except OSError as exc:
+            raise error(f"cannot lock {path}: {exc.strerror or exc}") from exc
+        yield
 
 
 class FileRefused(OSError):

@@ -7,10 +7,9 @@ command layer that uses it; the ``clients`` command turns it into a ``UserError`
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
-from tray_agent.fsutil import file_lock
+from tray_agent import fsutil
 
 
 class ClientsError(Exception):
@@ -21,12 +20,6 @@ class ClientsError(Exception):
         self.hint = hint
 
 
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> contextlib.AbstractContextManager[None]:
     """``fsutil.file_lock(path)``; failing to take it is a ``ClientsError`` naming the file."""
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(file_lock(path))
-        except OSError as exc:
-            raise ClientsError(f"cannot lock {path}: {exc.strerror or exc}") from exc
-        yield
+    return fsutil.locked(path, ClientsError)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,17 +23,11 @@ class UserError(Exception):
         self.hint = hint
 
 
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> contextlib.AbstractContextManager[None]:
     """``fsutil.file_lock(path)`` for a command: failing to take it is a ``UserError``."""
-    from tray_agent.fsutil import file_lock
+    from tray_agent import fsutil
 
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(file_lock(path))
-        except OSError as exc:
-            raise UserError(f"cannot lock {path}: {exc.strerror or exc}") from exc
-        yield
+    return fsutil.locked(path, UserError)
 
 
 @dataclass

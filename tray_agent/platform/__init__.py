@@ -9,8 +9,10 @@ the desktop (``desktop``) and start at login (``autostart``) from ``_xdg``, ``_d
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from types import ModuleType
 from typing import Final, Literal
 
 from tray_agent.platform._base import (
@@ -46,12 +48,15 @@ files: Final[FileSecurity] = _system.FILES
 POSIX_PERMISSIONS: Final = files.posix_permissions
 
 
-def chosen_backend(env_name: str) -> System:
-    """The desktop-level backend to use: ``env_name`` (a test hook) or this system's."""
+def desktop_module(env_name: str) -> ModuleType:
+    """The desktop-level backend module (``_xdg``, ``_darwin``, ``_win32``): this system's,
+    or the one ``env_name`` (a test hook) names."""
     name = os.environ.get(env_name) or SYSTEM
     if name not in ("xdg", "win32", "darwin"):
         raise ImportError(f"unknown {env_name} backend {name!r} (use xdg, win32 or darwin)")
-    return name  # type: ignore[return-value]
+    if name == "win32" and sys.platform != "win32":
+        raise ImportError(f"the win32 backend ({env_name}) exists only on Windows")
+    return importlib.import_module(f"tray_agent.platform._{name}")
 
 
 __all__ = [
@@ -68,7 +73,7 @@ __all__ = [
     "ProcessBackend",
     "SidecarHandoff",
     "SpawnOptions",
-    "chosen_backend",
+    "desktop_module",
     "files",
     "handoff",
     "locks",

@@ -8,27 +8,15 @@ import sys
 from functools import cache
 
 from tray_agent.paths import HOME_ENV
-from tray_agent.platform import chosen_backend
+from tray_agent.platform import desktop_module
 from tray_agent.platform._base import AutostartBackend
 
 
 @cache
 def autostart_backend() -> AutostartBackend:
     """Start at login; ``LITELLM_BRIDGE_AUTOSTART`` forces one (test hook)."""
-    name = chosen_backend("LITELLM_BRIDGE_AUTOSTART")
-    if name == "xdg":
-        from tray_agent.platform import _xdg
-
-        return _xdg.AUTOSTART
-    if name == "darwin":
-        from tray_agent.platform import _darwin
-
-        return _darwin.AUTOSTART
-    if sys.platform == "win32":
-        from tray_agent.platform import _win32
-
-        return _win32.AUTOSTART
-    raise ImportError("the win32 autostart backend (the Run key) exists only on Windows")
+    chosen: AutostartBackend = desktop_module("LITELLM_BRIDGE_AUTOSTART").AUTOSTART
+    return chosen
 
 
 backend = autostart_backend

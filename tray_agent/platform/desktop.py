@@ -4,12 +4,11 @@ file in the default editor (detached, reaped), notify without the tray's help.""
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from tray_agent.platform import OpenerMissing, chosen_backend
+from tray_agent.platform import OpenerMissing, desktop_module
 from tray_agent.platform._base import DesktopBackend
 
 __all__ = ["OpenerMissing", "backend", "edit_file", "notify", "open_folder"]
@@ -18,20 +17,8 @@ __all__ = ["OpenerMissing", "backend", "edit_file", "notify", "open_folder"]
 @cache
 def desktop_backend() -> DesktopBackend:
     """Open folders and files, notify; ``LITELLM_BRIDGE_DESKTOP`` forces one (test hook)."""
-    name = chosen_backend("LITELLM_BRIDGE_DESKTOP")
-    if name == "xdg":
-        from tray_agent.platform import _xdg
-
-        return _xdg.DESKTOP
-    if name == "darwin":
-        from tray_agent.platform import _darwin
-
-        return _darwin.DESKTOP
-    if sys.platform == "win32":
-        from tray_agent.platform import _win32
-
-        return _win32.DESKTOP
-    raise ImportError("the win32 desktop backend exists only on Windows")
+    chosen: DesktopBackend = desktop_module("LITELLM_BRIDGE_DESKTOP").DESKTOP
+    return chosen
 
 
 backend = desktop_backend

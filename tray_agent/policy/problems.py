@@ -8,9 +8,10 @@ Either way the last good policy stays in force.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-Reason = Literal[
+# Trust: who could write it, where it points, its size, its signature.
+RefusalReason = Literal[
     "not_admin_owned",
     "writable",
     "parent_writable",
@@ -20,6 +21,9 @@ Reason = Literal[
     "unreadable",
     "signature_missing",
     "signature_invalid",
+]
+# Content: encoding, JSON, schema.
+ErrorReason = Literal[
     "encoding",
     "syntax",
     "duplicate_key",
@@ -27,20 +31,9 @@ Reason = Literal[
     "not_object",
     "schema",
 ]
+Reason = RefusalReason | ErrorReason
 
-REFUSALS: frozenset[str] = frozenset(
-    {
-        "not_admin_owned",
-        "writable",
-        "parent_writable",
-        "symlink",
-        "not_regular",
-        "too_large",
-        "unreadable",
-        "signature_missing",
-        "signature_invalid",
-    }
-)
+REFUSALS: frozenset[str] = frozenset(get_args(RefusalReason))
 
 
 @dataclass(frozen=True)

@@ -159,17 +159,17 @@ class Lifecycle:
 
     def set_token(self, token: str | None, expires_at: float | None) -> None:
         self.told.token = (token, expires_at)
-        self.told.send_token(self._generations())
+        self.told.send_token(self.generations())
 
     def set_policy(self, enforced: dict[str, Any] | None) -> None:
         """The organization policy every sidecar enforces, now and from its start."""
         self.told.policy = enforced
-        self.told.send_policy(self._generations())
+        self.told.send_policy(self.generations())
 
     def set_usage(self, usage: dict[str, Any] | None) -> None:
         """Quota usage as the agent counted it, for every sidecar's quota check."""
         self.told.usage = usage
-        self.told.send_usage(self._generations())
+        self.told.send_usage(self.generations())
 
     def health(self, generation: int | None, reason: str | None) -> None:
         """A liveness probe result for the serving sidecar: kill it after N failures."""
@@ -205,7 +205,7 @@ class Lifecycle:
         self.desired_running = False
         self.timers.cancel(RESTART)
         self._on_shut = done
-        gens = self._generations()
+        gens = self.generations()
         for g in gens:
             g.stopping = True
             g.proc.kill_soon(grace=self.settings.stop_timeout)
@@ -365,7 +365,7 @@ class Lifecycle:
         if g.number in self.draining:
             del self.draining[g.number]
             event(log, logging.INFO, "sidecar.drained", pid=g.pid, returncode=rc)
-            if self._on_shut is not None and not self._generations():
+            if self._on_shut is not None and not self.generations():
                 self._finish_shutdown()
             return
         if g is self.pending:
@@ -379,7 +379,7 @@ class Lifecycle:
             else:
                 self._crashed(g, rc)
         if self._on_shut is not None:
-            if not self._generations():
+            if not self.generations():
                 self._finish_shutdown()
             return
         if self.current is None and self.pending is None and not self.desired_running:
@@ -432,13 +432,10 @@ class Lifecycle:
     # -- helpers ---------------------------------------------------------------------------
     def generations(self) -> list[Generation]:
         """Every live generation: the one starting, the one serving, those draining."""
-        return self._generations()
-
-    def _generations(self) -> list[Generation]:
         return [g for g in (self.pending, self.current, *self.draining.values()) if g]
 
     def _find(self, number: int) -> Generation | None:
-        return next((g for g in self._generations() if g.number == number), None)
+        return next((g for g in self.generations() if g.number == number), None)
 
     def _end(self, g: Generation) -> None:
         """Stop a sidecar on purpose, without waiting for it."""
