@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -10,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.agentproc import ROOT
 from tests.config.cliutil import run
 from tests.helpers.parallel import Job, run_parallel
+from tests.helpers.privileges import as_nobody
 from tray_agent.paths import get_paths
 
 
@@ -133,19 +132,6 @@ def test_read_only_home_names_the_directory(home: Path) -> None:
 
 NOBODY = 65534
 INIT_DEMO = ("init", "--template", "demo", "--non-interactive")
-
-
-def as_nobody(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` as root without the capabilities that bypass file permissions.
-
-    Still root, so it reads a checkout that only root may read (a clone in a 0700 temp
-    dir), but a directory's mode bits now apply to it as to any user.
-    """
-    caps = "-dac_override,-dac_read_search,-fowner"
-    drop = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
-    return subprocess.run(
-        drop + argv, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
-    )
 
 
 def test_template_file_with_errors_is_refused(home: Path, tmp_path: Path) -> None:

@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.privileges import as_nobody
 from tests.policy.policy_files import needs_root, policy_dir, write_policy
 from tray_agent.policy.load import evaluate
 from tray_agent.policy.merge import merge
@@ -161,3 +164,31 @@ def test_env_directory_is_ignored_when_a_machine_policy_exists(
     (empty_machine_dir / "policy.json").unlink()
     write_policy(empty_machine_dir / "policy.d" / "x.json", {"limits": {"rpm": 1}})
     assert evaluate(env(mine)).policy.limits.rpm == 1
+
+
+def test_a_machine_directory_the_user_cannot_look_into_locks_everything(
+    tmp_path: Path, empty_machine_dir: Path
+) -> None:
+    # Root-owned and not searchable: to a user it cannot say whether a policy is there, so it
+    # must not read as "no policy" (which would unlock everything); the user's own directory
+    # does not replace it either.
+    write_policy(empty_machine_dir / "policy.json", {"limits": {"rpm": 5}})
+    mine = policy_dir(tmp_path, "mine")
+    write_policy(mine / "policy.json", {})
+    empty_machine_dir.chmod(0)
+    try:
+        env = {
+            **os.environ,
+            "LITELLM_BRIDGE_HOME": str(tmp_path / "home"),
+            "LITELLM_BRIDGE_POLICY_DIR": str(mine),
+        }
+        shown = as_nobody([sys.executable, "-m", "tray_agent", "policy", "show", "--json"], env)
+    finally:
+        empty_machine_dir.chmod(0o755)
+    assert shown.returncode == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    assert doc["state"] == "locked_down" and doc["reason"] == "unreadable"
+    assert doc["directory"] == str(empty_machine_dir) and doc["env_ignored"]
+    assert all(doc["locked"].values())
+    # Readable again: the policy in it applies.
+    assert evaluate({}).policy.limits.rpm == 5

@@ -48,11 +48,41 @@ def machine_dir() -> Path:
     return Path(hooked) if hooked else machine_policy.machine_dir()
 
 
+class _Unlisted(Exception):
+    """A policy location exists but cannot be looked into (e.g. a directory not searchable)."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        super().__init__(str(path))
+        self.problem = PolicyProblem(
+            "unreadable",
+            str(path),
+            f"cannot be looked into: {exc.strerror or exc}; a policy there may exist, so "
+            "nothing the policy could lock is unlocked",
+        )
+
+
+def _present(path: Path) -> bool:
+    """Whether ``path`` exists; a path that cannot be checked (permission) raises ``_Unlisted``.
+
+    ``os.path.lexists`` answers False for both, which would turn an unreadable policy
+    directory into "no policy": fail closed instead.
+    """
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise _Unlisted(path, exc) from None
+    return True
+
+
 def _dropins(directory: Path) -> list[Path]:
     try:
         names = os.listdir(directory / DROPIN_DIR)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
+    except OSError as exc:
+        raise _Unlisted(directory / DROPIN_DIR, exc) from None
     return [
         directory / DROPIN_DIR / n
         for n in sorted(names)
@@ -67,7 +97,10 @@ def _registry_used() -> bool:
 def machine_policy_exists() -> bool:
     """A policy file, a drop-in or a registry value at machine scope (valid or not)."""
     directory = machine_dir()
-    if os.path.lexists(directory / POLICY_FILE) or _dropins(directory):
+    try:
+        if _present(directory / POLICY_FILE) or _dropins(directory):
+            return True
+    except _Unlisted:
         return True
     return _registry_used() and machine_policy.registry_values()[0] is not None
 
@@ -172,9 +205,13 @@ def discover(
     loc = locate(environ)
     found = Discovery(loc)
     files: list[tuple[Kind, Path]] = []
-    if os.path.lexists(loc.directory / POLICY_FILE):
-        files.append(("file", loc.directory / POLICY_FILE))
-    files.extend(("drop-in", p) for p in _dropins(loc.directory))
+    try:
+        if _present(loc.directory / POLICY_FILE):
+            files.append(("file", loc.directory / POLICY_FILE))
+        files.extend(("drop-in", p) for p in _dropins(loc.directory))
+    except _Unlisted as exc:
+        found.names.append(exc.problem.source)
+        found.problems.append(exc.problem)
     dropin_dir = loc.directory / DROPIN_DIR
     if files and dropin_dir.is_dir():
         problem = _writable_problem(dropin_dir, str(dropin_dir), parent=True)
