@@ -13,6 +13,7 @@ def install_extensions(rt: ExtensionHost) -> None:
     """
     from tray_agent.logs.secret_feed import SecretFeed
     from tray_agent.metrics import MetricsLink
+    from tray_agent.metrics.startclock import StartClock
     from tray_agent.policy.lock_link import LockLink
     from tray_agent.policy.usage import UsageTracker
     from tray_agent.policy.watch import PolicyWatch
@@ -20,6 +21,7 @@ def install_extensions(rt: ExtensionHost) -> None:
 
     rt.extensions.append(TokenLink(rt))
     rt.extensions.append(MetricsLink(rt))
+    rt.extensions.append(StartClock(rt))
     rt.extensions.append(LockLink(rt))
     rt.extensions.append(PolicyWatch(rt))
     rt.extensions.append(UsageTracker(rt))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,13 +32,16 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("start", help="start the sidecar (and a background agent if none runs)")
     p.add_argument("--no-wait", action="store_true", help="return before the proxy is ready")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_start)
 
     p = sub.add_parser("stop", help="stop the sidecar")
     p.add_argument("--agent", action="store_true", help="also quit the agent")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("restart", help="restart the sidecar (no downtime on Linux)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_restart)
 
     p = sub.add_parser("status", help="show agent, sidecar, config and token state")
@@ -64,9 +68,8 @@ def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
     install_extensions(rt)
     rt.start(autostart=not args.no_start)
     if not args.quiet:
-        ctx.print(
-            f"litellm-bridge agent running (pid {os.getpid()}), home {ctx.paths.config_dir.parent}"
-        )
+        ctx.print(f"litellm-bridge agent running (pid {os.getpid()})")
+        ctx.print(f"config: {ctx.paths.config_dir}")
         ctx.print(f"logs: {ctx.paths.log_dir}")
         if not args.no_start:
             _print_when_ready(rt, ctx)
@@ -122,29 +125,86 @@ def _spawn_background_agent(ctx: CliContext) -> ControlClient:
 
 def cmd_start(args: argparse.Namespace, ctx: CliContext) -> int:
     client = ctx.agent() or _spawn_background_agent(ctx)
+    as_json = getattr(args, "json", False)
     with client:
         if args.no_wait:
             client.call("ping")
             threading_start(client)
-            ctx.print("starting")
+            if as_json:
+                ctx.print_json({"state": "starting"}, indent=None)
+            else:
+                ctx.print("starting")
             return 0
-        sc = client.call("start", timeout=310)
-    ctx.print(f"running at {sc['url']} (pid {sc['pid']})")
+        began = time.monotonic()
+        sc = _start_showing_progress(client, ctx, quiet=as_json)
+    took = round(time.monotonic() - began, 1)
+    if as_json:
+        ctx.print_json({**sc, "took_seconds": took}, indent=None)
+    else:
+        ctx.print(f"running at {sc['url']} (pid {sc['pid']}), ready in {took:.0f} s")
     return 0
+
+
+def _start_showing_progress(client: ControlClient, ctx: CliContext, quiet: bool) -> Any:
+    """``start`` (blocking); meanwhile a terminal sees "starting… 6 s of ~15 s" on one line.
+
+    Progress is only drawn on a terminal: piped output gets the result line alone.
+    """
+    if quiet or not ctx.out.isatty():
+        return client.call("start", timeout=310)
+    import threading
+
+    from tray_agent.metrics.startclock import progress_text
+
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["sc"] = client.call("start", timeout=310)
+        except BaseException as exc:  # re-raised on the command's thread below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="cli-start", daemon=True).start()
+    watcher = ctx.agent()  # a second connection: the first one waits for the start's reply
+    shown = False
+    try:
+        while not done.wait(0.5):
+            text = None
+            if watcher is not None:
+                with contextlib.suppress(ControlError):
+                    text = progress_text(watcher.call("status", timeout=5).get("start"))
+            if text:
+                ctx.out.write(f"\rstarting… {text}   ")
+                ctx.out.flush()
+                shown = True
+    finally:
+        if watcher is not None:
+            watcher.close()
+        if shown:
+            ctx.out.write("\r\033[K")
+            ctx.out.flush()
+    if "error" in box:
+        raise box["error"]
+    return box["sc"]
 
 
 def threading_start(client: ControlClient) -> None:
     """Fire a start without waiting for readiness (the reply is dropped)."""
-    import contextlib
-
     with contextlib.suppress(ControlError):
         client.call("start", timeout=0.5)
 
 
 def cmd_stop(args: argparse.Namespace, ctx: CliContext) -> int:
     client = ctx.agent()
+    as_json = getattr(args, "json", False)
     if client is None:
-        ctx.print("no agent is running; nothing to stop")
+        if as_json:
+            ctx.print_json({"sidecar": "stopped", "agent": None}, indent=None)
+        else:
+            ctx.print("no agent is running; nothing to stop")
         return 0
     with client:
         client.call("stop", timeout=130)
@@ -153,9 +213,12 @@ def cmd_stop(args: argparse.Namespace, ctx: CliContext) -> int:
             client.call("shutdown")
     if args.agent:
         _wait_agent_gone(ctx, int(pid))
-        ctx.print("stopped the sidecar and the agent")
-        return 0
-    ctx.print("stopped")
+    if as_json:
+        ctx.print_json(
+            {"sidecar": "stopped", "agent": "stopped" if args.agent else "running"}, indent=None
+        )
+    else:
+        ctx.print("stopped the sidecar and the agent" if args.agent else "stopped")
     return 0
 
 
@@ -173,11 +236,15 @@ def _wait_agent_gone(ctx: CliContext, pid: int, wait: float = AGENT_EXIT_WAIT) -
 
 def cmd_restart(args: argparse.Namespace, ctx: CliContext) -> int:
     client = ctx.agent()
+    as_json = getattr(args, "json", False)
     if client is None:
-        return cmd_start(argparse.Namespace(no_wait=False), ctx)
+        return cmd_start(argparse.Namespace(no_wait=False, json=as_json), ctx)
     with client:
         sc = client.call("restart", timeout=310)
-    ctx.print(f"running at {sc['url']} (pid {sc['pid']})")
+    if as_json:
+        ctx.print_json(sc, indent=None)
+    else:
+        ctx.print(f"running at {sc['url']} (pid {sc['pid']})")
     return 0
 
 
@@ -216,10 +283,16 @@ def _ts(epoch: float | None) -> str:
 
 
 def format_status(snap: dict[str, Any]) -> str:
+    from tray_agent.metrics.startclock import progress_text
+
     sc, cfg, tok = snap["sidecar"], snap["config"], snap["token"]
+    state = sc["state"]
+    progress = progress_text(snap.get("start")) if state in ("starting", "restarting") else None
+    if progress:
+        state += f" ({progress})"
     lines = [
         f"agent    running (pid {snap['agent']['pid']})",
-        f"sidecar  {sc['state']}  {sc['url']}  pid {sc['pid'] or '-'}  restarts {sc['restarts']}",
+        f"sidecar  {state}  {sc['url']}  pid {sc['pid'] or '-'}  restarts {sc['restarts']}",
     ]
     if sc.get("error"):
         lines.append(f"         error: {sc['error']}")

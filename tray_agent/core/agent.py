@@ -358,6 +358,13 @@ class Agent:
             "agent": {
                 "pid": os.getpid(),
                 "version": __version__,
+                # Where this agent keeps its files. "home" is the config dir's parent
+                # (~/.config without LITELLM_BRIDGE_HOME): kept as it was for scripts,
+                # superseded by "config_dir" and "bridge_home" (LITELLM_BRIDGE_HOME or None).
+                "config_dir": str(self.paths.config_dir),
+                "data_dir": str(self.paths.data_dir),
+                "log_dir": str(self.paths.log_dir),
+                "bridge_home": str(self.paths.config_dir.parent) if self.paths.relocated else None,
                 "home": str(self.paths.config_dir.parent),
             },
             "sidecar": self.lifecycle.as_dict(),

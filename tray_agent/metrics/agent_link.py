@@ -50,6 +50,8 @@ class MetricsLink:
         rt.handlers["metrics"] = lambda params: self.summary()
         rt.handlers["errors"] = lambda params: self.errors.entries()
         rt.status_extras["errors"] = self.errors.entries
+        # The tray's headline (requests in the last minute) comes with every status poll.
+        rt.status_extras["requests"] = self.metrics.headline
 
     @property
     def _errors_path(self) -> Path:

@@ -12,9 +12,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any
 
 WINDOWS: dict[str, float] = {"1m": 60.0, "15m": 900.0, "1h": 3600.0}
+SERIES_STEP = 60.0  # one chart point per minute (the Status window's charts)
+SERIES_POINTS = 60  # the last hour
 MAX_RECORDS = 250_000  # 1 h at ~70 requests/s, the proxy's ceiling on a small machine
 NO_MODEL = "(none)"
 
@@ -113,6 +116,42 @@ def aggregate(samples: Iterable[Sample]) -> dict[str, Any]:
     }
 
 
+def series(
+    samples: Iterable[Sample], now: float, step: float = SERIES_STEP, points: int = SERIES_POINTS
+) -> list[dict[str, Any]]:
+    """Per-minute buckets of the last hour, oldest first, the current minute last.
+
+    Buckets align to whole minutes of the wall clock, so two polls a second apart show the
+    same bars (a window sliding with ``now`` would shift every bar on every poll).
+    """
+    end = (now // step + 1) * step
+    start = end - step * points
+    requests = [0] * points
+    errors = [0] * points
+    latencies: list[list[float]] = [[] for _ in range(points)]
+    for s in samples:
+        if s.at < start or s.at >= end:
+            continue
+        i = int((s.at - start) // step)
+        requests[i] += 1
+        errors[i] += s.failed
+        if s.latency_ms is not None:
+            latencies[i].append(s.latency_ms)
+    out = []
+    for i in range(points):
+        lat = sorted(latencies[i])
+        out.append(
+            {
+                "at": start + i * step,
+                "requests": requests[i],
+                "errors": errors[i],
+                "p50": percentile(lat, 50),
+                "p95": percentile(lat, 95),
+            }
+        )
+    return out
+
+
 class MetricsStore:
     """Thread-safe: the core thread records, any thread summarizes."""
 
@@ -158,6 +197,19 @@ class MetricsStore:
             return items
         return [s for s in items if s.at >= now - seconds]
 
+    def headline(self) -> dict[str, Any]:
+        """What the tray shows (cheap: one pass over the last minute, no percentiles)."""
+        now = self.clock()
+        with self._lock:
+            # Newest last: walk back only as far as the minute reaches.
+            recent = list(takewhile(lambda s: s.at >= now - 60.0, reversed(self._samples)))
+            in_flight = dict(self._in_flight)
+        return {
+            "last_minute": len(recent),
+            "errors_last_minute": sum(s.failed for s in recent),
+            "in_flight": in_flight,
+        }
+
     def summary(self) -> dict[str, Any]:
         """The metrics dict shown by ``litellm-bridge metrics`` and the Status dialog."""
         now = self.clock()
@@ -182,4 +234,6 @@ class MetricsStore:
             "total_requests": total,
             "in_flight": in_flight,
             "windows": windows,
+            # Per-minute points of the last hour, for charts: {at, requests, errors, p50, p95}.
+            "series": series(items, now),
         }
