@@ -1,5 +1,6 @@
-"""Status: state, URL, paths, token expiry, restarts, recent errors, request metrics and a
-live log view."""
+"""Status: state, URL, paths, token expiry, restarts, the organization's management and
+quotas, recent errors, live figures and charts of the last hour above the per-model table,
+and a live log view."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from dataclasses import dataclass
 from tkinter import ttk
 from typing import Any
 
+from tray_agent.dialogs import status_parts as parts
 from tray_agent.dialogs.base import ERROR_FG, Dialog
+from tray_agent.dialogs.charts import Chart, palette_for
 from tray_agent.dialogs.logtail import LEVELS, LogTail, line_level
 from tray_agent.metrics.format import format_metrics
 
 POLL_MS = 1000
 SHOWN_LINES = 1500
-LINES = 15  # height of the requests and log views
+LINES = 15  # height of the log view
+TABLE_LINES = 8  # the per-model table under the charts
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,12 @@ class StatusDialog(Dialog):
         self.tails = {"agent": LogTail(paths.agent_log), "sidecar": LogTail(paths.sidecar_log)}
         self._polling = False
         self.metrics: dict[str, Any] | None = None
+        style = ttk.Style(self.root)
+        style.configure("Figure.TLabel", font=("TkDefaultFont", 11, "bold"))
+        style.configure("Managed.TLabel", font=("TkDefaultFont", 10, "bold"))
         f = self.frame
         f.columnconfigure(0, weight=1)
-        f.rowconfigure(3, weight=1)
+        f.rowconfigure(4, weight=1)
 
         info = ttk.Frame(f)
         info.grid(row=0, column=0, sticky="ew")
@@ -112,28 +119,34 @@ class StatusDialog(Dialog):
         for i, (k, v) in enumerate(summary_rows(None, paths)):
             self._row(info, i, k, v)
         self.info = info
+        self._build_org(f)
 
         ttk.Label(f, text="Recent errors", style="Title.TLabel").grid(
-            row=1, column=0, sticky="w", pady=(self.px(8), 0)
+            row=2, column=0, sticky="w", pady=(self.px(8), 0)
         )
         self.errors = tk.Text(f, height=3, wrap="word", takefocus=0)
         self.errors.tag_configure("error", foreground=ERROR_FG)
-        self.errors.grid(row=2, column=0, sticky="ew")
+        self.errors.grid(row=3, column=0, sticky="ew")
 
         # Requests and log share one area: both at once do not fit a 768-pixel-high screen.
         self.tabs = ttk.Notebook(f)
-        self.tabs.grid(row=3, column=0, sticky="nsew", pady=(self.px(8), 0))
+        self.tabs.grid(row=4, column=0, sticky="nsew", pady=(self.px(8), 0))
         box = ttk.Frame(self.tabs, padding=self.px(6))
         box.columnconfigure(0, weight=1)
-        box.rowconfigure(0, weight=1)
-        self.tabs.add(box, text="Requests (1 min, 15 min, 1 h)", underline=0)
+        box.rowconfigure(2, weight=1)
+        self.tabs.add(box, text="Requests", underline=0)
+        self.figures = tk.StringVar(f, value="waiting for the agent…")
+        ttk.Label(box, textvariable=self.figures, style="Figure.TLabel").grid(
+            row=0, column=0, columnspan=2, sticky="w"
+        )
+        self._build_charts(box)
         self.metrics_box = tk.Text(
-            box, height=LINES, width=110, wrap="none", font="TkFixedFont", takefocus=0
+            box, height=TABLE_LINES, width=110, wrap="none", font="TkFixedFont", takefocus=0
         )
         mscroll = ttk.Scrollbar(box, orient="vertical", command=self.metrics_box.yview)
         self.metrics_box.configure(yscrollcommand=mscroll.set)
-        self.metrics_box.grid(row=0, column=0, sticky="nsew")
-        mscroll.grid(row=0, column=1, sticky="ns")
+        self.metrics_box.grid(row=2, column=0, sticky="nsew", pady=(self.px(6), 0))
+        mscroll.grid(row=2, column=1, sticky="ns", pady=(self.px(6), 0))
         self.metrics_box.insert("1.0", "waiting for the agent…")
         self.metrics_box.configure(state="disabled")
 
@@ -169,11 +182,49 @@ class StatusDialog(Dialog):
         for var in (self.source, self.level, self.search):
             var.trace_add("write", lambda *_: self.render_log())
 
-        self.buttons(f, 4, [("Close", self.done)])
+        self.buttons(f, 5, [("Close", self.done)])
         self.root.bind("<Return>", lambda _e: self.done())
         self.tabs.bind("<<NotebookTabChanged>>", self._tab_changed)
         self.tabs.focus_set()
         self.refresh()
+
+    def _build_org(self, f: ttk.Frame) -> None:
+        """Managed-by-your-organization line, quota meters and the last audit verification;
+        each part is hidden while status has nothing for it."""
+        org = ttk.Frame(f)
+        org.grid(row=1, column=0, sticky="ew", pady=(self.px(6), 0))
+        org.columnconfigure(2, weight=1)
+        self.org = org
+        self.managed = tk.StringVar(f, value="")
+        self.managed_label = ttk.Label(org, textvariable=self.managed, style="Managed.TLabel")
+        self.managed_label.grid(row=0, column=0, columnspan=3, sticky="w")
+        self.managed_label.grid_remove()
+        self.meters: dict[str, tuple[ttk.Progressbar, tk.StringVar]] = {}
+        self.meter_widgets: list[tk.Misc] = []
+        # -- last audit verify result: status["audit"]["last_verify"] (hidden without it)
+        self.audit = tk.StringVar(f, value="")
+        self.audit_key = ttk.Label(org, text="Audit log", style="Muted.TLabel")
+        self.audit_label = ttk.Label(org, textvariable=self.audit)
+        self.audit_key.grid(row=10, column=0, sticky="w")
+        self.audit_label.grid(row=10, column=1, columnspan=2, sticky="w", padx=(self.px(10), 0))
+        self.audit_key.grid_remove()
+        self.audit_label.grid_remove()
+
+    def _build_charts(self, box: ttk.Frame) -> None:
+        row = ttk.Frame(box)
+        row.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(self.px(6), 0))
+        self.palette = palette_for(box)
+        made = [
+            Chart(row, title, unit, scale=self.scale, palette=self.palette)
+            for title, unit in (
+                ("Requests per minute", ""),
+                ("Latency p50 / p95 (ms)", " ms"),
+                ("Errors per minute", ""),
+            )
+        ]
+        for i, chart in enumerate(made):
+            chart.canvas.grid(row=0, column=i, padx=(0 if i == 0 else self.px(8), 0))
+        self.charts = dict(zip(("requests", "latency", "errors"), made, strict=True))
 
     def show_log(self) -> None:
         self.tabs.select(1)
@@ -219,6 +270,11 @@ class StatusDialog(Dialog):
         self._show(polled.snap)
         self.metrics = polled.metrics
         self._set_text(self.metrics_box, metrics_text(polled.metrics, polled.error))
+        self.figures.set(parts.live_figures(polled.metrics))
+        data = parts.chart_data(polled.metrics, self.palette)
+        self.charts["requests"].draw(data.requests, data.captions[0])
+        self.charts["latency"].draw(data.latency, "")
+        self.charts["errors"].draw(data.errors, data.captions[2])
 
     @staticmethod
     def _set_text(box: tk.Text, text: str) -> None:
@@ -239,6 +295,7 @@ class StatusDialog(Dialog):
                 self.rows[k].set(v)
             else:
                 self._row(self.info, i, k, v)
+        self._show_org(snap)
         errs = recent_errors(snap)
         text = "\n".join(errs) if errs else "none"
         if self.errors.get("1.0", "end-1c") != text:
@@ -246,6 +303,40 @@ class StatusDialog(Dialog):
             self.errors.delete("1.0", "end")
             self.errors.insert("1.0", text, "error" if errs else "")
             self.errors.configure(state="disabled")
+
+    def _show_org(self, snap: dict[str, Any] | None) -> None:
+        policy = (snap or {}).get("policy")
+        managed = parts.managed_text(policy)
+        self.managed.set(managed or "")
+        (self.managed_label.grid if managed else self.managed_label.grid_remove)()
+        quotas = parts.quotas(policy)
+        if [q.label for q in quotas] != list(self.meters):
+            for w in self.meter_widgets:
+                w.destroy()
+            self.meters, self.meter_widgets = {}, []
+            for i, q in enumerate(quotas, start=1):
+                key = ttk.Label(self.org, text=q.label, style="Muted.TLabel")
+                bar = ttk.Progressbar(self.org, maximum=1000, length=self.px(160))
+                var = tk.StringVar(self.org, value="")
+                text = ttk.Label(self.org, textvariable=var)
+                key.grid(row=i, column=0, sticky="w")
+                bar.grid(row=i, column=1, sticky="w", padx=(self.px(10), 0))
+                text.grid(row=i, column=2, sticky="w", padx=(self.px(8), 0))
+                self.meters[q.label] = (bar, var)
+                self.meter_widgets += [key, bar, text]
+        for q in quotas:
+            bar, var = self.meters[q.label]
+            bar.configure(value=round(q.fraction * 1000))
+            var.set(q.text())
+        audit = parts.audit_text(snap)
+        if audit is None:
+            self.audit_key.grid_remove()
+            self.audit_label.grid_remove()
+        else:
+            self.audit.set(audit[0])
+            self.audit_label.configure(style="TLabel" if audit[1] else "Error.TLabel")
+            self.audit_key.grid()
+            self.audit_label.grid()
 
     def shown_lines(self) -> list[str]:
         tail = self.tails[self.source.get()]
