@@ -45,13 +45,17 @@ def bridge(home: Path, tmp_path: Path) -> Bridge:
 
 
 def lock(bridge: Bridge, **locks: Any) -> None:
-    policy_dir(bridge.policy.parent.parent, bridge.policy.parent.name)
-    write_policy(bridge.policy, {"lock": locks})
+    d = policy_dir(bridge.policy.parent.parent, bridge.policy.parent.name)
+    doc: dict[str, Any] = {"lock": locks}
+    if locks.get("config"):
+        write_policy(d / "config.yaml", (bridge.home / "config" / "config.yaml").read_bytes())
+        doc["managed_config"] = "config.yaml"
+    write_policy(bridge.policy, doc)
 
 
 def test_init_and_config_edit_refused_when_config_locked(bridge: Bridge) -> None:
-    lock(bridge, config=True)
     config = write_config(bridge.home, 4999)
+    lock(bridge, config=True)  # the managed copy is this config.yaml
     before = config.read_bytes()
     err = bridge.refused("init", "--template", "demo", "--force", "--non-interactive")
     assert "config.yaml is managed" in err

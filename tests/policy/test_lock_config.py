@@ -3,6 +3,7 @@ and locked ``bridge.iam`` / ``bridge.fast_path`` taken from the managed config."
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.agentproc import AgentProc, env_for, write_config
+from tests.agentproc import AgentProc, cli, env_for, write_config
 from tests.policy.policy_files import needs_root, policy_dir, write_policy
 from tray_agent.config.issues import ConfigInvalid
 from tray_agent.config.prepare import prepare
+from tray_agent.envstore import EnvStore
 from tray_agent.paths import Paths
+from tray_agent.policy.load import evaluate
+from tray_agent.policy.lock import EXIT_LOCKED
 from tray_agent.policy.managed import RESTORED
 from tray_agent.secrets import MemoryStore
 from tray_agent.wire import FAST_PATH_ENV
@@ -124,3 +128,45 @@ def test_a_running_agent_restores_a_foreign_edit(home: Path, tmp_path: Path) -> 
         assert status["config"]["valid"] is True
     finally:
         agent.stop()
+
+
+def test_a_policy_env_value_beats_the_users_entry_and_a_hand_edit(
+    paths: Paths, policy_env: Path
+) -> None:
+    d = policy_dir(policy_env)
+    write_policy(d / "policy.json", {"env": {"CORP_PROJECT": "apollo"}})
+    write_config(paths.config_file.parent.parent, 4000)
+    secrets = MemoryStore()
+    store = EnvStore(paths.env_file, secrets)
+    store.set("CORP_PROJECT", "mine", secret=False)
+    prepared = prepare(paths, secrets)
+    assert prepared.env["CORP_PROJECT"] == "apollo"
+    notes = [w.message for w in prepared.warnings]
+    assert any("CORP_PROJECT is managed by your organization" in m for m in notes), notes
+    # A hand edit of env.json (disable it, change it) changes nothing the sidecar gets.
+    doc = json.loads(paths.env_file.read_text())
+    for entry in doc["entries"]:
+        entry["enabled"] = False
+        entry["value"] = "edited"
+    paths.env_file.write_text(json.dumps(doc))
+    assert prepare(paths, secrets).env["CORP_PROJECT"] == "apollo"
+    # The product refuses to change it at all: the name is locked by having a policy value.
+    env = env_for(
+        paths.config_file.parent.parent,
+        LITELLM_BRIDGE_POLICY_DIR=str(d),
+        LITELLM_BRIDGE_SECRET_STORE="memory",
+    )
+    result = cli(paths.config_file.parent.parent, "env", "set", "CORP_PROJECT", "other", env=env)
+    assert result.returncode == EXIT_LOCKED, result.stderr
+    assert "CORP_PROJECT is managed by your organization" in result.stderr
+
+
+def test_a_config_lock_without_a_managed_copy_is_an_invalid_policy(
+    paths: Paths, policy_env: Path
+) -> None:
+    # There would be nothing to hold config.yaml to: a hand edit would simply be applied.
+    d = policy_dir(policy_env)
+    write_policy(d / "policy.json", {"lock": {"config": True}})
+    eff = evaluate({"LITELLM_BRIDGE_POLICY_DIR": str(d)})
+    assert eff.state == "locked_down" and eff.error is not None
+    assert "lock.config needs managed_config" in str(eff.error)

@@ -64,12 +64,12 @@ def test_a_broken_package_key_accepts_nothing(
 def test_invalid_policy_keeps_the_last_good_one(tmp_path: Path) -> None:
     d = policy_dir(tmp_path)
     store = store_for(tmp_path, b"k" * 32)
-    write_policy(d / "policy.json", {"models": {"deny": ["secret-*"]}, "lock": {"config": True}})
+    write_policy(d / "policy.json", {"models": {"deny": ["secret-*"]}, "lock": {"clients": True}})
     assert evaluate(env(d), store).state == "policy"
     write_policy(d / "policy.json", {"models": {"deny": []}, "lock": {"config": False}, "x": 1})
     eff = evaluate(env(d), store)
     assert eff.state == "last_good" and not eff.valid
-    assert eff.policy.models.deny == ["secret-*"] and eff.policy.lock.config
+    assert eff.policy.models.deny == ["secret-*"] and eff.policy.lock.clients
     assert eff.error is not None and eff.error.reason == "schema"
     # A fixed policy replaces it.
     write_policy(d / "policy.json", {"models": {"deny": ["other"]}})
@@ -79,10 +79,10 @@ def test_invalid_policy_keeps_the_last_good_one(tmp_path: Path) -> None:
 def test_a_tampered_or_foreign_record_is_not_trusted(tmp_path: Path) -> None:
     d = policy_dir(tmp_path)
     store = store_for(tmp_path, b"k" * 32)
-    write_policy(d / "policy.json", {"lock": {"config": True}})
+    write_policy(d / "policy.json", {"lock": {"clients": True}})
     evaluate(env(d), store)
     record = json.loads((tmp_path / RECORD_FILE).read_text())
-    assert record["policy"] == {"lock": {"config": True}} and len(record["mac"]) == 64
+    assert record["policy"] == {"lock": {"clients": True}} and len(record["mac"]) == 64
     write_policy(d / "policy.json", "{broken")
     assert evaluate(env(d), store).state == "last_good"
     # Loosened by hand (sha256 redone, MAC not): refused, everything locked.

@@ -152,10 +152,10 @@ def test_env_directory_is_ignored_when_a_machine_policy_exists(
     mine = policy_dir(tmp_path, "mine")
     write_policy(mine / "policy.json", {})
     assert evaluate(env(mine)).location.directory == mine
-    write_policy(empty_machine_dir / "policy.json", {"lock": {"config": True}})
+    write_policy(empty_machine_dir / "policy.json", {"lock": {"clients": True}})
     eff = evaluate(env(mine))
     assert eff.location.directory == empty_machine_dir and eff.location.env_ignored
-    assert eff.policy.lock.config
+    assert eff.policy.lock.clients
     # A broken machine policy still counts: the user's directory does not replace it.
     write_policy(empty_machine_dir / "policy.json", "{oops")
     eff = evaluate(env(mine))

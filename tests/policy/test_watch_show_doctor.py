@@ -36,9 +36,9 @@ def test_a_change_applies_within_seconds_and_a_refusal_keeps_the_last_good(
         assert first["valid"] is True and first["error"] is None
 
         started = time.monotonic()
-        write_policy(f, {"limits": {"rpm": 20}, "lock": {"config": True}})
+        write_policy(f, {"limits": {"rpm": 20}, "lock": {"clients": True}})
         changed = agent.wait_for(
-            lambda s: s["policy"]["locked"]["config"] is True, 30, "the new policy"
+            lambda s: s["policy"]["locked"]["clients"] is True, 30, "the new policy"
         )["policy"]
         assert time.monotonic() - started < 10
         assert changed["effective"]["limits"]["rpm"] == 20
@@ -48,7 +48,7 @@ def test_a_change_applies_within_seconds_and_a_refusal_keeps_the_last_good(
             "policy"
         ]
         assert refused["state"] == "last_good" and refused["reason"] == "writable"
-        assert refused["effective"]["limits"]["rpm"] == 20 and refused["locked"]["config"]
+        assert refused["effective"]["limits"]["rpm"] == 20 and refused["locked"]["clients"]
 
         shown = cli(home, "policy", "show", "--json", env=_env(home, d))
         assert shown.returncode == 0, shown.stderr

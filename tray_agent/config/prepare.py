@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tray_agent.config.issues import ConfigInvalid, ConfigIssue
 from tray_agent.config.render import render_effective
@@ -21,6 +22,9 @@ from tray_agent.envstore.values import MAX_TOTAL_BYTES, entry_bytes, value_probl
 from tray_agent.paths import Paths
 from tray_agent.secrets import SecretStore
 from tray_agent.wire import FAST_PATH_ENV
+
+if TYPE_CHECKING:
+    from tray_agent.policy.managed import Enforcement
 
 
 @dataclass
@@ -130,6 +134,25 @@ def _read_env(store: EnvStore) -> _Env:
     return env
 
 
+def _apply_preset(env: _Env, preset: Mapping[str, str], enf: Enforcement) -> None:
+    """The policy's ``env`` values replace the user's entries (a hand edit cannot win)."""
+    for name, value in preset.items():
+        have = env.values.get(name)
+        if (have is not None and have != value) or name in env.disabled or name in env.bad:
+            enf.note(
+                f"env entry {name} is {enf.state.owner}: the policy's value is used, not "
+                "the one in the env file",
+                enf.state.hint(f"env:{name}"),
+            )
+        env.values[name] = value
+        env.enabled.add(name)
+        env.disabled.discard(name)
+        env.bad.pop(name, None)
+        if name in env.missing:
+            env.missing.remove(name)
+        env.secret_names.discard(name)
+
+
 def _bad_entry_issue(file: str, name: str, problem: str, secret: bool) -> ConfigIssue:
     flag = " --secret" if secret else ""
     return ConfigIssue(
@@ -172,6 +195,7 @@ def prepare(paths: Paths, secrets: SecretStore) -> Prepared:
         read = _read_env(store)
     except EnvStoreError as exc:
         raise ConfigInvalid([ConfigIssue(env_file, 1, 1, str(exc))]) from exc
+    _apply_preset(read, managed.state.env_values, managed)
     warnings = [
         _bad_entry_issue(env_file, name, problem, name in read.secret_names)
         for name, problem in read.bad.items()

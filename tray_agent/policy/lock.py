@@ -58,6 +58,7 @@ class LockState:
     locked: Mapping[str, bool | list[str]] = field(default_factory=dict)
     source: tuple[str, ...] = ()
     managed_config: Path | None = None
+    env_values: Mapping[str, str] = field(default_factory=dict)  # set by the policy's ``env``
 
     @classmethod
     def from_view(cls, view: Mapping[str, Any] | None) -> LockState:
@@ -70,7 +71,9 @@ class LockState:
             locked[key] = [str(v) for v in value] if isinstance(value, list) else bool(value)
         source = tuple(str(s) for s in view.get("source") or ())
         managed = view.get("managed_config")
-        return cls(locked, source, Path(managed) if managed else None)
+        preset = (view.get("effective") or {}).get("env") or {}
+        env_values = {str(k): str(v) for k, v in preset.items()}
+        return cls(locked, source, Path(managed) if managed else None, env_values)
 
     @property
     def any(self) -> bool:
@@ -83,7 +86,11 @@ class LockState:
         value = self.locked.get(key, False)
         if key == "env" and what.startswith("env:"):
             name = what[4:]
-            return value is True or (isinstance(value, list) and name in value)
+            return (
+                value is True
+                or (isinstance(value, list) and name in value)
+                or name in self.env_values
+            )
         return bool(value)
 
     @property

@@ -11,7 +11,19 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from tray_agent.envstore.names import name_problem
+from tray_agent.envstore.values import value_problem
 
 # Cap every limit well below anything that could overflow a counter or a header.
 LIMIT_MAX = 10**12
@@ -105,8 +117,39 @@ class Policy(_Closed):
     quota: Quota = Quota()  # frozen: one shared default is safe
     lock: Lock = Lock()  # frozen: one shared default is safe
     managed_config: StrictStr | None = None
+    # Env entry values the organization sets (readable by every local user: never a secret).
+    # They replace the user's entry of that name, which is locked; a hand edit of env.json
+    # cannot change them.
+    env: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     update: Update = Update()  # frozen: one shared default is safe
     audit: Audit = Audit()  # frozen: one shared default is safe
+
+    @field_validator("env")
+    @classmethod
+    def _usable_env(cls, values: dict[str, str]) -> dict[str, str]:
+        for name, value in values.items():
+            problem = name_problem(name) or value_problem(name, value)
+            if problem:
+                raise ValueError(f"env {name}: {problem}")
+        return values
+
+    @model_validator(mode="after")
+    def _config_lock_has_a_copy(self) -> Policy:
+        # Without the admin's copy there is nothing to hold config.yaml to: a hand edit
+        # would be applied, so the lock would only look like one.
+        if self.lock.config and not self.managed_config:
+            raise ValueError(
+                "lock.config needs managed_config: name the config.yaml shipped beside the "
+                "policy that the lock holds the user's config.yaml to"
+            )
+        return self
+
+    def env_lock(self) -> bool | list[str]:
+        """``lock.env`` with the names the policy sets a value for (those are locked too)."""
+        if self.lock.env is True:
+            return True
+        names = [*(self.lock.env or []), *(n for n in self.env if n not in (self.lock.env or []))]
+        return names or False
 
     def enforced(self) -> dict[str, Any]:
         """What the sidecar enforces per request (JSON): models, limits, quota."""
@@ -119,7 +162,8 @@ class Policy(_Closed):
 
 # The policy in force when policy files exist but none was ever valid: nothing is served
 # and everything lockable stays locked ("organization policy invalid").
-LOCKED_DOWN = Policy(
+# Built without validation: it locks config.yaml although no managed copy exists.
+LOCKED_DOWN = Policy.model_construct(
     models=Models(allow=[]),
     lock=Lock(config=True, env=True, clients=True, iam=True, fast_path=True, autostart=True),
 )

@@ -43,7 +43,7 @@ def build_view(eff: Effective) -> dict[str, Any]:
         "problems": [
             {"source": p.source, "reason": p.reason, "message": p.message} for p in eff.problems
         ],
-        "locked": {k: getattr(lock, k) if k != "env" else _env(lock.env) for k in LOCK_KEYS},
+        "locked": {k: getattr(lock, k) if k != "env" else eff.policy.env_lock() for k in LOCK_KEYS},
         "managed_config": _managed_config(eff),
         "usage": None,
         "state": eff.state,
@@ -53,10 +53,6 @@ def build_view(eff: Effective) -> dict[str, Any]:
         "env_ignored": eff.location.env_ignored,
         "signed": eff.signed,
     }
-
-
-def _env(value: bool | list[str]) -> bool | list[str]:
-    return list(value) if isinstance(value, list) else bool(value)
 
 
 def notice_text(view: dict[str, Any]) -> str | None:
