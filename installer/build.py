@@ -29,6 +29,7 @@ from pathlib import Path
 from installer import keys, preflight
 from installer.imports import importable_here, imported_modules
 from installer.sign import sign_bundle
+from installer.update_keys import UpdateKeyError
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("LITELLM_BRIDGE_BUILD_DIR", ROOT / "build" / "package"))
@@ -269,6 +270,11 @@ def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
         shutil.copyfile(ROOT / source, target)
     _copy_tree(sidecar, app / SIDECAR_DIR)
     _copy_sources(ROOT / "sidecar", app / SIDECAR_DIR / "_internal" / "app" / "sidecar")
+    # The update repository's root metadata: the only update keys this package trusts.
+    from installer.release import shipped_root
+    from tray_agent.update.names import SHIPPED_ROOT
+
+    (app / SHIPPED_ROOT).write_bytes(shipped_root())
     normalise_modes(app)
     # Code signing rewrites the executables: it must happen before they are hashed.
     codesign(sorted(p for p in app.rglob("*.exe") if p.is_file()))
@@ -316,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"build: refused: {line}", file=sys.stderr)
         return 1
-    except (keys.SigningKeyError, BuildError) as exc:
+    except (keys.SigningKeyError, UpdateKeyError, BuildError) as exc:
         print(f"build: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:

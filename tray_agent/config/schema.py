@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from tray_agent.policy.schema import Update
 from tray_agent.token.profiles import IamProfile
 
 DEFAULT_PORT = 4000
@@ -88,6 +89,8 @@ class BridgeSection(_Closed):
     sidecar: SidecarSection = Field(default_factory=lambda: SidecarSection.model_validate({}))
     # Reserved for the usage policy; kept open until that feature defines it.
     policy: dict[str, Any] | None = None
+    # Per-user updates (docs/UPDATES.md); the organization policy's ``update`` wins.
+    update: Update | None = None
 
 
 class ConfigFile(_Closed):

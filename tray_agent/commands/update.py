@@ -1,0 +1,159 @@
+"""``litellm-bridge update check|apply|rollback|status``: signed per-user updates."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tray_agent import __version__
+from tray_agent.commands.context import CliContext, UserError
+
+EXIT_REFUSED = 4
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("update", help="check for, install and roll back signed updates")
+    actions = p.add_subparsers(dest="update_command", metavar="ACTION", required=True)
+    for name, help_text, func in (
+        ("check", "is a newer release available (and if not, why)", cmd_check),
+        ("apply", "download, verify and install the newest release", cmd_apply),
+        ("rollback", "go back to the previous version (marks this one bad)", cmd_rollback),
+        ("status", "versions installed, current, bad, update source", cmd_status),
+    ):
+        a = actions.add_parser(name, help=help_text)
+        a.add_argument("--json", action="store_true", help="machine-readable output")
+        a.set_defaults(func=func)
+
+
+def _source(ctx: CliContext) -> Any:
+    from tray_agent.update.source import UpdateSourceError, resolve
+
+    try:
+        return resolve(ctx.paths)
+    except UpdateSourceError as exc:
+        raise UserError(str(exc), hint="fix bridge.update in config.yaml") from None
+
+
+def _refused(ctx: CliContext, args: argparse.Namespace, exc: Any, **extra: Any) -> int:
+    if args.json:
+        ctx.print_json({"ok": False, "refused": exc.kind, "error": str(exc), **extra})
+    else:
+        ctx.warn(f"error: update refused: {exc}")
+    return EXIT_REFUSED
+
+
+def cmd_check(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.update.fetch import Client, Refused
+    from tray_agent.update.install import installed_version, metadata_dir
+    from tray_agent.update.layout import Layout
+
+    source = _source(ctx)
+    layout = Layout(ctx.paths.data_dir)
+    installed = installed_version(layout)
+    if source.mode == "off":
+        why = f"updates are turned off (update.mode from {source.origin['mode']})"
+        doc = {"ok": True, "current": installed, "available": None, "why_not": why}
+    else:
+        try:
+            found = Client(source, metadata_dir(ctx.paths.data_dir)).find(installed)
+        except Refused as exc:
+            return _refused(ctx, args, exc, current=installed, available=None)
+        bad = found.available in layout.load().bad
+        why = found.reason or ("marked bad here: not offered" if bad else "")
+        doc = {
+            "ok": True,
+            "current": installed,
+            "available": None if bad else found.available,
+            "why_not": why or None,
+        }
+    if args.json:
+        ctx.print_json(doc)
+    elif doc["available"]:
+        ctx.print(f"update available: {doc['available']} (installed {installed})")
+        ctx.print("install it with `litellm-bridge update apply`")
+    else:
+        ctx.print(f"no update: {doc['why_not']}")
+    return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    if not total or not sys.stderr.isatty():
+        return
+    width = 30
+    filled = width * min(done, total) // total
+    print(
+        f"\rdownloading [{'#' * filled}{'.' * (width - filled)}] "
+        f"{done / 1e6:.0f}/{total / 1e6:.0f} MB",
+        end="" if done < total else "\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def cmd_apply(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.update.fetch import Refused
+    from tray_agent.update.install import apply
+
+    source = _source(ctx)
+    try:
+        applied = apply(source, ctx.paths.data_dir, progress=_progress_bar)
+    except Refused as exc:
+        return _refused(ctx, args, exc, installed=None)
+    doc = {
+        "ok": True,
+        "installed": None if applied is None else applied.version,
+        "previous": None if applied is None else applied.previous,
+        "removed": [] if applied is None else applied.removed,
+        "restart_needed": applied is not None,
+    }
+    if args.json:
+        ctx.print_json(doc)
+    elif applied is None:
+        ctx.print("no update to install")
+    else:
+        ctx.print(f"installed {applied.version} (was {applied.previous or __version__})")
+        ctx.print("it starts with the next agent start: `litellm-bridge stop` then start it")
+        ctx.print("if it fails to start twice, the previous version comes back by itself")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.update.boot import rollback
+    from tray_agent.update.layout import Layout
+
+    layout = Layout(ctx.paths.data_dir)
+    with layout.editing() as state:
+        leaving = state.current
+        if leaving is None:
+            raise UserError(
+                "nothing to roll back: the installed package is the current version",
+                hint="`litellm-bridge update status` lists the versions",
+            )
+        back = rollback(state, leaving, "rolled back by the user")
+        state.notice = None
+    shown = back or "the installed package"
+    if args.json:
+        ctx.print_json({"ok": True, "left": leaving, "current": back})
+    else:
+        ctx.print(f"rolled back from {leaving} to {shown} ({leaving} will not be offered again)")
+        ctx.print("it starts with the next agent start")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.update.layout import Layout
+    from tray_agent.update.source import UpdateSourceError, resolve
+    from tray_agent.update.status import build, format_status
+
+    source, problem = None, None
+    try:
+        source = resolve(ctx.paths)
+    except UpdateSourceError as exc:
+        problem = str(exc)
+    doc = build(Layout(ctx.paths.data_dir), source, problem)
+    if args.json:
+        ctx.print_json(doc)
+    else:
+        ctx.print(format_status(doc))
+    return 0
