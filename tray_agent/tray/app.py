@@ -25,6 +25,11 @@ log = logging.getLogger("tray_agent.tray")
 
 ICON_SIZE = 64
 UNLOCK_TTL = 300.0  # seconds a local-password check stays good for config/env edits
+# The headline's live parts (requests in the last minute, start progress) are polled from
+# status; the core only publishes state changes. Faster while a start is under way.
+HEADLINE_POLL = 5.0
+HEADLINE_POLL_STARTING = 1.0
+LIVE_KEYS = ("requests", "start")
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,10 @@ class TrayApp:
         self._icon_factory = icon_factory
         self.notices = Notices()
         self.sent: list[Notice] = []
-        self._view = build_view(port.snapshot())
+        self._snap: dict[str, Any] = port.snapshot()
+        self._live: dict[str, Any] = {}  # status's LIVE_KEYS, as last polled
+        self._wake = threading.Event()  # a start began: poll its progress at once
+        self._view = build_view(self._snap)
         self._images: dict[str, Any] = {}
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
@@ -213,17 +221,45 @@ class TrayApp:
 
     def on_snapshot(self, snap: dict[str, Any]) -> None:
         """Called on the core thread after every state change."""
-        old = self._view
-        self._view = build_view(snap)
-        if self.icon is not None:
-            if old.icon != self._view.icon:
-                self.icon.icon = self.image(self._view.icon)
-            if old.tooltip != self._view.tooltip:
-                self.icon.title = self._view.tooltip
-            self._refresh_menu()
+        was = (self._snap.get("sidecar") or {}).get("state")
+        self._snap = snap
+        if (snap.get("sidecar") or {}).get("state") != was:
+            self._wake.set()
+        self._show(build_view({**snap, **self._live}))
         for notice in self.notices.update(snap):
             self.tell(notice.title, notice.message, notice.kind)
         self._announce_restore(snap)
+
+    def _show(self, view: TrayView) -> None:
+        old, self._view = self._view, view
+        if self.icon is not None:
+            if old.icon != view.icon:
+                self.icon.icon = self.image(view.icon)
+            if old.tooltip != view.tooltip:
+                self.icon.title = view.tooltip
+            if old != view:
+                self._refresh_menu()
+
+    def poll_headline(self) -> None:
+        """Refresh the live parts of the headline from status (requests, start progress)."""
+        try:
+            full = self.port.call("status")
+        except Exception:  # the agent is stopping: the core's snapshots still arrive
+            return
+        if not isinstance(full, dict):
+            return
+        self._live = {k: full[k] for k in LIVE_KEYS if k in full}
+        self._show(build_view({**self._snap, **self._live}))
+
+    def _headline_loop(self) -> None:
+        while True:
+            state = (self._snap.get("sidecar") or {}).get("state")
+            starting = state in ("starting", "restarting")
+            self._wake.wait(HEADLINE_POLL_STARTING if starting else HEADLINE_POLL)
+            self._wake.clear()
+            if self.quitting.is_set():
+                return
+            self.poll_headline()
 
     def _announce_restore(self, snap: dict[str, Any]) -> None:
         """A managed config.yaml the agent restored after an edit: say so, once per restore."""
@@ -273,6 +309,7 @@ class TrayApp:
         )
         self.port.subscribe(self.on_snapshot)
         self.on_snapshot(self.port.snapshot())
+        threading.Thread(target=self._headline_loop, name="tray-headline", daemon=True).start()
 
         def ready(icon: Any) -> None:
             icon.visible = True
@@ -285,6 +322,7 @@ class TrayApp:
         if self.quitting.is_set():
             return
         self.quitting.set()
+        self._wake.set()
         self.runner.close_all()
         if self.icon is not None:
             self.icon.stop()
