@@ -253,3 +253,32 @@ def test_kill_9_mid_download_leaves_the_old_version(repo: Path, tmp_path: Path) 
     assert r.returncode == 0, r.stderr
     assert layout.installed() == ["0.2.0"]
     assert not list(layout.root.glob(".staging-*"))
+
+
+def _machine_policy(update_env: Path, doc: dict[str, object]) -> None:
+    machine = Path(os.environ["LITELLM_BRIDGE_MACHINE_POLICY_DIR"])
+    path = machine / "policy.json"
+    path.write_text(json.dumps({"update": doc}))
+    path.chmod(0o644)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="policy files must be root-owned")
+def test_policy_wins_over_config_and_a_pin_allows_a_downgrade(
+    tmp_path: Path, update_env: Path
+) -> None:
+    repo = tmp_path / "repo"
+    release.publish(repo, fake_app(tmp_path, "0.0.9", update_env), level=1)
+    home = tmp_path / "home"
+    _config(home, "/nowhere/at/all")
+    cfg = home / "config" / "config.yaml"
+    cfg.write_text(cfg.read_text() + "    mode: manual\n")
+    _machine_policy(update_env, {"url": str(repo), "version": "0.0.9"})
+    status = json.loads(_cli(home, "update", "status", "--json").stdout)["source"]
+    assert status["url"] == str(repo) and status["version"] == "0.0.9"
+    assert status["origin"] == {"url": "policy", "mode": "config", "version": "policy"}
+    r = _cli(home, "update", "apply", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["installed"] == "0.0.9"
+    _machine_policy(update_env, {"url": str(repo), "mode": "off"})
+    r = _cli(home, "update", "apply")
+    assert r.returncode == 4 and "turned off (update.mode from policy)" in r.stderr

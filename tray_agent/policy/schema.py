@@ -99,8 +99,12 @@ class Lock(_Closed):
 
 
 class Update(_Closed):
+    """Per-user signed updates (docs/UPDATES.md). ``version`` pins one release: the only
+    way an older version than the installed one is installed."""
+
     url: StrictStr | None = None
     mode: Literal["default", "manual", "off"] = "default"
+    version: StrictStr | None = Field(default=None, pattern=r"^\d{1,6}(\.\d{1,6}){0,3}$")
 
 
 class Audit(_Closed):
