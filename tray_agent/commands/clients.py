@@ -105,11 +105,11 @@ def _require_allowed(ctx: CliContext, model: str) -> None:
 
 @user_errors
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    unknown: str | None = None
     try:
         target: Target | None = make_target(ctx)
-    except ClientsError as exc:
-        target = None
-        ctx.warn(f"note: {exc} (configured state unknown)")
+    except ClientsError as exc:  # a fresh install: said under the table, not as a warning
+        target, unknown = None, str(exc)
     rows: list[dict[str, Any]] = []
     for client in all_clients():
         configured = None if target is None else is_configured(client, target)
@@ -133,6 +133,8 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
             f"{r['name']:<14} {r['title']:<14} {yes_no[r['installed']]:<10} "
             f"{yes_no[r['configured']]:<10}"
         )
+    if unknown:
+        ctx.print(f"\n? configured: not known yet: {unknown}")
     return 0
 
 
@@ -255,6 +257,7 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
     plan = plan_setup(client, make_target(ctx, args.model))
     if not plan.changed:
         ctx.print(f"{client.title} is already set up for {plan.target.url}; nothing to change")
+        _print_try(ctx, client, plan.target)
         return 0
     if args.dry_run:
         ctx.out.write(plan.diff())
@@ -268,7 +271,19 @@ def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.print(f"backup: {backup} (undo: litellm-bridge clients restore {client.name})")
     for note in client.notes(plan.target):
         ctx.print(f"note: {note}")
+    _print_try(ctx, client, plan.target)
     return 0
+
+
+def _print_try(ctx: CliContext, client: Any, target: Target) -> None:
+    """The one command that shows the tool reaching the bridge, and its first-run traps."""
+    from tray_agent.clients.hints import first_run_notes, try_command
+    from tray_agent.clients.snippets import SnippetSetup
+
+    env_file = client.files(target)[0].path if isinstance(client, SnippetSetup) else None
+    for note in first_run_notes(client.name):
+        ctx.print(f"note: {note}")
+    ctx.print(f"try: {try_command(client.name, target.model, target.url, env_file)}")
 
 
 @user_errors

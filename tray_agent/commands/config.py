@@ -25,6 +25,7 @@ def register(sub: Any) -> None:
     c = cmds.add_parser("validate", help="check config.yaml (FILE:LINE:COL: message)")
     c.add_argument("file", nargs="?", type=Path, help="file to check (default: config.yaml)")
     c.add_argument("--no-env", action="store_true", help="do not check env entries")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=cmd_validate)
 
     c = cmds.add_parser("path", help="print the path of config.yaml")
@@ -54,13 +55,25 @@ def cmd_validate(args: argparse.Namespace, ctx: CliContext) -> int:
         except EnvStoreError as exc:
             ctx.warn(f"warning: env entries not checked: {exc}")
     issues = validate_file(path, enabled, disabled)
-    print_issues(ctx, issues)
     errors = sum(1 for i in issues if i.is_error)
     warnings = len(issues) - errors
+    if getattr(args, "json", False):
+        ctx.print_json(
+            {
+                "file": str(path),
+                "valid": not errors,
+                "errors": errors,
+                "warnings": warnings,
+                "issues": [i.as_dict() for i in issues],
+            }
+        )
+        return 1 if errors else 0
+    print_issues(ctx, issues)
     if errors:
         ctx.warn(f"{path}: {errors} error(s), {warnings} warning(s)")
         return 1
-    ctx.warn(f"{path}: OK" + (f" ({warnings} warning(s))" if warnings else ""))
+    # A passing check is a result, not a warning: stdout.
+    ctx.print(f"{path}: OK" + (f" ({warnings} warning(s))" if warnings else ""))
     return 0
 
 

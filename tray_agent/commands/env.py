@@ -30,6 +30,7 @@ def register(sub: Any) -> None:
 
     c = cmds.add_parser("list", help="list entries (secret values masked)")
     c.add_argument("--reveal", action="store_true", help="show secret values")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=cmd_list)
 
     c = cmds.add_parser("set", help="add or change an entry")
@@ -107,6 +108,14 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
             rows.append((e.name, state, "secret" if e.secret else "plain", value))
     except EnvStoreError as exc:
         raise _fail(exc) from exc
+    if getattr(args, "json", False):
+        ctx.print_json(
+            [
+                {"name": n, "enabled": st == "enabled", "secret": k == "secret", "value": v}
+                for n, st, k, v in rows
+            ]
+        )
+        return 0
     if not rows:
         ctx.print(
             "no env entries; add one with: litellm-bridge env set NAME VALUE "

@@ -35,7 +35,7 @@ def cmd_logs(args: argparse.Namespace, ctx: CliContext) -> int:
         raise UserError(str(exc), code=2) from exc
     bases = [ctx.paths.agent_log, ctx.paths.sidecar_log]
     if not args.follow and not any(b.exists() for b in bases):
-        ctx.warn(f"no logs yet in {ctx.paths.log_dir}")
+        ctx.print(f"no logs yet in {ctx.paths.log_dir}")
         return 0
     entries = read_entries(bases, flt)
     if args.lines > 0:
