@@ -10,6 +10,7 @@ from typing import Any
 
 from tray_agent.doctor.checks import CHECKS, Check
 from tray_agent.doctor.context import CheckResult, DoctorContext
+from tray_agent.doctor.next_step import next_step
 from tray_agent.logs.redact import REDACTOR
 from tray_agent.logs.secrets import register_known_secrets
 from tray_agent.paths import Paths
@@ -27,6 +28,10 @@ class Report:
     def ok(self) -> bool:
         return not any(c.status == "fail" for c in self.checks)
 
+    @property
+    def next_step(self) -> str:
+        return next_step(self.checks, self.agent_running)
+
     def counts(self) -> dict[str, int]:
         out = {k: 0 for k in MARK}
         for c in self.checks:
@@ -39,6 +44,7 @@ class Report:
             "agent_running": self.agent_running,
             "counts": self.counts(),
             "checks": [c.as_dict() for c in self.checks],
+            "next_step": self.next_step,
         }
         result: dict[str, Any] = json.loads(REDACTOR.redact(json.dumps(data)))
         return result
@@ -101,4 +107,5 @@ def format_report(report: Report) -> str:
         f"{n['fail']} failed, {n['warn']} warning(s), {n['pass']} passed, "
         f"{n['skip']} skipped ({where})"
     )
+    lines.append(f"next: {report.next_step}")
     return REDACTOR.redact("\n".join(lines))
