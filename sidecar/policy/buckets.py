@@ -2,9 +2,9 @@
 
 A bucket holds up to one minute's allowance and refills continuously (``limit / 60`` per
 second), so a burst of a full minute's worth is allowed after a quiet minute and the steady
-rate never exceeds the limit. A request needs one whole request token; tokens are charged
-when a request ends (its usage is only known then), so the tokens bucket may go into debt,
-and a new request starts only while at least one token is left.
+rate never exceeds the limit. A request needs one whole request token; of tokens it holds
+its prompt estimate while it runs and is charged the rest when it ends (its usage is only
+known then), so the tokens bucket may go into debt by what the answers took.
 """
 
 from __future__ import annotations

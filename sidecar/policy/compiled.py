@@ -6,10 +6,10 @@ malformed makes every model refused ("organization policy invalid"), never unlim
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sidecar.policy.limits import PerMinute, RateLimiter
+from sidecar.policy.limits import PerMinute, RateLimiter, Recent
 from sidecar.policy.models import ModelRules
 from sidecar.policy.quota import QuotaRules
 
@@ -49,10 +49,16 @@ def _per_minute(section: Mapping[str, Any]) -> PerMinute:
 class CompiledPolicy:
     """Models, limits and quota of one policy message."""
 
-    def __init__(self, raw: Any, now: float, previous: CompiledPolicy | None = None) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        now: float,
+        previous: CompiledPolicy | None = None,
+        recent: Sequence[Recent] = (),
+    ) -> None:
         self.invalid: str | None = None
         try:
-            self._parse(raw, now, previous)
+            self._parse(raw, now, previous, recent)
         except PolicyInvalid as exc:
             self.invalid = str(exc)
             self.models = ModelRules([], [])
@@ -62,7 +68,9 @@ class CompiledPolicy:
         self.needs_model = self.models.restricts or bool(self.limits.per_model)
         self.limited = self.limits.active or self.max_parallel is not None or self.quota.active
 
-    def _parse(self, raw: Any, now: float, previous: CompiledPolicy | None) -> None:
+    def _parse(
+        self, raw: Any, now: float, previous: CompiledPolicy | None, recent: Sequence[Recent]
+    ) -> None:
         if not isinstance(raw, Mapping):
             raise PolicyInvalid("the policy is not an object")
         models = _section(raw, "models")
@@ -81,6 +89,7 @@ class CompiledPolicy:
             {str(name): _per_minute(section) for name, section in per_model.items()},
             now,
             previous.limits if previous is not None else None,
+            recent,
         )
         self.max_parallel = _count(limits, "max_parallel")
         quota = _section(raw, "quota")

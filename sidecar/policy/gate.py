@@ -21,6 +21,7 @@ from sidecar import allowlist, wire
 from sidecar.metrics import RequestRecord
 from sidecar.policy import refusal
 from sidecar.policy.compiled import CompiledPolicy
+from sidecar.policy.limits import recent_of
 from sidecar.policy.models import ModelNames
 from sidecar.policy.quota import QuotaCounter
 from sidecar.policy.refusal import Refusal
@@ -88,6 +89,7 @@ class Admission:
     receive: Receive
     limited: bool
     per_model: tuple[str, ...] = ()
+    reserved: int = 0  # prompt tokens held in the tpm buckets until the usage is known
     _released: bool = field(default=False)
 
     def release(self) -> None:
@@ -141,7 +143,8 @@ class PolicyGate:
         if raw is None:
             return None
         if raw is not self._raw:
-            compiled = CompiledPolicy(raw, self._clock(), self._compiled)
+            recent = recent_of(self.state.usage, self._wall())
+            compiled = CompiledPolicy(raw, self._clock(), self._compiled, recent)
             if compiled.invalid is not None:
                 _log(f"policy message not understood ({compiled.invalid}); every model refused")
             self._raw, self._compiled = raw, compiled
@@ -199,19 +202,23 @@ class PolicyGate:
         per_model = tuple(
             dict.fromkeys(key for key in (name, resolved) if key in policy.limits.per_model)
         )
-        refused = self._limit_refusal(policy, per_model)
+        estimate = (record.bytes_in if record is not None else 0) // BYTES_PER_TOKEN
+        reserve = policy.limits.reserve(per_model, estimate)
+        refused = self._limit_refusal(policy, per_model, reserve)
         if refused is not None:
             return refused
         now = self._clock()
-        policy.limits.admit(per_model, now)
+        policy.limits.admit(per_model, now, reserve)
         self.quota.count_request(policy.quota, self.state.usage, self._wall())
         self.running += 1
-        admission = Admission(self, policy, receive, True, per_model)
+        admission = Admission(self, policy, receive, True, per_model, reserve)
         if record is not None:
             record.on_settled = admission.settled
         return admission
 
-    def _limit_refusal(self, policy: CompiledPolicy, per_model: tuple[str, ...]) -> Refusal | None:
+    def _limit_refusal(
+        self, policy: CompiledPolicy, per_model: tuple[str, ...], reserve: int
+    ) -> Refusal | None:
         if policy.quota.active:
             refused = self.quota.check(policy.quota, self.state.usage, self._wall())
             if refused is not None:
@@ -224,16 +231,16 @@ class PolicyGate:
                 f"(max_parallel in {refusal.POLICY_NAME}); retry when one has finished",
                 1.0,
             )
-        return policy.limits.check(per_model, self._clock())
+        return policy.limits.check(per_model, self._clock(), reserve)
 
     def charge(self, admission: Admission, tokens: int) -> None:
-        if tokens <= 0:
-            return
+        tokens = max(0, tokens)
         # Charged to the limits of the policy now in force when they are the same buckets.
         policy = self.current() or admission.policy
         per_model = [name for name in admission.per_model if name in policy.limits.per_model]
-        policy.limits.charge(per_model, tokens, self._clock())
-        self.quota.count_tokens(policy.quota, self.state.usage, tokens, self._wall())
+        policy.limits.charge(per_model, tokens, self._clock(), admission.reserved)
+        if tokens:
+            self.quota.count_tokens(policy.quota, self.state.usage, tokens, self._wall())
 
     def listing_filter(self, policy: CompiledPolicy, send: Send) -> Send:
         """A ``send`` for ``/v1/models`` that leaves out the models the policy does not allow."""

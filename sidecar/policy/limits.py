@@ -1,9 +1,18 @@
-"""Rate limits of the policy: requests and tokens per minute, in total and per model."""
+"""Rate limits of the policy: requests and tokens per minute, in total and per model.
+
+A bucket this sidecar creates (at its start, or for a changed limit) is not simply full: the
+agent's record of the last minute over every sidecar (``usage.recent``, see
+``tray_agent.policy.recent``) is replayed into it, so a config swap or a restart does not
+hand out a fresh minute. A request reserves its estimated prompt tokens when it starts and
+settles the difference when its usage is known, so parallel large requests cannot all start
+on the last token left.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sidecar.policy import refusal
 from sidecar.policy.buckets import TokenBucket, reset_text
@@ -21,6 +30,52 @@ class PerMinute:
     tpm: int | None = None
 
 
+@dataclass(frozen=True)
+class Recent:
+    """One second of the agent's last-minute record: ``age`` seconds ago, one model."""
+
+    age: float
+    model: str
+    requests: int
+    tokens: int
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return 0
+    return max(0, min(int(value), 10**15))
+
+
+def recent_of(usage: Any, wall_now: float) -> list[Recent]:
+    """``usage.recent`` of the agent's usage message, oldest first (malformed entries left out)."""
+    raw = usage.get("recent") if isinstance(usage, Mapping) else None
+    out: list[Recent] = []
+    for item in raw[:1200] if isinstance(raw, list) else ():
+        if isinstance(item, list) and len(item) == 4 and isinstance(item[1], str):
+            second = item[0]
+            if isinstance(second, int | float) and not isinstance(second, bool):
+                age = wall_now - float(second)
+                if 0 <= age <= 61:
+                    out.append(Recent(age, item[1], _whole(item[2]), _whole(item[3])))
+    out.sort(key=lambda r: -r.age)
+    return out
+
+
+def _replayed(
+    limit: int, unit: str, scope: str, recent: Sequence[Recent], now: float
+) -> TokenBucket:
+    """A bucket as if it had seen the last minute's use (a full one without any)."""
+    bucket = TokenBucket(limit, now - 60.0)
+    for entry in recent:
+        if scope and entry.model != scope:
+            continue
+        amount = entry.requests if unit == "requests" else entry.tokens
+        if amount:
+            bucket.take(float(amount), max(bucket.stamp, now - entry.age))
+    bucket.refill(now)
+    return bucket
+
+
 class RateLimiter:
     """The buckets of one policy; built from the previous policy's to keep their levels."""
 
@@ -30,6 +85,7 @@ class RateLimiter:
         per_model: Mapping[str, PerMinute],
         now: float,
         previous: RateLimiter | None = None,
+        recent: Sequence[Recent] = (),
     ) -> None:
         self.total = total
         self.per_model = dict(per_model)
@@ -39,7 +95,7 @@ class RateLimiter:
             for unit, limit in (("requests", limits.rpm), ("tokens", limits.tpm)):
                 if limit is not None:
                     key = (scope, unit, limit)
-                    self._buckets[key] = old.get(key) or TokenBucket(limit, now)
+                    self._buckets[key] = old.get(key) or _replayed(limit, unit, scope, recent, now)
 
     @property
     def active(self) -> bool:
@@ -51,7 +107,13 @@ class RateLimiter:
     def _scopes(self, models: Sequence[str]) -> list[tuple[str, PerMinute]]:
         return [(TOTAL, self.total), *((name, self.per_model[name]) for name in models)]
 
-    def check(self, models: Sequence[str], now: float) -> Refusal | None:
+    def reserve(self, models: Sequence[str], estimate: int) -> int:
+        """Tokens a request of ``estimate`` prompt tokens holds while it runs: at least one,
+        at most the smallest limit it counts against (else it could never start)."""
+        caps = [lim.tpm for _, lim in self._scopes(models) if lim.tpm is not None]
+        return max(1, min([estimate, *caps])) if caps else 0
+
+    def check(self, models: Sequence[str], now: float, reserve: int = 1) -> Refusal | None:
         """The refusal for a new request, or None; ``models``: its keys in ``per_model``."""
         for scope, limits in self._scopes(models):
             requests = self._bucket(scope, "requests", limits.rpm)
@@ -61,25 +123,29 @@ class RateLimiter:
                     return self._refusal(scope, limits, "requests", wait, now)
             tokens = self._bucket(scope, "tokens", limits.tpm)
             if tokens is not None:
-                # Tokens are charged afterwards: a request may start while one is left.
-                wait = tokens.wait(1.0, now)
+                wait = tokens.wait(float(max(1, reserve)), now)
                 if wait > 0:
                     return self._refusal(scope, limits, "tokens", wait, now)
         return None
 
-    def admit(self, models: Sequence[str], now: float) -> None:
+    def admit(self, models: Sequence[str], now: float, reserve: int = 0) -> None:
         for scope, limits in self._scopes(models):
             bucket = self._bucket(scope, "requests", limits.rpm)
             if bucket is not None:
                 bucket.take(1.0, now)
+            tokens = self._bucket(scope, "tokens", limits.tpm)
+            if tokens is not None and reserve:
+                tokens.take(float(reserve), now)
 
-    def charge(self, models: Sequence[str], tokens: int, now: float) -> None:
-        if tokens <= 0:
+    def charge(self, models: Sequence[str], tokens: int, now: float, reserved: int = 0) -> None:
+        """The request's real token count, less what it reserved when it started."""
+        if tokens == reserved:
             return
         for scope, limits in self._scopes(models):
             bucket = self._bucket(scope, "tokens", limits.tpm)
             if bucket is not None:
-                bucket.take(float(tokens), now)
+                bucket.take(float(tokens - reserved), now)
+                bucket.level = min(bucket.level, bucket.capacity)
 
     def _refusal(
         self, scope: str, limits: PerMinute, unit: str, wait: float, now: float

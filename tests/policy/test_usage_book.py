@@ -205,3 +205,27 @@ def test_a_directory_or_huge_file_is_refused_not_read(tmp_path: Path) -> None:
     big = tmp_path / "big.json"
     big.write_bytes(b" " * (2 << 20))
     assert load_book(big)[1]
+
+
+def test_the_last_minute_goes_to_the_sidecars_and_survives_the_file(tmp_path: Path) -> None:
+    # The window the sidecars replay into a new rate bucket (sidecar.policy.limits).
+    book, now = UsageBook(), 1_767_225_600.0
+    book.record(_ok(latency_ms=2500), now)  # started 2.5 s before its event arrived
+    book.record(_ok(refused="rpm"), now)  # refused: the buckets took nothing
+    book.record(_ok(route="/v1/models"), now)  # no generation request
+    book.record(_ok(model="other", tokens_in=0, tokens_out=0), now + 1)
+    assert book.usage(now + 1)["recent"] == [
+        [int(now) - 3, "corp-llm", 1, 0],
+        [int(now), "corp-llm", 0, 15],
+        [int(now) + 1, "other", 1, 0],
+    ]
+    path = tmp_path / "usage.json"
+    write_book(book.to_json(), path)
+    again, problem = load_book(path)
+    assert problem is None and again.usage(now + 1)["recent"] == book.usage(now + 1)["recent"]
+    # A minute later it is gone; a malformed file entry is dropped, not fatal.
+    assert again.usage(now + 62)["recent"] == []
+    raw = json.loads(path.read_text())
+    raw["recent"] = [["x"], [int(now), "corp-llm", "2", 1], 5]
+    path.write_text(json.dumps(raw))
+    assert load_book(path)[0].usage(now)["recent"] == [[int(now), "corp-llm", 0, 1]]

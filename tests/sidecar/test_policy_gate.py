@@ -126,14 +126,56 @@ def test_tokens_are_charged_at_the_end_from_usage_or_bytes() -> None:
     gate, _, clock = make_gate({"limits": {"tpm": 60}})
     first, record, _ = request(gate, "m")
     record.status, record.tokens_in, record.tokens_out = 200, 50, 20
-    admitted(first).settled(record)  # 70 of 60: 10 in debt, and a request needs one more
+    # It held its prompt estimate (14 bytes / 4 = 3 tokens) and is charged the other 67:
+    # 70 of 60, 10 in debt, and the next one needs its own 3.
+    admitted(first).settled(record)
     over = refused(request(gate, "m")[0])
-    assert over.reason == "tpm" and over.retry_after == pytest.approx(11.0, abs=0.01)
-    clock.advance(11.5)
+    assert over.reason == "tpm" and over.retry_after == pytest.approx(13.0, abs=0.01)
+    clock.advance(13.5)
     second, record, _ = request(gate, "m")
     record.status, record.bytes_in, record.bytes_out = 200, 400, 0  # no usage: bytes / 4
     admitted(second).settled(record)
     assert refused(request(gate, "m")[0]).reason == "tpm"
+
+
+def big_request(tokens: int) -> bytes:
+    """A chat body of about ``tokens`` estimated tokens (4 bytes each)."""
+    head = b'{"model": "m", "messages": [{"role": "user", "content": "'
+    tail = b'"}]}'
+    return head + b"x" * (tokens * 4 - len(head) - len(tail)) + tail
+
+
+def test_parallel_large_requests_cannot_all_start_on_the_last_tokens() -> None:
+    gate, _, _ = make_gate({"limits": {"tpm": 100}})
+    first = admitted(request(gate, "m", body=big_request(50))[0])
+    admitted(request(gate, "m", body=big_request(50))[0])
+    # Neither has ended: without a reservation each would see 100 tokens left.
+    assert refused(request(gate, "m", body=big_request(50))[0]).reason == "tpm"
+    assert first.reserved == 50
+    # A prompt larger than the whole limit still runs once the bucket is full.
+    gate, _, _ = make_gate({"limits": {"tpm": 100}})
+    assert admitted(request(gate, "m", body=big_request(500))[0]).reserved == 100
+
+
+def test_a_new_bucket_starts_from_the_agents_last_minute_not_full() -> None:
+    # What a sidecar after a config swap or restart sees: the agent's record of the last
+    # minute over every sidecar ([epoch second, model, requests, tokens]).
+    gate, state, clock = make_gate({"limits": {"rpm": 3}})
+    state.usage = {"recent": [[clock.wall - 10, "m", 2, 0], ["bad"], [None, "m", 1, 1]]}
+    admitted(request(gate, "m")[0])  # 2 taken 10 s ago: 1.5 left, not 3
+    assert refused(request(gate, "m")[0]).reason == "rpm"
+    gate, state, clock = make_gate({"limits": {"tpm": 1200}})
+    state.usage = {"recent": [[clock.wall - 1, "m", 1, 1190]]}
+    assert refused(request(gate, "m", body=big_request(40))[0]).reason == "tpm"  # ~30 left
+    # Per model: only that model's entries count against its bucket.
+    gate, state, clock = make_gate({"limits": {"per_model": {"m": {"rpm": 1}}}})
+    state.usage = {"recent": [[clock.wall - 1, "other", 5, 0]]}
+    admitted(request(gate, "m")[0])
+    # Entries older than a minute are refilled already.
+    gate, state, clock = make_gate({"limits": {"rpm": 2}})
+    state.usage = {"recent": [[clock.wall - 120, "m", 5, 0]]}
+    admitted(request(gate, "m")[0])
+    admitted(request(gate, "m")[0])
 
 
 def test_per_model_limits_apply_to_the_asked_or_the_configured_name() -> None:

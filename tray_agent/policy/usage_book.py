@@ -30,6 +30,7 @@ from typing import Any
 from tray_agent import strictjson
 from tray_agent.fsutil import atomic_write, read_bytes_capped
 from tray_agent.policy.periods import DEFAULT_ZONE, Period, period_at
+from tray_agent.policy.recent import NOT_GENERATING, RecentWindow
 
 log = logging.getLogger("tray_agent.policy.usage")
 
@@ -40,7 +41,6 @@ MAX_EMPLOYEES = 64  # employees remembered on one machine (the least recent are 
 MAX_COUNT = 10**15  # far above any quota (the schema caps them at 10**12)
 UNKNOWN = "unknown"  # the counters' key while nobody is signed in
 QUOTA_KEYS = ("requests_per_day", "tokens_per_day", "tokens_per_month")
-_NOT_GENERATING = ("/models", "/count_tokens", ":countTokens")
 
 
 def _count(value: Any) -> int:
@@ -62,7 +62,7 @@ def charge(payload: dict[str, Any]) -> tuple[int, int]:
     if payload.get("refused"):
         return 0, 0
     route = str(payload.get("route") or "")
-    if route.endswith(_NOT_GENERATING):
+    if route.endswith(NOT_GENERATING):
         return 0, 0
     status = payload.get("status")
     succeeded = isinstance(status, int) and not isinstance(status, bool) and 0 < status < 400
@@ -132,6 +132,7 @@ class UsageBook:
         self.current: str = UNKNOWN
         self.quota: dict[str, int | None] = dict.fromkeys(QUOTA_KEYS)
         self.timezone: str = DEFAULT_ZONE
+        self.recent = RecentWindow()  # the rate buckets' last minute (not per employee)
 
     # -- what the tracker calls ---------------------------------------------------------
     def set_quota(self, quota: dict[str, Any] | None) -> bool:
@@ -155,9 +156,10 @@ class UsageBook:
 
     def record(self, payload: dict[str, Any], now: float) -> bool:
         """Add one request event to the current employee; True when a counter moved."""
+        windowed = self.recent.add(payload, now)
         requests, tokens = charge(payload)
         if not requests and not tokens:
-            return False
+            return windowed
         counts = self._counts(self.current, now)
         counts.requests_today = min(counts.requests_today + requests, MAX_COUNT)
         counts.tokens_today = min(counts.tokens_today + tokens, MAX_COUNT)
@@ -181,6 +183,7 @@ class UsageBook:
             "tokens_month": counts.tokens_month,
             "resets": {"day": period.day_reset, "month": period.month_reset},
             "quota": dict(self.quota),
+            "recent": self.recent.to_json(now),
         }
 
     def _counts(self, employee: str, now: float) -> Counts:
@@ -209,6 +212,7 @@ class UsageBook:
             "timezone": self.timezone,
             "quota": dict(self.quota),
             "employees": {e: c.to_json() for e, c in self.employees.items()},
+            "recent": self.recent.to_json(),
         }
 
     @classmethod
@@ -229,6 +233,7 @@ class UsageBook:
                 if isinstance(employee, str) and employee and counts is not None:
                     book.employees[employee[:200]] = counts
             book._forget_oldest()
+        book.recent = RecentWindow.from_json(data.get("recent"))
         return book
 
 
