@@ -130,7 +130,8 @@ def format_view(view: dict[str, Any]) -> str:
         lines.append("effective policy:")
         for key, value in _flatten(effective):
             origin = _origin(key, origins)
-            where = f"  ({origin})" if origin else "  (default)"
+            fallback = "locked down" if state == "locked_down" else "default"
+            where = f"  ({origin})" if origin else f"  ({fallback})"
             lines.append(f"  {key} = {value!r}{where}")
     lines.extend(_usage_lines(view.get("usage"), effective.get("quota") or {}))
     return "\n".join(lines)
