@@ -57,6 +57,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # A frozen base package runs the current per-user version instead (docs/UPDATES.md).
+    from tray_agent.update.boot import handoff
+
+    handed = handoff(argv)
+    if handed is not None:
+        return handed
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

@@ -20,11 +20,21 @@ APP_REL = Path("opt") / "litellm-bridge"
 BUILD_TIMEOUT = 3600
 
 
+_BUILT: dict[str, Path] = {}
+
+
 def build_packages(compression: str = "gzip:1") -> Path:
     """``make package`` (cached PyInstaller output makes repeat runs fast); the .deb path.
 
     Tests pack with gzip (seconds); releases use xz (minutes for ~300 MB on two cores).
+    Once per test process: every test module that needs the package shares the build.
     """
+    if compression not in _BUILT:
+        _BUILT[compression] = _build(compression)
+    return _BUILT[compression]
+
+
+def _build(compression: str) -> Path:
     env = dict(os.environ)
     env.setdefault("PYTHON", sys.executable)
     env["LITELLM_BRIDGE_DEB_COMPRESSION"] = compression

@@ -28,6 +28,8 @@ from tray_agent.update.names import newer
 CHILD_ENV = "LITELLM_BRIDGE_UPDATE_CHILD"
 BASE_ENV = "LITELLM_BRIDGE_BASE_APP"
 HEALTH_TIMEOUT = 60.0
+HEALTH_TIMEOUT_ENV = "LITELLM_BRIDGE_UPDATE_HEALTH_TIMEOUT"
+"""Seconds a version on trial has to get healthy (a slow machine's LiteLLM start may need more)."""
 MAX_FAILURES = 2
 # Commands that start an agent: only these run a version on trial (under watch).
 AGENT_STARTS = {"run", "tray"}
@@ -129,7 +131,7 @@ def _forward(proc: subprocess.Popen[bytes]) -> None:
 def _start_watched(exe: Path, argv: list[str]) -> tuple[subprocess.Popen[bytes], bool]:
     proc = subprocess.Popen([str(exe), *argv], env=_child_env())
     _forward(proc)
-    deadline = time.monotonic() + HEALTH_TIMEOUT
+    deadline = time.monotonic() + health_timeout()
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return proc, False
@@ -137,6 +139,13 @@ def _start_watched(exe: Path, argv: list[str]) -> tuple[subprocess.Popen[bytes],
             return proc, True
         time.sleep(0.3)
     return proc, False
+
+
+def health_timeout() -> float:
+    try:
+        return max(5.0, float(os.environ.get(HEALTH_TIMEOUT_ENV, HEALTH_TIMEOUT)))
+    except ValueError:
+        return HEALTH_TIMEOUT
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
