@@ -69,17 +69,18 @@ def test_charts_draw_the_hour_and_follow_new_requests(
     dlg = ui.open(StatusDialog, {}, services)
     assert isinstance(dlg, StatusDialog)
     req, lat, err = (dlg.charts[k] for k in ("requests", "latency", "errors"))
-    ui.until(lambda: sum(v or 0 for v in req.drawn.get("req/min", [])) == 62, what="chart")
-    assert len(req.drawn["req/min"]) == 60
+    ui.until(lambda: sum(v or 0 for v in req.drawn.get("last min", [])) == 62, what="chart")
+    assert len(req.drawn["last min"]) == 60
     bars = req.canvas.find_withtag("bar")
-    assert len(bars) == sum(1 for v in req.drawn["req/min"] if v)
+    assert len(bars) == sum(1 for v in req.drawn["last min"] if v)
     assert all(req.canvas.bbox(b)[3] - req.canvas.bbox(b)[1] > 0 for b in bars)
-    assert sum(v or 0 for v in err.drawn["errors/min"]) == 3
+    assert sum(v or 0 for v in err.drawn["last min"]) == 3
     assert len(err.canvas.find_withtag("bar")) == 3
     assert len(lat.canvas.find_withtag("series:p95")) > 0
     assert {"p50", "p95"} <= set(lat.drawn)
     assert dlg.figures.get().startswith("1 request in flight · 3 open connections · 2 requests")
     assert "62 in 1 h" in req.texts() and "now" in req.texts()
+    assert "last min 2" in req.texts()  # the legend: the sliding minute, as the figures
     # The bars reach the screen: the grab holds pixels in the requests colour.
     pixels = pixels_of(req, artifacts / "chart-requests.png")
     assert sum(near(px, dlg.palette.requests) for px in pixels) > 200
@@ -88,8 +89,8 @@ def test_charts_draw_the_hour_and_follow_new_requests(
     # Live: a new failed request shows up on the next poll without reopening.
     later = [*busy_hour(NOW), (NOW - 5, {"model": "corp-chat", "status": 500})]
     services.answers["metrics"] = metrics_after(later, NOW)
-    ui.until(lambda: sum(err.drawn["errors/min"]) == 4, 5, "the live error bar")
-    assert sum(v or 0 for v in req.drawn["req/min"]) == 63
+    ui.until(lambda: sum(err.drawn["last min"]) == 4, 5, "the live error bar")
+    assert sum(v or 0 for v in req.drawn["last min"]) == 63
 
 
 def test_charts_without_requests_are_empty_but_labelled(
@@ -121,7 +122,7 @@ def test_managed_state_quota_meters_and_the_audit_slot(ui: Harness, services: Fa
     assert dlg.managed_label.winfo_ismapped()
     text = dlg.managed.get()
     assert text.startswith("Managed by your organization")
-    assert "config.yaml" in text and "environment (1 entries)" in text
+    assert "config.yaml" in text and "environment (1 entry)" in text
     assert "sign-in server" not in text
     assert list(dlg.meters) == ["Requests today", "Tokens today"]  # no monthly quota set
     bar, var = dlg.meters["Requests today"]
@@ -164,7 +165,7 @@ def test_charts_show_the_requests_a_test_sent_through_the_real_agent(
         assert isinstance(dlg, StatusDialog)
         req = dlg.charts["requests"]
         ui.until(
-            lambda: sum(v or 0 for v in req.drawn.get("req/min", [])) == 4,
+            lambda: sum(v or 0 for v in req.drawn.get("last min", [])) == 4,
             timeout=60,
             what="four requests in the chart",
         )

@@ -65,6 +65,8 @@ class Series:
     color: str
     marker: Marker = "none"
     dash: tuple[int, ...] | None = None
+    # The legend's figure; None: the last point (the current, partial minute).
+    latest: float | None = None
 
 
 def luminance(color: str) -> float:
@@ -112,7 +114,7 @@ def short(value: float, unit: str = "") -> str:
         text = f"{value / 1000:.0f}k"
     elif value >= 1000:
         text = f"{value / 1000:.1f}k"
-    elif value != int(value):
+    elif value < 10 and value != int(value):
         text = f"{value:.1f}"
     else:
         text = f"{value:.0f}"
@@ -157,7 +159,7 @@ class Chart:
         return [c.itemcget(i, "text") for i in c.find_all() if c.type(i) == "text"]
 
     def draw(self, series: Sequence[Series], caption: str = "") -> None:
-        key = (tuple((s.name, tuple(s.values)) for s in series), caption)
+        key = (tuple((s.name, s.latest, tuple(s.values)) for s in series), caption)
         if key == self._last:
             return  # polled every second: redraw only what changed (no flicker)
         self._last = key
@@ -208,7 +210,9 @@ class Chart:
         c, p, px = self.canvas, self.palette, self.px
         x = px(8)
         for s in series:
-            latest = next((v for v in reversed(s.values) if v is not None), None)
+            latest = s.latest
+            if latest is None:
+                latest = next((v for v in reversed(s.values) if v is not None), None)
             self._marker(s, x + px(5), y, legend=True)
             text = f"{s.name} {short(latest, self.unit) if latest is not None else '-'}"
             item = c.create_text(

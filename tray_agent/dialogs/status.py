@@ -13,7 +13,7 @@ from typing import Any
 
 from tray_agent.dialogs import status_parts as parts
 from tray_agent.dialogs.base import ERROR_FG, Dialog
-from tray_agent.dialogs.charts import Chart, palette_for
+from tray_agent.dialogs.charts import LIGHT, Chart, palette_for
 from tray_agent.dialogs.logtail import LEVELS, LogTail, line_level
 from tray_agent.metrics.format import format_metrics
 
@@ -108,6 +108,14 @@ class StatusDialog(Dialog):
         style = ttk.Style(self.root)
         style.configure("Figure.TLabel", font=("TkDefaultFont", 11, "bold"))
         style.configure("Managed.TLabel", font=("TkDefaultFont", 10, "bold"))
+        # Quota meters: the used part in the requests colour, red from 90 % on.
+        for name, color in (("Quota", LIGHT.requests), ("QuotaFull", ERROR_FG)):
+            style.configure(
+                f"{name}.Horizontal.TProgressbar",
+                background=color,
+                troughcolor="#FFFFFF",
+                thickness=self.px(12),
+            )
         f = self.frame
         f.columnconfigure(0, weight=1)
         f.rowconfigure(4, weight=1)
@@ -326,7 +334,8 @@ class StatusDialog(Dialog):
                 self.meter_widgets += [key, bar, text]
         for q in quotas:
             bar, var = self.meters[q.label]
-            bar.configure(value=round(q.fraction * 1000))
+            style = "QuotaFull" if q.nearly_used else "Quota"
+            bar.configure(value=round(q.fraction * 1000), style=f"{style}.Horizontal.TProgressbar")
             var.set(q.text())
         audit = parts.audit_text(snap)
         if audit is None:

@@ -61,14 +61,20 @@ def chart_data(summary: dict[str, Any] | None, p: Palette) -> ChartData:
     err = [float(pt.get("errors") or 0) for pt in points]
     p50 = [pt.get("p50") for pt in points]
     p95 = [pt.get("p95") for pt in points]
-    hour_req, hour_err = int(sum(req)), int(sum(err))
+    # Legends and captions use the sliding windows, as the live figures and the table do;
+    # the bars are whole clock minutes (the last one still filling).
+    windows = (summary or {}).get("windows") or {}
+    minute, hour = windows.get("1m") or {}, windows.get("1h") or {}
+    lat = minute.get("latency_ms") or {}
+    hour_req = int(hour.get("requests", sum(req)))
+    hour_err = int(hour.get("errors", sum(err)))
     return ChartData(
-        requests=[Series("req/min", req, "bar", p.requests)],
+        requests=[Series("last min", req, "bar", p.requests, latest=minute.get("requests"))],
         latency=[
-            Series("p50", p50, "line", p.p50, marker="circle"),
-            Series("p95", p95, "line", p.p95, marker="square", dash=(6, 3)),
+            Series("p50", p50, "line", p.p50, marker="circle", latest=lat.get("p50")),
+            Series("p95", p95, "line", p.p95, marker="square", dash=(6, 3), latest=lat.get("p95")),
         ],
-        errors=[Series("errors/min", err, "bar", p.errors)],
+        errors=[Series("last min", err, "bar", p.errors, latest=minute.get("errors"))],
         captions=(
             f"{hour_req} in 1 h",
             "ms",
@@ -89,7 +95,8 @@ def managed_text(policy: dict[str, Any] | None) -> str | None:
         if value is True:
             names.append(LOCK_NAMES.get(key, key))
         elif isinstance(value, list) and value:
-            names.append(f"{LOCK_NAMES.get(key, key)} ({len(value)} entries)")
+            n = len(value)
+            names.append(f"{LOCK_NAMES.get(key, key)} ({n} {'entry' if n == 1 else 'entries'})")
     text = "Managed by your organization"
     text += ": " + ", ".join(names) + " locked" if names else " (nothing is locked)"
     if policy.get("state") == "last_good":
@@ -103,6 +110,10 @@ class Quota:
     used: int
     limit: int
     resets: float | None
+
+    @property
+    def nearly_used(self) -> bool:
+        return self.fraction >= 0.9
 
     @property
     def fraction(self) -> float:
