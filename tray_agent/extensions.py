@@ -18,6 +18,7 @@ def install_extensions(rt: ExtensionHost) -> None:
     from tray_agent.policy.usage import UsageTracker
     from tray_agent.policy.watch import PolicyWatch
     from tray_agent.token.agent_link import TokenLink
+    from tray_agent.update.link import UpdateLink
 
     rt.extensions.append(TokenLink(rt))
     rt.extensions.append(MetricsLink(rt))
@@ -25,4 +26,5 @@ def install_extensions(rt: ExtensionHost) -> None:
     rt.extensions.append(LockLink(rt))
     rt.extensions.append(PolicyWatch(rt))
     rt.extensions.append(UsageTracker(rt))
+    rt.extensions.append(UpdateLink(rt))
     rt.extensions.append(SecretFeed(rt))

@@ -97,6 +97,7 @@ class TrayApp:
             Entry("logs", "Open logs folder", self.open_logs),
             Entry("setup", "Copy CLI setup…", self.copy_setup),
             Entry("diagnostics", "Export diagnostics…", self.export_diagnostics),
+            Entry("updates", "Check for updates…", self.check_updates),
             Entry("-2", "-", None),
             Entry(
                 "autostart",
@@ -276,6 +277,11 @@ class TrayApp:
                 self.icon.update_menu()
             except Exception:
                 log.exception("tray.menu_update_failed")
+
+    def check_updates(self) -> None:
+        from tray_agent.update.link import summary
+
+        self.tell(*summary(self.port.call("update_check", install=True)), "update")
 
     def tell(self, title: str, message: str, kind: str = "info") -> None:
         self.sent.append(Notice(kind, title, message))

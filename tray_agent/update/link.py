@@ -1,0 +1,175 @@
+"""Updates inside a running agent: the periodic check, status's ``update`` part, the notices.
+
+In mode ``default`` the agent checks a minute or so after it starts and then every 4 hours
+(each wait drawn with jitter, so a fleet started at 9:00 does not hit the update server at
+once), and installs what it finds side by side; the new version starts with the next agent
+start. ``manual`` checks only on request (``litellm-bridge update``, the tray's "Check for
+updates…"); ``off`` never. A rollback notice left by the launcher is shown once.
+
+Runtime extension: status gains ``update``: ``{"mode", "ready", "checked_at", "error",
+"notice"}``; the control method ``update_check`` runs a check (and install) now.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Any
+
+from tray_agent import __version__
+from tray_agent.seams import ExtensionHost
+from tray_agent.update.layout import Layout, UpdateStateError
+from tray_agent.update.source import UpdateSourceError, resolve
+
+log = logging.getLogger("tray_agent.update")
+
+INTERVAL = 4 * 3600.0
+FIRST_CHECK = (30.0, 120.0)
+JITTER = 0.1
+
+
+def next_wait(rng: random.Random, first: bool) -> float:
+    if first:
+        return rng.uniform(*FIRST_CHECK)
+    return INTERVAL * rng.uniform(1 - JITTER, 1 + JITTER)
+
+
+def check_and_install(rt_paths: Any, install: bool) -> dict[str, Any]:
+    """One check (and install when ``install``): what status and the tray report."""
+    # Imported here: the TUF client is loaded on the first check, not at every agent start.
+    from tray_agent.update.fetch import Client, Refused
+    from tray_agent.update.install import apply, installed_version, metadata_dir
+
+    result: dict[str, Any] = {"checked_at": time.time(), "error": None, "ready": None}
+    try:
+        source = resolve(rt_paths)
+        result["mode"] = source.mode
+        if source.mode == "off" or not source.url:
+            return result  # nothing to check: not an error to report every 4 hours
+        if install:
+            applied = apply(source, rt_paths.data_dir)
+            result["ready"] = None if applied is None else applied.version
+        else:
+            layout = Layout(rt_paths.data_dir)
+            found = Client(source, metadata_dir(rt_paths.data_dir)).find(installed_version(layout))
+            result["available"] = found.available
+    except (Refused, UpdateSourceError, UpdateStateError, OSError) as exc:
+        result["error"] = str(exc)
+    return result
+
+
+def summary(result: dict[str, Any]) -> tuple[str, str]:
+    """The tray's answer to "Check for updates…": a title and what will happen."""
+    if result.get("error"):
+        return "Update refused", str(result["error"])[:200]
+    if result.get("mode") == "off":
+        return "Updates are off", "Your organization or config.yaml turned updates off."
+    if result.get("ready"):
+        return f"Update {result['ready']} installed", READY_TEXT
+    return "No update", f"LiteLLM Bridge {installed_now()} is the newest version available."
+
+
+READY_TEXT = (
+    "It starts the next time LiteLLM Bridge starts (Quit, then start it again). If it fails "
+    "to start twice, the version you have now comes back by itself."
+)
+
+
+def installed_now() -> str:
+    from tray_agent.update.install import installed_version
+
+    try:
+        return installed_version(Layout(_paths().data_dir))
+    except (UpdateStateError, OSError):
+        return __version__
+
+
+def _paths() -> Any:
+    from tray_agent.paths import get_paths
+
+    return get_paths()
+
+
+def _tell(title: str, message: str) -> None:
+    from tray_agent.platform import desktop
+
+    try:
+        desktop.notify(title, message)
+    except Exception:
+        log.info("update notice not shown: %s", title)
+
+
+class UpdateLink:
+    def __init__(self, rt: ExtensionHost, rng: random.Random | None = None) -> None:
+        self.rt = rt
+        self.rng = rng or random.Random()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._status: dict[str, Any] = {"mode": None, "ready": None, "checked_at": None}
+        self._status.update(error=None, notice=None, running=__version__)
+        self._thread: threading.Thread | None = None
+        rt.status_extras["update"] = self.status
+        rt.handlers["update_check"] = self._check_now
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._status)
+
+    def _take_notice(self) -> None:
+        """The launcher's rollback notice: shown once, then removed from the state file."""
+        layout = Layout(self.rt.paths.data_dir)
+        try:
+            if layout.load().notice is None:
+                return
+            with layout.editing() as state:
+                notice, state.notice = state.notice, None
+        except (UpdateStateError, OSError) as exc:
+            log.warning("cannot read the update state: %s", exc)
+            return
+        log.warning("update.rolled_back: %s", notice)
+        with self._lock:
+            self._status["notice"] = notice
+        _tell("Update rolled back", str(notice)[:200])
+
+    def _record(self, result: dict[str, Any]) -> None:
+        with self._lock:
+            ready = result.pop("ready", None)
+            self._status.update(result)
+            if ready:
+                self._status["ready"] = ready
+        if result.get("error"):
+            log.warning("update check refused: %s", result["error"])
+        elif ready:
+            log.info("update %s installed: it starts with the next agent start", ready)
+
+    def _check_now(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = check_and_install(self.rt.paths, install=bool(params.get("install", True)))
+        self._record(dict(result))
+        return result
+
+    def _loop(self) -> None:
+        first = True
+        while not self._stop.wait(next_wait(self.rng, first)):
+            first = False
+            try:
+                mode = resolve(self.rt.paths).mode
+            except UpdateSourceError as exc:
+                self._record({"error": str(exc), "checked_at": time.time()})
+                continue
+            with self._lock:
+                self._status["mode"] = mode
+            if mode == "default":
+                result = check_and_install(self.rt.paths, install=True)
+                self._record(dict(result))
+                if result.get("ready"):
+                    _tell(f"Update {result['ready']} installed", READY_TEXT)
+
+    def start(self) -> None:
+        self._take_notice()
+        self._thread = threading.Thread(target=self._loop, name="update-check", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
