@@ -39,13 +39,15 @@ def _command(argv: list[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-def _policy_off(data_dir: Path) -> bool:
+def _policy_off() -> bool:
+    """The organization turned per-user updates off: the base runs, whatever is installed.
+    (A user's own ``mode: off`` only stops checks; ``update rollback`` leaves a version.)"""
     from tray_agent.paths import get_paths
-    from tray_agent.update.source import resolve
+    from tray_agent.policy.current import evaluate_for
 
     try:
-        return resolve(get_paths()).mode == "off"
-    except Exception:
+        return evaluate_for(get_paths()).policy.update.mode == "off"
+    except Exception:  # unreadable policy must not keep the app from starting
         return False
 
 
@@ -86,7 +88,7 @@ def handoff(argv: list[str]) -> int | None:
         print(f"litellm-bridge: {exc}; starting the installed version", file=sys.stderr)
         return None
     version = selected(layout, state)
-    if version is None or _policy_off(layout.root.parent):
+    if version is None or _policy_off():
         return None
     on_trial = state.trial is not None and state.trial.version == version
     if on_trial and _command(argv) not in AGENT_STARTS and _command(argv) is not None:
