@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -282,3 +283,45 @@ def test_policy_wins_over_config_and_a_pin_allows_a_downgrade(
     _machine_policy(update_env, {"url": str(repo), "mode": "off"})
     r = _cli(home, "update", "apply")
     assert r.returncode == 4 and "turned off (update.mode from policy)" in r.stderr
+
+
+def _publish_archive(
+    repo: Path, tmp_path: Path, members: list[tuple[str, str, Any]], version: str
+) -> None:
+    """Sign a hand-made archive into the repository (an attacker holding the targets key)."""
+    import io
+    import tarfile
+
+    archive = tmp_path / f"evil-{version}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, kind, data in members:
+            info = tarfile.TarInfo(name)
+            if kind == "link":
+                info.type, info.linkname = tarfile.SYMTYPE, data
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    release.Repository(repo, release.update_keys.signers()).add_target(archive, version, {})
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("litellm-bridge/../evil", "file", b"x")],
+        [("/tmp/evil", "file", b"x")],
+        [("litellm-bridge/out", "link", "../../state")],
+        [
+            ("litellm-bridge/_internal/up", "link", ".."),
+            ("litellm-bridge/_internal/up/escape", "file", b"x"),
+        ],
+    ],
+    ids=["dotdot", "absolute", "link-out", "through-link"],
+)
+def test_an_archive_that_writes_outside_its_folder_is_refused(
+    repo: Path, tmp_path: Path, members: list[tuple[str, str, Any]]
+) -> None:
+    _publish_archive(repo, tmp_path, members, "0.5.0")
+    data = tmp_path / "data"
+    _expect_refused(repo, data, "archive")
+    assert not (data / "versions" / "state").exists() and not (data / "evil").exists()

@@ -54,16 +54,22 @@ def _safe_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     members = tar.getmembers()
     if len(members) > MAX_MEMBERS:
         raise Refused("archive", f"the archive has {len(members)} entries: not an app folder")
+    links: set[PurePosixPath] = set()
     for m in members:
         path = PurePosixPath(m.name)
         if path.is_absolute() or ".." in path.parts or path.parts[:1] != (APP_FOLDER,):
             raise Refused("archive", f"the archive holds {m.name!r}, outside {APP_FOLDER}/")
+        # Nothing is written through a link the archive made: a chain of in-tree links
+        # could otherwise reach the versions folder itself.
+        if any(parent in links for parent in path.parents):
+            raise Refused("archive", f"the archive writes {m.name!r} through a link")
         if m.issym():
             target = PurePosixPath(m.linkname)
             depth = len(path.parts) - 1
             ups = sum(1 for p in target.parts if p == "..")
             if target.is_absolute() or ups >= depth:
                 raise Refused("archive", f"the archive's link {m.name} points outside the app")
+            links.add(path)
         elif not (m.isfile() or m.isdir()):
             raise Refused("archive", f"the archive holds {m.name!r}, not a file or folder")
         m.mode = (m.mode & 0o755) | (0o700 if m.isdir() else 0o600)
