@@ -34,8 +34,16 @@ from typing import Any
 
 import httpx
 
-from sidecar import allowlist
-from sidecar.fast_routes import FastRoutes, Upstream, request_eligible
+from sidecar import allowlist, fast_adapted
+from sidecar.fast_routes import (
+    MESSAGES_PATHS,
+    FastRoutes,
+    Upstream,
+    messages_eligible,
+    request_eligible,
+    translated_eligible,
+)
+from sidecar.fast_translate import Kind, Translated, translate_messages
 from sidecar.inject import (
     TOKEN_MISSING_MESSAGE,
     ModelInjection,
@@ -43,6 +51,7 @@ from sidecar.inject import (
     inject_extra_body,
     lookup,
     refuses,
+    strip_fields,
 )
 from sidecar.metrics import RequestRecord
 from sidecar.policy.request import PARSED_BODY, read_body, replay
@@ -76,7 +85,8 @@ def enabled(environ: Mapping[str, str]) -> bool:
     return value.strip().lower() not in ("0", "off", "false", "no")
 
 
-def _error_class(status: int) -> str:
+def error_class(status: int) -> str:
+    """The LiteLLM exception name a request event carries for an upstream status."""
     if status in _ERROR_CLASSES:
         return _ERROR_CLASSES[status]
     return "InternalServerError" if status >= 500 else "APIError"
@@ -201,10 +211,17 @@ class FastPath:
     async def handle(
         self, scope: Mapping[str, Any], receive: Receive, send: Send, record: RequestRecord
     ) -> Receive | None:
-        """Serve the request and return None, or return the ``receive`` LiteLLM must use."""
+        """Serve the request and return None, or return the ``receive`` LiteLLM must use.
+
+        The one place that decides, per request, fast path or LiteLLM: the route, then the
+        model (``FastRoutes``), then the body (``fast_routes`` rules for the route), then,
+        for translated routes, what LiteLLM's translation made of it.
+        """
+        path = scope.get("path")
+        kind: Kind | None = "messages" if path in MESSAGES_PATHS else None
         if (
             scope.get("method") != "POST"
-            or scope.get("path") not in CHAT_PATHS
+            or (kind is None and path not in CHAT_PATHS)
             or scope.get("query_string")
             or self.state.warming
             or not self.routes.models
@@ -227,16 +244,32 @@ class FastPath:
         upstream = self.routes.models.get(body["model"])
         if upstream is None:
             return replayed
+        if kind is not None:
+            body = dict(body)  # the policy's parsed copy stays as the client sent it
         refusal = enforce_client_boundary(body)
         if refusal is not None:
             record.model = upstream.model_name
             record.error = "BadRequestError"
-            body_bytes = _error_body(400, refusal, "invalid_request_error")
+            if kind is None:
+                body_bytes = _error_body(400, refusal, "invalid_request_error")
+            else:
+                body_bytes = fast_adapted.refusal_body(refusal)
             await _send_whole(send, 400, "application/json", body_bytes)
             record.settled()
             return None
         injection = lookup(self._spec(), upstream.model_name)
         names = injection.field_names if injection is not None else frozenset()
+        if kind is not None:
+            translated = _translated(kind, body, names, upstream)
+            if translated is None:
+                return replayed
+            record.model = upstream.model_name
+            record.stream = translated.stream
+            try:
+                await self._serve_translated(upstream, injection, translated, receive, send, record)
+            finally:
+                record.settled()
+            return None
         if not request_eligible(body, names):
             return replayed
         record.model = upstream.model_name
@@ -246,6 +279,43 @@ class FastPath:
         finally:
             record.settled()
         return None
+
+    async def _serve_translated(
+        self,
+        upstream: Upstream,
+        injection: ModelInjection | None,
+        translated: Translated,
+        receive: Receive,
+        send: Send,
+        record: RequestRecord,
+    ) -> None:
+        token = self.state.usable_token()
+        kind = translated.kind
+        if injection is not None and refuses(injection, token):
+            record.error = "HTTPException"
+            body_bytes = fast_adapted.error_body(kind, 401, TOKEN_MISSING_MESSAGE)
+            await _send_whole(send, 401, "application/json", body_bytes)
+            return
+        body = translated.body
+        if injection is not None:
+            # After the client's fields, as LiteLLM flattens the hook's extra_body.
+            body.update(injection.fields(token))
+        body["model"] = upstream.upstream_model
+        response = await self._send_upstream(upstream, body, translated.stream, record)
+        if isinstance(response, bytes):
+            status = 408 if record.error == "Timeout" else 500
+            message = json.loads(response)["error"]["message"]
+            await _send_whole(
+                send, status, "application/json", fast_adapted.error_body(kind, status, message)
+            )
+            return
+        try:
+            if translated.stream and response.status_code < 400:
+                await fast_adapted.relay_stream(translated, response, receive, send, record)
+            else:
+                await fast_adapted.relay_whole(translated, response, send, record, _send_whole)
+        finally:
+            await response.aclose()
 
     async def _serve(
         self,
@@ -338,7 +408,7 @@ class FastPath:
         status = response.status_code
         content_type = response.headers.get("content-type", "application/json")
         if status >= 400:
-            record.error = _error_class(status)
+            record.error = error_class(status)
             if not _is_error_json(data):
                 text = data.decode(errors="replace")[:2000]
                 data = _error_body(status, f"upstream answered {status}: {text}")
@@ -420,3 +490,21 @@ async def _send_whole(send: Send, status: int, content_type: str, data: bytes) -
         }
     )
     await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+def _translated(
+    kind: Kind, body: dict[str, Any], injected: frozenset[str], upstream: Upstream
+) -> Translated | None:
+    """LiteLLM's translation of an eligible body, or None: LiteLLM serves it."""
+    # For openai/ LiteLLM sends /v1/messages to the Responses API, not to chat completions.
+    if kind != "messages" or upstream.provider != "hosted_vllm":
+        return None
+    if not messages_eligible(body, injected):
+        return None
+    strip_fields(body, injected)  # client copies of injected fields, as the hook strips them
+    try:
+        translated = translate_messages(body, upstream.provider, upstream.upstream_model)
+    except Exception:  # whatever LiteLLM's translation refuses, LiteLLM answers itself
+        return None
+    translated.model = upstream.model_name
+    return translated if translated_eligible(translated.body) else None

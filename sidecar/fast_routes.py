@@ -93,6 +93,8 @@ class Upstream:
     api_key: str
     timeout: float
     stream_timeout: float
+    # LiteLLM's provider prefix: whose request and stream transformations apply.
+    provider: str = "hosted_vllm"
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ def _upstream(
         api_key=api_key,
         timeout=timeout,
         stream_timeout=stream_timeout or timeout,
+        provider=model.split("/", 1)[0],
     )
 
 
@@ -289,3 +292,178 @@ def request_eligible(body: Mapping[str, Any], injected: frozenset[str]) -> bool:
         return True
     # Its keys land at the top level: one that names a chat parameter would override it.
     return isinstance(extra, Mapping) and not set(extra) & _PASSED_AS_IS
+
+
+# -- translated route: /v1/messages --------------------------------------------------------
+# LiteLLM's own adapter translates it (``sidecar.fast_translate``); the rules admit only what
+# the differential tests compare against LiteLLM (tests/sidecar/test_fast_messages_diff.py):
+# anything else (thinking, documents, server tools, context management, MCP, ...) goes to
+# LiteLLM, which may call other code (polyfills, the Responses API bridge, web search).
+# Only for ``hosted_vllm/`` models: for ``openai/`` LiteLLM bridges /v1/messages to the
+# Responses API.
+MESSAGES_PATHS = frozenset({"/v1/messages"})
+_MESSAGES_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "system",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_p",
+        "tools",
+        "tool_choice",
+        "metadata",
+    }
+)
+_TEXT_BLOCK = frozenset({"type", "text", "cache_control"})
+_IMAGE_BLOCK = frozenset({"type", "source", "cache_control"})
+_TOOL_USE_BLOCK = frozenset({"type", "id", "name", "input", "cache_control"})
+_TOOL_RESULT_BLOCK = frozenset({"type", "tool_use_id", "content", "is_error", "cache_control"})
+_TOOL_FIELDS = frozenset({"name", "description", "input_schema", "cache_control", "type"})
+_TOOL_CHOICES = frozenset({"auto", "any", "tool", "none"})
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or (not isinstance(value, bool) and isinstance(value, int | float))
+
+
+def _text_block(block: Any) -> bool:
+    return (
+        isinstance(block, Mapping)
+        and block.get("type") == "text"
+        and set(block) <= _TEXT_BLOCK
+        and isinstance(block.get("text"), str)
+    )
+
+
+def _image_block(block: Mapping[str, Any]) -> bool:
+    source = block.get("source")
+    if not set(block) <= _IMAGE_BLOCK or not isinstance(source, Mapping):
+        return False
+    if source.get("type") == "base64":
+        return set(source) == {"type", "media_type", "data"} and all(
+            isinstance(source[k], str) for k in ("media_type", "data")
+        )
+    return source.get("type") == "url" and set(source) == {"type", "url"}
+
+
+def _content_block(block: Any, role: str) -> bool:
+    if not isinstance(block, Mapping):
+        return False
+    kind = block.get("type")
+    if kind == "text":
+        return _text_block(block)
+    if kind == "image":
+        return role == "user" and _image_block(block)
+    if kind == "tool_use":
+        return (
+            role == "assistant"
+            and set(block) <= _TOOL_USE_BLOCK
+            and isinstance(block.get("id"), str)
+            and isinstance(block.get("name"), str)
+            and isinstance(block.get("input"), Mapping)
+        )
+    if kind == "tool_result":
+        content = block.get("content", "")
+        plain = isinstance(content, str) or (
+            isinstance(content, list) and all(_text_block(b) for b in content)
+        )
+        return (
+            role == "user"
+            and set(block) <= _TOOL_RESULT_BLOCK
+            and isinstance(block.get("tool_use_id"), str)
+            and isinstance(block.get("is_error", False), bool)
+            and plain
+        )
+    return False
+
+
+def _anthropic_message(message: Any) -> bool:
+    if not isinstance(message, Mapping) or set(message) != {"role", "content"}:
+        return False
+    role, content = message.get("role"), message.get("content")
+    if role not in ("user", "assistant"):
+        return False
+    if isinstance(content, str):
+        return True
+    return isinstance(content, list) and all(_content_block(b, role) for b in content)
+
+
+def _anthropic_tools(tools: Any) -> bool:
+    if not isinstance(tools, list):
+        return False
+    for tool in tools:
+        if not isinstance(tool, Mapping) or not set(tool) <= _TOOL_FIELDS:
+            return False
+        # Server tools (web search, code execution, ...) have a type; LiteLLM maps those.
+        if tool.get("type") not in (None, "custom") or not isinstance(tool.get("name"), str):
+            return False
+        if not isinstance(tool.get("input_schema"), Mapping):
+            return False
+    return True
+
+
+def messages_eligible(body: Mapping[str, Any], injected: frozenset[str]) -> bool:
+    """True when LiteLLM's Anthropic adapter alone decides what goes upstream for this body."""
+    if not set(body) <= _MESSAGES_FIELDS | injected:
+        return False
+    max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        return False
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return False
+    if not all(_anthropic_message(m) for m in messages):
+        return False
+    system = body.get("system")
+    if system is not None and not (
+        isinstance(system, str) or (isinstance(system, list) and all(map(_text_block, system)))
+    ):
+        return False
+    stop = body.get("stop_sequences")
+    if stop is not None and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
+        return False
+    if not isinstance(body.get("stream", False), bool):
+        return False
+    if not (_number_or_none(body.get("temperature")) and _number_or_none(body.get("top_p"))):
+        return False
+    if "tools" in body and not _anthropic_tools(body["tools"]):
+        return False
+    choice = body.get("tool_choice")
+    if choice is not None and not (
+        isinstance(choice, Mapping)
+        and choice.get("type") in _TOOL_CHOICES
+        and set(choice) <= {"type", "name", "disable_parallel_tool_use"}
+    ):
+        return False
+    metadata = body.get("metadata")
+    return metadata is None or (
+        isinstance(metadata, Mapping)
+        and set(metadata) <= {"user_id"}
+        and isinstance(metadata.get("user_id", ""), str | None)
+    )
+
+
+# What LiteLLM's translation may produce for the upstream, beyond model and messages: a
+# translated body with anything else (a parameter only some code path handles) goes to LiteLLM.
+_TRANSLATED_PARAMS = frozenset(
+    {
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "stream",
+        "stream_options",
+        "temperature",
+        "top_p",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+    }
+)
+
+
+def translated_eligible(body: Mapping[str, Any]) -> bool:
+    """True when a translated chat body holds only parameters the fast path sends as they are."""
+    return set(body) - {"model", "messages"} <= _TRANSLATED_PARAMS

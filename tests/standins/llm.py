@@ -6,6 +6,11 @@ completion or embedding request whose body lacks a currently valid token (see
 ``tests.standins.tokens``) or, when required, the project field, records every request it
 receives, and misbehaves on demand (slow answers, 500s, malformed JSON, mid-stream disconnects).
 
+Answers are deterministic, so two paths sending the same request get the same answer: a
+request with ``tools`` whose last message mentions ``call_tool`` gets a call of the first tool
+(``finish_reason: tool_calls``), and ``max_tokens`` below the reply's word count cuts the reply
+to that many words (``finish_reason: length``).
+
 In-process::
 
     llm = StandInLLM().start()
@@ -76,6 +81,33 @@ class _Faults:
     def clear(self) -> None:
         with self.lock:
             self.queue.clear()
+
+
+TOOL_TRIGGER = "call_tool"
+
+
+def _last_text(messages: Any) -> str:
+    if not isinstance(messages, list) or not messages:
+        return ""
+    return json.dumps(messages[-1])
+
+
+def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The tool call a request asks for (see the module docstring), or None."""
+    tools = body.get("tools")
+    if (
+        not isinstance(tools, list)
+        or not tools
+        or TOOL_TRIGGER not in _last_text(body.get("messages"))
+    ):
+        return None
+    function = tools[0].get("function", {}) if isinstance(tools[0], dict) else {}
+    name = str(function.get("name", "tool"))
+    return {
+        "id": "call_" + uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(body.get("messages"))).hex[:16],
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps({"path": "notes.txt", "n": 2})},
+    }
 
 
 def _count_words(value: Any) -> int:
@@ -321,8 +353,11 @@ class StandInLLM:
             raise ConnectionAbortedError("stand-in dropped the connection")
         if stream:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            reply, call, finish = self._answer(body)
+            usage["completion_tokens"] = len(reply.split()) if reply else 1
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             return StreamingResponse(
-                self._stream(model, usage if include_usage else None, fault),
+                self._stream(model, usage if include_usage else None, fault, reply, call, finish),
                 media_type="text/event-stream",
             )
         if fault is not None and fault.kind == "slow":
@@ -331,28 +366,46 @@ class StandInLLM:
             await self._wait_released()
         if fault is not None and fault.kind == "malformed":
             return Response('{"id": "broken", "choices": [', media_type="application/json")
+        reply, call, finish = self._answer(body)
+        message: dict[str, Any] = {"role": "assistant", "content": reply}
+        if call is not None:
+            message["tool_calls"] = [call]
+        usage["completion_tokens"] = len(reply.split()) if reply else 1
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         return JSONResponse(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": self.reply},
-                        "finish_reason": "stop",
-                    }
-                ],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": usage,
             }
         )
 
+    def _answer(self, body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None, str]:
+        """The reply text, tool call and finish reason for a chat request."""
+        call = _tool_call(body)
+        if call is not None:
+            return None, call, "tool_calls"
+        words = self.reply.split(" ")
+        limit = body.get("max_tokens") or body.get("max_completion_tokens")
+        if isinstance(limit, int) and 0 < limit < len(words):
+            return " ".join(words[:limit]), None, "length"
+        return self.reply, None, "stop"
+
     async def _stream(
-        self, model: str, usage: dict[str, int] | None, fault: Fault | None
+        self,
+        model: str,
+        usage: dict[str, int] | None,
+        fault: Fault | None,
+        reply: str | None = None,
+        call: dict[str, Any] | None = None,
+        finish: str = "stop",
     ) -> AsyncIterator[str]:
         chunk_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
-        words = self.reply.split(" ")
+        reply = self.reply if reply is None and call is None else reply
+        words = reply.split(" ") if reply else []
         delay = self.chunk_delay
         if fault is not None and fault.kind == "slow":
             delay = max(delay, fault.delay / max(len(words), 1))
@@ -379,7 +432,14 @@ class StandInLLM:
                 yield "data: {not json\n\n"
                 continue
             yield chunk({"content": word if i == 0 else " " + word})
-        yield chunk({}, "stop")
+        if call is not None:
+            arguments = call["function"]["arguments"]
+            head = {"id": call["id"], "type": "function"}
+            function = {"name": call["function"]["name"], "arguments": ""}
+            yield chunk({"tool_calls": [{"index": 0, **head, "function": function}]})
+            for part in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+                yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+        yield chunk({}, finish)
         if usage is not None:
             payload = {
                 "id": chunk_id,
@@ -433,6 +493,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token-field", default="token")
     parser.add_argument("--project-field", default="project")
     parser.add_argument("--no-project", action="store_true", help="do not require a project")
+    parser.add_argument(
+        "--open-model",
+        action="append",
+        default=[],
+        help="a model answered without a token or project (repeatable)",
+    )
     args = parser.parse_args(argv)
     llm = StandInLLM(
         reply=args.reply,
@@ -441,6 +507,7 @@ def main(argv: list[str] | None = None) -> None:
         require_project=not args.no_project,
         host=args.host,
         port=args.port,
+        open_models=tuple(args.open_model),
     )
     uvicorn.run(llm.app, host=args.host, port=args.port, lifespan="off", log_level="info")
 
