@@ -1,10 +1,13 @@
-"""Regenerate the Status window screenshots in docs/screenshots/ (100 % and 200 %).
+"""Regenerate the Status window and tray menu screenshots in docs/screenshots/ (100 % and
+200 %).
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    scripts/with-desktop.sh .venv/bin/python scripts/screenshots.py --tray
 
 Starts its own Xvfb, large enough for the window at 200 %, and shows the real Status dialog
 fed with a scripted agent: a busy hour of requests recorded in a real metrics store, an
-organization policy with quotas and locks, and a verified audit log. Needs Xvfb and
+organization policy with quotas and locks, and a verified audit log. ``--tray`` runs the
+real tray (agent, sidecar, two requests) in the test desktop's tray host. Needs Xvfb and
 ImageMagick's ``import`` (installed by ``scripts/setup.sh --dev``).
 """
 
@@ -35,6 +38,18 @@ from tray_agent.metrics.store import MetricsStore  # noqa: E402
 from tray_agent.paths import Paths, get_paths  # noqa: E402
 
 SCREEN = "3000x2000x24"
+LOG = "".join(
+    f"2026-12-02T09:{m:02d}:{s:02d}.000Z {level:<7} {where} {text}\n"
+    for m, s, level, where, text in (
+        (12, 4, "INFO", "core", "agent.started keyring=Secret Service"),
+        (12, 5, "INFO", "core", "sidecar.starting generation=1 port=4000"),
+        (12, 19, "INFO", "core", "sidecar.ready generation=1 pid=3144 took=14.2s"),
+        (12, 20, "INFO", "token", "token.refreshed expires_in=18000"),
+        (44, 2, "WARNING", "metrics", "upstream.error status=502 model=corp-chat"),
+        (44, 3, "INFO", "core", "upstream.retry model=corp-chat ok=true"),
+        (51, 40, "INFO", "policy", "policy.loaded source=/etc/litellm-bridge/policy.json"),
+    )
+)
 
 
 @contextlib.contextmanager
@@ -170,8 +185,12 @@ def status_shot(services: ScriptedServices, scale: int, out: Path) -> None:
     pump([root], 2.5)
     assert sum(dlg.charts["requests"].drawn.get("last min") or [0]) > 0, "charts are empty"
     grab(root.wm_frame(), out / f"status-{scale * 100}.png")
-    if scale == 1:
-        shutil.copy(out / "status-100.png", out / "status.png")  # the README's picture
+    dlg.show_log()
+    pump([root], 1.0)
+    grab(root.wm_frame(), out / f"status-log-{scale * 100}.png")
+    if scale == 1:  # the README's pictures
+        shutil.copy(out / "status-100.png", out / "status.png")
+        shutil.copy(out / "status-log-100.png", out / "status-log.png")
     close(root)
 
 
@@ -200,17 +219,94 @@ def dark_charts_shot(services: ScriptedServices, scale: int, out: Path) -> None:
     close(root)
 
 
+def popup(desktop: Any, timeout: float = 10.0) -> Any:
+    """The open tray menu: the test helper's search, with room for a menu at 200 %."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        panel = desktop.tray_panel()
+        menus = [
+            g
+            for wid, name, g in desktop.window_tree()
+            if 120 <= g.w <= 2000
+            and 200 <= g.h <= 1600
+            and not name.startswith('"panel"')
+            and desktop.viewable(wid)
+            and g.y <= panel.y + panel.h + 40
+        ]
+        if menus:
+            return max(menus, key=lambda g: g.h)
+        time.sleep(0.2)
+    raise AssertionError("the tray menu did not pop up")
+
+
+def tray_menu_shots(out: Path) -> None:
+    """The real tray's menu (headline with requests per minute) at 100 % and 200 % (GTK's
+    GDK_SCALE): a real agent and sidecar behind it, two real requests sent through it."""
+    import httpx
+
+    from tests.agentproc import write_config
+    from tests.conftest import free_port
+    from tests.tray import desktop
+    from tests.tray.trayproc import TrayProc
+    from tray_agent.control.client import ControlClient
+
+    for scale in (1, 2):
+        root = Path(tempfile.mkdtemp(prefix="lb-tray-"))
+        home = root / "home"
+        home.mkdir()
+        write_config(home, free_port())
+        tray = TrayProc(home, "--no-start", "--no-wizard", extra_env={"GDK_SCALE": str(scale)})
+        try:
+            client = ControlClient.connect(tray.paths)
+            assert client is not None, "the tray's agent did not answer"
+            with client:
+                sc = client.call("start", timeout=300)
+                key = client.call("key")["key"]
+            for _ in range(2):
+                httpx.post(
+                    sc["url"] + "/v1/chat/completions",
+                    headers={"Authorization": f"Bearer {key}"},
+                    json={"model": "demo-chat", "messages": [{"role": "user", "content": "hi"}]},
+                    timeout=60,
+                ).raise_for_status()
+            tray.wait_for(lambda d: "2 requests/min" in d["tooltip"], 30, "the headline")
+            x, y = desktop.tray_icon_geometry().center
+            desktop.click(x, y, 3)
+            menu = popup(desktop)
+            panel = desktop.tray_panel()
+            left = max(0, min(menu.x, panel.x) - 16)
+            bottom = max(menu.y + menu.h, panel.y + panel.h) + 16
+            area = desktop.Geometry(left, 0, panel.x + panel.w - left, bottom)
+            path = out / f"tray-menu-{scale * 100}.png"
+            desktop.settled_screenshot(path, crop=area.crop, quiet=0.3)
+            print(path)
+            desktop.xdotool("key", "Escape")
+            if scale == 1:
+                shutil.copy(path, out / "tray-menu.png")
+        finally:
+            tray.stop()
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument(
+        "--tray",
+        action="store_true",
+        help="the tray menu instead (run under scripts/with-desktop.sh: it needs a tray host)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.tray:
+        tray_menu_shots(args.out)
+        return 0
     home = Path(tempfile.mkdtemp(prefix="lb-")) / "litellm-bridge"
     home.mkdir()
     try:
         paths = get_paths({"LITELLM_BRIDGE_HOME": str(home)})
         paths.ensure()
-        paths.agent_log.write_text("")
+        paths.agent_log.write_text(LOG)
         paths.sidecar_log.write_text("")
         services = ScriptedServices(paths, time.time())
         with own_display():
