@@ -5,13 +5,17 @@ Paths, all against the same stand-in internal LLM (separate process, no delay):
   litellm   the sidecar without the bridge hook (effective config without the callback,
             token and project as a plain ``extra_body`` in ``litellm_params``)
   hook      the sidecar as shipped, fast path off (LiteLLM + bridge hook)
-  fast      the sidecar as shipped, fast path on (chat served by the fast path,
-            /v1/messages still through LiteLLM)
+  fast      the sidecar as shipped, fast path on (chat and /v1/messages served by the fast
+            path; /v1/responses still through LiteLLM)
+  ccr       claude-code-router (pinned, bench/install_ccr.sh; log off) translating
+            /v1/messages to chat for the same stand-in (an open model: it cannot add the
+            token); its row is skipped with the reason when it cannot be installed or started
 
-For each: chat and chat streaming (and /v1/messages, streaming or not, on the sidecar paths),
-sequential and ``--concurrency`` clients at once. Prints p50/p95 latency, throughput and the
-sidecar's CPU time per request (psutil ``cpu_times`` of the sidecar process over the run /
-requests). Loopback only; bounded by ``--requests`` and the start-up timeout.
+For each: chat and chat streaming (and /v1/messages and /v1/responses, streaming or not, on
+the sidecar paths), sequential and ``--concurrency`` clients at once. Prints p50/p95 latency,
+time to first byte for streams, throughput and the process's CPU time per request (psutil
+``cpu_times`` over the run / requests), then the sidecars' memory before and after the run.
+Loopback only; bounded by ``--requests`` and the start-up timeout.
 
 Usage: .venv/bin/python -m bench.overhead [--requests 200] [--concurrency 4]
 """
@@ -40,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import ccr_router  # noqa: E402
 from tests.helpers.sidecar import HOOK_CALLBACK, Sidecar, launch_sidecar  # noqa: E402
 from tests.standins.tokens import mint  # noqa: E402
 
@@ -48,7 +53,17 @@ PROJECT = "proj-42"
 MESSAGES = [{"role": "user", "content": "hello"}]
 READY_TIMEOUT = 400.0
 WARMUP_REQUESTS = 10
-KINDS = ("chat", "chat-stream", "messages", "messages-stream")
+KINDS = (
+    "chat",
+    "chat-stream",
+    "messages",
+    "messages-stream",
+    "responses",
+    "responses-stream",
+)
+MESSAGE_KINDS = ("messages", "messages-stream")
+CCR_KEY = "bench-ccr-key"
+OPEN_MODEL = "open-model"
 
 
 @dataclass
@@ -59,6 +74,7 @@ class Target:
     extra: dict[str, Any]
     pid: int | None
     kinds: tuple[str, ...]
+    model: str = MODEL
 
 
 @dataclass
@@ -70,6 +86,7 @@ class Row:
     seconds: float
     cpu_ms: float | None
     failures: int
+    first_bytes: list[float]
 
 
 def free_port() -> int:
@@ -81,7 +98,10 @@ def free_port() -> int:
 def start_standin() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.standins.llm", "--port", str(port)],
+        [
+            sys.executable,
+            *("-m", "tests.standins.llm", "--port", str(port), "--open-model", OPEN_MODEL),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -120,22 +140,35 @@ def write_config(directory: Path, name: str, upstream: str, token: str | None) -
     return path
 
 
-def one_request(client: httpx.Client, target: Target, kind: str) -> bool:
+def one_request(client: httpx.Client, target: Target, kind: str) -> tuple[bool, float | None]:
+    """Whether it succeeded, and for a stream the milliseconds to its first body bytes."""
     stream = kind.endswith("-stream")
+    body: dict[str, Any]
     if kind.startswith("messages"):
         path = "/v1/messages"
-        body: dict[str, Any] = {"model": MODEL, "messages": MESSAGES, "max_tokens": 32}
+        body = {"model": target.model, "messages": MESSAGES, "max_tokens": 32}
+    elif kind.startswith("responses"):
+        path = "/v1/responses"
+        body = {"model": target.model, "input": "hello"}
     else:
         path = "/v1/chat/completions"
-        body = {"model": MODEL, "messages": MESSAGES}
+        body = {"model": target.model, "messages": MESSAGES}
     body.update(target.extra)
     if stream:
         body["stream"] = True
+        began = time.perf_counter()
+        first: float | None = None
         with client.stream("POST", target.url + path, json=body, headers=target.headers) as r:
             for _ in r.iter_bytes():
-                pass
-            return r.status_code == 200
-    return client.post(target.url + path, json=body, headers=target.headers).status_code == 200
+                if first is None:
+                    first = (time.perf_counter() - began) * 1000
+            return r.status_code == 200, first
+    response = client.post(target.url + path, json=body, headers=target.headers)
+    return response.status_code == 200, None
+
+
+def rss_mb(pid: int) -> float:
+    return float(psutil.Process(pid).memory_info().rss) / (1 << 20)
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -148,6 +181,7 @@ def cpu_seconds(pid: int | None) -> float | None:
 def measure(target: Target, kind: str, clients: int, requests: int) -> Row:
     per_client = max(1, requests // clients)
     latencies: list[float] = []
+    first_bytes: list[float] = []
     failures = [0]
     lock = threading.Lock()
     sessions = [httpx.Client(timeout=30) for _ in range(clients)]
@@ -157,14 +191,18 @@ def measure(target: Target, kind: str, clients: int, requests: int) -> Row:
 
     def worker(session: httpx.Client) -> None:
         mine: list[float] = []
+        firsts: list[float] = []
         bad = 0
         for _ in range(per_client):
             began = time.perf_counter()
-            ok = one_request(session, target, kind)
+            ok, first = one_request(session, target, kind)
             mine.append((time.perf_counter() - began) * 1000)
+            if first is not None:
+                firsts.append(first)
             bad += not ok
         with lock:
             latencies.extend(mine)
+            first_bytes.extend(firsts)
             failures[0] += bad
 
     cpu_before = cpu_seconds(target.pid)
@@ -181,7 +219,7 @@ def measure(target: Target, kind: str, clients: int, requests: int) -> Row:
     cpu_ms = None
     if cpu_before is not None and cpu_after is not None:
         cpu_ms = (cpu_after - cpu_before) * 1000 / len(latencies)
-    return Row(target.name, kind, clients, latencies, seconds, cpu_ms, failures[0])
+    return Row(target.name, kind, clients, latencies, seconds, cpu_ms, failures[0], first_bytes)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -190,17 +228,18 @@ def percentile(values: list[float], share: float) -> float:
 
 
 HEADER = (
-    f"{'path':<8} {'kind':<16} {'clients':>7} {'p50 ms':>8} {'p95 ms':>8} "
+    f"{'path':<8} {'kind':<16} {'clients':>7} {'p50 ms':>8} {'p95 ms':>8} {'TTFB p50':>8} "
     f"{'req/s':>7} {'CPU ms/req':>10} {'fail':>5}"
 )
 
 
 def format_row(row: Row) -> str:
     cpu = f"{row.cpu_ms:.2f}" if row.cpu_ms is not None else "-"
+    first = f"{statistics.median(row.first_bytes):.2f}" if row.first_bytes else "-"
     return (
         f"{row.target:<8} {row.kind:<16} {row.clients:>7} "
         f"{statistics.median(row.latencies):>8.2f} {percentile(row.latencies, 0.95):>8.2f} "
-        f"{len(row.latencies) / row.seconds:>7.0f} {cpu:>10} {row.failures:>5}"
+        f"{first:>8} {len(row.latencies) / row.seconds:>7.0f} {cpu:>10} {row.failures:>5}"
     )
 
 
@@ -222,6 +261,35 @@ def print_summary(rows: list[Row]) -> None:
             f"  {target:<8} vs {base_name:<8} {kind:<16} x{clients}: "
             f"p50 {added:+8.2f} ms, CPU {base_cpu:>6} -> {cpu:>6} ms/req"
         )
+    print_targets(cells)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def print_targets(cells: dict[tuple[str, str, int], Row]) -> None:
+    """The issue's targets for the fast path's translated route, each with its verdict."""
+    print("\n/v1/messages on the fast path against claude-code-router, LiteLLM and direct:")
+    for (target, kind, clients), row in cells.items():
+        if target != "fast" or kind not in MESSAGE_KINDS:
+            continue
+        ccr, hook = cells.get(("ccr", kind, clients)), cells.get(("hook", kind, clients))
+        p50 = _median(row.latencies)
+        line = f"  {kind:<16} x{clients}: fast p50 {p50:.2f} ms"
+        if ccr is not None:
+            ccr_p50 = _median(ccr.latencies)
+            verdict = "ok" if p50 <= ccr_p50 else "MISSED"
+            line += f", ccr {ccr_p50:.2f} ms ({verdict})"
+        if hook is not None and hook.cpu_ms and row.cpu_ms is not None:
+            share = row.cpu_ms / hook.cpu_ms
+            line += f"; CPU {row.cpu_ms:.2f} vs LiteLLM {hook.cpu_ms:.2f} ms/req = {share:.2f}"
+            line += " (ok)" if share <= 0.25 else " (MISSED)"
+        direct = cells.get(("direct", "chat-stream", clients))
+        if kind.endswith("-stream") and direct is not None and row.first_bytes:
+            added = _median(row.first_bytes) - _median(direct.first_bytes)
+            line += f"; TTFB {added:+.2f} ms over direct chat stream"
+        print(line)
 
 
 def launch_all(directory: Path, upstream: str, token: str) -> dict[str, Sidecar]:
@@ -265,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     token, _ = mint("employee-1", 3600)
     standin, upstream = start_standin()
     sidecars: dict[str, Sidecar] = {}
+    processes: list[ccr_router.Router] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bridge-overhead-") as tmp:
             began = time.monotonic()
@@ -276,6 +345,15 @@ def main(argv: list[str] | None = None) -> int:
             targets = [Target("direct", upstream, {}, direct_fields, None, KINDS[:2])]
             for name, sidecar in sidecars.items():
                 targets.append(Target(name, sidecar.url, {}, {}, sidecar.pid, KINDS))
+            ccr = ccr_router.start(Path(tmp), upstream, OPEN_MODEL, CCR_KEY)
+            if isinstance(ccr, str):
+                print(f"ccr row skipped: {ccr}", file=sys.stderr)
+            else:
+                processes.append(ccr)
+                targets.append(
+                    Target("ccr", ccr.url, {}, {}, ccr.pid, MESSAGE_KINDS, model=OPEN_MODEL)
+                )
+            memory_before = {name: rss_mb(s.pid) for name, s in sidecars.items()}
             rows: list[Row] = []
             for clients in (1, args.concurrency):
                 for kind in KINDS:
@@ -284,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                             continue
                         running = sidecars.get(target.name)
                         key = running.master_key if running is not None else "unused"
+                        key = CCR_KEY if target.name == "ccr" else key
                         target.headers = (
                             {"x-api-key": key}
                             if kind.startswith("messages")
@@ -292,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
                         rows.append(measure(target, kind, clients, requests))
                         print(format_row(rows[-1]), flush=True)
             print_summary(rows)
+            print("\nsidecar memory (RSS, MB) before -> after the run:")
+            for name, sidecar in sidecars.items():
+                print(f"  {name:<8} {memory_before[name]:.0f} -> {rss_mb(sidecar.pid):.0f}")
             fast_log = sidecars["fast"].log()
             served = "fast path on for" in fast_log
             print(f"\nfast path active in the 'fast' sidecar: {served}")
@@ -299,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sidecar in sidecars.values():
             sidecar.stop()
+        for process in processes:
+            process.stop()
         standin.terminate()
         standin.wait(10)
     return 0

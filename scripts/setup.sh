@@ -68,4 +68,8 @@ LOCK=requirements/run.lock
 if ((DEV)) && [[ -x tests/e2e/install_clis.sh ]]; then
     tests/e2e/install_clis.sh
 fi
+# The peer bench/overhead.py compares against (its ccr row is skipped if this fails).
+if ((DEV)) && [[ -x bench/install_ccr.sh ]]; then
+    bench/install_ccr.sh >/dev/null || echo "setup: claude-code-router not installed (bench/overhead.py skips its row)" >&2
+fi
 echo "setup: ready (.venv)"

@@ -148,3 +148,12 @@ def compare(
 def skip_without_upstream(exchange: Exchange) -> None:
     if not exchange.upstream:
         pytest.fail(f"nothing reached the stand-in: {exchange.answer}")
+
+
+def compact_json(raw: bytes) -> bool:
+    """True for JSON serialised without blanks after separators, as the fast path sends it.
+
+    LiteLLM writes ``", "`` and ``": "``: the stand-in's recorded bytes tell the paths apart
+    where nothing else the upstream sees does (the e2e tests use this).
+    """
+    return b'": ' not in raw and b'", "' not in raw

@@ -20,6 +20,7 @@ from tests.sidecar.common import PROJECT
 from tests.sidecar.differential import (
     MODEL,
     Pair,
+    compact_json,
     compare,
     normalise,
     send,
@@ -379,3 +380,13 @@ def test_drawn_requests_match_litellm(pair: Pair, llm: StandInLLM, body: dict[st
         assert not ours.served_by_litellm
         mine, theirs = normalise(ours.answer), normalise(oracle.answer)
         assert mine == theirs, f"{mine}\n!=\n{theirs}"
+
+
+def test_the_upstream_bytes_tell_the_paths_apart(pair: Pair, llm: StandInLLM) -> None:
+    seen = []
+    for sidecar in (pair.fast, pair.litellm):
+        llm.clear()
+        send(sidecar, llm, PATH, body_of(CASES["system-text"], True), "anthropic", clear=False)
+        (request,) = llm.completions()
+        seen.append(compact_json(request.raw))
+    assert seen == [True, False]

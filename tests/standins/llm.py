@@ -57,6 +57,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     query: str = ""
+    # The bytes as sent: how the sender serialised its JSON shows who sent it.
+    raw: bytes = b""
 
 
 @dataclass
@@ -260,6 +262,7 @@ class StandInLLM:
                     dict(request.headers),
                     body,
                     request.url.query,
+                    raw,
                 )
             )
         return body
