@@ -8,9 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.metrics.test_store import Clock, ev
 from tray_agent.metrics.startclock import StartClock, progress_text, read_last_duration
-from tray_agent.metrics.store import SERIES_POINTS, MetricsStore
+from tray_agent.metrics.store import SERIES_POINTS, MetricsStore, series
 from tray_agent.paths import get_paths
 
 
@@ -34,6 +37,33 @@ def test_series_has_one_point_per_minute_with_counts_errors_and_percentiles() ->
     assert all(p["requests"] == 0 and p["p50"] is None for p in series[:-2])
     clock.now += 3600  # an hour later every point is empty again
     assert sum(p["requests"] for p in store.summary()["series"]) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=-30, max_value=400),  # seconds to step the clock (some back)
+            st.sampled_from([200, 200, 429, 502]),
+            st.one_of(st.none(), st.floats(min_value=0, max_value=5000)),
+        ),
+        max_size=80,
+    ),
+    st.floats(min_value=0, max_value=4000),
+)
+def test_the_kept_minutes_match_a_pass_over_every_request(
+    steps: list[tuple[float, int, float | None]], later: float
+) -> None:
+    """The store keeps per-minute buckets as requests arrive; they must say what a fresh
+    count over the kept requests says, also after the clock stepped back, at any moment."""
+    clock = Clock()
+    store = MetricsStore(clock=clock)
+    for step, status, latency in steps:
+        clock.now += step
+        store.record(ev(status=status, latency_ms=latency))
+        store.summary()  # closed minutes get cached between requests
+    clock.now += later
+    assert store.summary()["series"] == series(store.samples(), clock.now)
 
 
 def test_headline_counts_only_the_last_minute() -> None:

@@ -11,7 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import takewhile
 from typing import Any
 
@@ -152,6 +152,27 @@ def series(
     return out
 
 
+@dataclass
+class _Minute:
+    """One chart point, kept up to date as requests arrive (the series is then 60 lookups,
+    not a pass over every request of the hour on each Status poll)."""
+
+    requests: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    # (p50, p95) once the minute is over; a late request (the clock moved back) clears it.
+    done: tuple[float | None, float | None] | None = None
+
+    def percentiles(self, closed: bool) -> tuple[float | None, float | None]:
+        if self.done is not None:
+            return self.done
+        lat = sorted(self.latencies)
+        result = (percentile(lat, 50), percentile(lat, 95))
+        if closed:
+            self.done = result
+        return result
+
+
 class MetricsStore:
     """Thread-safe: the core thread records, any thread summarizes."""
 
@@ -164,12 +185,19 @@ class MetricsStore:
         self._lock = threading.Lock()
         self._total = 0
         self._in_flight: dict[str, int | None] = {"requests": None, "connections": None}
+        self._minutes: dict[int, _Minute] = {}
 
     def record(self, payload: Mapping[str, Any]) -> Sample:
         sample = sample_from_event(payload, self.clock())
         with self._lock:
             self._samples.append(sample)
             self._total += 1
+            minute = self._minutes.setdefault(int(sample.at // SERIES_STEP), _Minute())
+            minute.requests += 1
+            minute.errors += sample.failed
+            if sample.latency_ms is not None:
+                minute.latencies.append(sample.latency_ms)
+                minute.done = None
             for key in ("in_flight", "in_flight_requests"):
                 value = _int_or_none(payload.get(key))
                 if value is not None:
@@ -187,6 +215,34 @@ class MetricsStore:
         horizon = now - max(WINDOWS.values())
         while self._samples and self._samples[0].at < horizon:
             self._samples.popleft()
+        oldest = int(now // SERIES_STEP) - SERIES_POINTS
+        for key in [k for k in self._minutes if k <= oldest]:
+            del self._minutes[key]
+
+    def chart_series(self) -> list[dict[str, Any]]:
+        """The per-minute points of the last hour alone (``summary()["series"]``)."""
+        now = self.clock()
+        with self._lock:
+            self._prune(now)
+            return self._series(now)
+
+    def _series(self, now: float) -> list[dict[str, Any]]:
+        """``series(samples, now)`` from the per-minute buckets (under the lock)."""
+        current = int(now // SERIES_STEP)
+        out = []
+        for key in range(current - SERIES_POINTS + 1, current + 1):
+            m = self._minutes.get(key)
+            p50, p95 = m.percentiles(closed=key < current) if m else (None, None)
+            out.append(
+                {
+                    "at": key * SERIES_STEP,
+                    "requests": m.requests if m else 0,
+                    "errors": m.errors if m else 0,
+                    "p50": p50,
+                    "p95": p95,
+                }
+            )
+        return out
 
     def samples(self, seconds: float | None = None) -> list[Sample]:
         now = self.clock()
@@ -218,6 +274,7 @@ class MetricsStore:
             items = list(self._samples)
             total = self._total
             in_flight = dict(self._in_flight)
+            points = self._series(now)
         windows: dict[str, Any] = {}
         for name, seconds in WINDOWS.items():
             chosen = [s for s in items if s.at >= now - seconds]
@@ -235,5 +292,5 @@ class MetricsStore:
             "in_flight": in_flight,
             "windows": windows,
             # Per-minute points of the last hour, for charts: {at, requests, errors, p50, p95}.
-            "series": series(items, now),
+            "series": points,
         }
