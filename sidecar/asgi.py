@@ -76,6 +76,8 @@ class BridgeApp:
             await _send_json(self._http_send(send, None), 404, body)
             return
         record = metrics.begin(path) if metrics.is_counted(path) else None
+        if record is not None:
+            record.client = metrics.client_of(scope.get("headers"))
         admission: Admission | None = None
         try:
             send = self._http_send(send, record)
@@ -126,6 +128,13 @@ class BridgeApp:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start" and record is not None:
                 record.status = int(message.get("status", 0))
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (b"x-request-id", record.request_id.encode()),
+                    ],
+                }
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type" and value.startswith(b"text/event-stream"):
                         record.stream = True

@@ -109,6 +109,12 @@ class StdinChannel:
                 _log("ignored a usage message whose usage is not an object")
                 return
             self._state.set_usage(usage)
+        elif kind == wire.AUDIT:
+            blocked = message.get("blocked")
+            if blocked is not None and not isinstance(blocked, str):
+                _log("ignored an audit message whose blocked is not a string")
+                return
+            self._state.audit_blocked = blocked[:500] if blocked else None
         elif kind == wire.DRAIN:
             timeout = message.get("timeout", DEFAULT_DRAIN_TIMEOUT)
             if not isinstance(timeout, int | float) or timeout < 0:

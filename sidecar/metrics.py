@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,10 +31,18 @@ _CURRENT: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
 )
 
 
+def _request_id() -> str:
+    return uuid.uuid4().hex
+
+
 @dataclass
 class RequestRecord:
     route: str
     started: float = field(default_factory=time.monotonic)
+    # Sent back as ``x-request-id`` and kept in the audit log: one answer, one record.
+    request_id: str = field(default_factory=_request_id)
+    # The client tool, from the User-Agent's first product token (``claude-cli/2.0.1``).
+    client: str | None = None
     model: str | None = None
     status: int | None = None
     stream: bool = False
@@ -60,6 +69,8 @@ class RequestRecord:
 
     def as_event(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
+            "request_id": self.request_id,
+            "client": self.client,
             "route": self.route,
             "model": self.model,
             "status": self.status,
@@ -77,6 +88,16 @@ class RequestRecord:
 
 def current_record() -> RequestRecord | None:
     return _CURRENT.get()
+
+
+def client_of(headers: Any) -> str | None:
+    """The User-Agent's first product token, printable ASCII, at most 80 characters."""
+    for name, value in headers or ():
+        if bytes(name).lower() == b"user-agent":
+            token = bytes(value).split(b" ", 1)[0][:80]
+            text = "".join(c for c in token.decode("latin-1") if " " < c < "\x7f")
+            return text or None
+    return None
 
 
 def is_counted(path: str) -> bool:

@@ -46,6 +46,9 @@ class BridgeState:
         # last sent them (plain dicts, replaced whole; None until the first message).
         self.policy: dict[str, Any] | None = None
         self.usage: dict[str, Any] | None = None
+        # Why the audit log the policy requires cannot be written (None: it can, or not
+        # required): every model request is refused with 503 meanwhile.
+        self.audit_blocked: str | None = None
         self.usage_received_at = 0.0
 
     def set_policy(self, policy: dict[str, Any] | None) -> None:

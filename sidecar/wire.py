@@ -44,7 +44,8 @@ DRAIN: Final = "drain"
 LISTEN_SOCKET: Final = "listen_socket"
 POLICY: Final = "policy"
 USAGE: Final = "usage"
-MESSAGE_TYPES: Final = frozenset({TOKEN, DRAIN, LISTEN_SOCKET, POLICY, USAGE})
+AUDIT: Final = "audit"
+MESSAGE_TYPES: Final = frozenset({TOKEN, DRAIN, LISTEN_SOCKET, POLICY, USAGE, AUDIT})
 
 
 class BadMessage(ValueError):

@@ -11,6 +11,7 @@ def install_extensions(rt: ExtensionHost) -> None:
     The secret feed comes last: it wraps the control handlers the others registered, so
     their secret parameters reach the log redactor first.
     """
+    from tray_agent.audit.writer import AuditWriter
     from tray_agent.logs.secret_feed import SecretFeed
     from tray_agent.metrics import MetricsLink
     from tray_agent.metrics.startclock import StartClock
@@ -26,5 +27,6 @@ def install_extensions(rt: ExtensionHost) -> None:
     rt.extensions.append(LockLink(rt))
     rt.extensions.append(PolicyWatch(rt))
     rt.extensions.append(UsageTracker(rt))
+    rt.extensions.append(AuditWriter(rt))
     rt.extensions.append(UpdateLink(rt))
     rt.extensions.append(SecretFeed(rt))

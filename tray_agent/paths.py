@@ -123,6 +123,11 @@ class Paths:
         return self.data_dir / "state.json"
 
     @property
+    def audit_dir(self) -> Path:
+        """The tamper-evident audit log (``tray_agent.audit``): JSON Lines, hash-chained."""
+        return self.data_dir / "audit"
+
+    @property
     def account_file(self) -> Path:
         return self.config_dir / "account.json"
 
@@ -158,6 +163,7 @@ class Paths:
             "env": str(self.env_file),
             "effective_config": str(self.effective_config),
             "state": str(self.state_file),
+            "audit": str(self.audit_dir),
             "config_dir": str(self.config_dir),
             "data_dir": str(self.data_dir),
             "log_dir": str(self.log_dir),

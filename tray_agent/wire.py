@@ -51,7 +51,8 @@ DRAIN: Final = "drain"
 LISTEN_SOCKET: Final = "listen_socket"
 POLICY: Final = "policy"
 USAGE: Final = "usage"
-MESSAGE_TYPES: Final = frozenset({TOKEN, DRAIN, LISTEN_SOCKET, POLICY, USAGE})
+AUDIT: Final = "audit"
+MESSAGE_TYPES: Final = frozenset({TOKEN, DRAIN, LISTEN_SOCKET, POLICY, USAGE, AUDIT})
 
 
 def token_message(token: str | None, expires_at: float | None) -> dict[str, Any]:
@@ -65,6 +66,12 @@ def drain_message(timeout: float) -> dict[str, Any]:
 def policy_message(enforced: dict[str, Any] | None) -> dict[str, Any]:
     """The organization policy the sidecar enforces per request (None: no policy)."""
     return {"type": POLICY, "policy": enforced}
+
+
+def audit_message(blocked: str | None) -> dict[str, Any]:
+    """Why the audit log cannot be written while the policy requires it (None: it can):
+    the sidecar then refuses every model request with 503."""
+    return {"type": AUDIT, "blocked": blocked}
 
 
 def usage_message(usage: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The one enforcement point: every served request passes ``PolicyGate`` before it can go
 upstream, whichever path (fast path or LiteLLM) then serves it.
 
-Order: model (403), quota (429), concurrent requests, rate limits (429); nothing is counted
+Order: an audit log the policy requires but that cannot be written (503), model (403),
+quota (429), concurrent requests, rate limits (429); nothing is counted
 for a refused request. A request counts against the rate limits and the request quota when
 it starts and with its tokens when it ends (usage from the upstream as the request metric
 learns it, else an estimate of bytes / 4), so a stream counts once it starts and its tokens
@@ -166,6 +167,9 @@ class PolicyGate:
         record: RequestRecord | None,
     ) -> Admission | Refusal | None:
         """Let the request through (``Admission``), refuse it, or None: the client left."""
+        blocked = self.state.audit_blocked
+        if blocked is not None and route.name in MODEL_ROUTES:
+            return refusal.audit_unavailable(blocked)
         limited = policy.limited and route.name in LIMITED_ROUTES
         if not (policy.needs_model or limited) or route.name not in MODEL_ROUTES:
             return Admission(self, policy, receive, False)

@@ -24,8 +24,11 @@ TOKENS_PER_MONTH = "tokens_per_month"
 # A request whose model the policy cannot check: named outside the JSON body's ``model``
 # (the query string LiteLLM would prefer), several at once, or none that can be read.
 MODEL_UNCHECKABLE = "model_uncheckable"
+# The audit log the policy requires (``audit.required``) cannot be written.
+AUDIT_UNAVAILABLE = "audit_unavailable"
 REASONS = frozenset(
     {
+        AUDIT_UNAVAILABLE,
         MODEL_DENIED,
         MODEL_UNCHECKABLE,
         RPM,
@@ -46,6 +49,8 @@ _KINDS = {
     (403, "anthropic"): "permission_error",
     (429, "openai"): "rate_limit_error",
     (429, "anthropic"): "rate_limit_error",
+    (503, "openai"): "service_unavailable",
+    (503, "anthropic"): "api_error",
 }
 
 
@@ -90,4 +95,15 @@ def model_uncheckable(why: str) -> Refusal:
         MODEL_UNCHECKABLE,
         f'{why}: {POLICY_NAME} is checked on the JSON body\'s one "model"; send the model '
         "there, one per request",
+    )
+
+
+def audit_unavailable(why: str) -> Refusal:
+    return Refusal(
+        503,
+        AUDIT_UNAVAILABLE,
+        f"the audit log cannot be written ({why}) and {POLICY_NAME} requires one "
+        "(audit.required): requests are refused until it can be written again; free disk "
+        'space or see "litellm-bridge doctor"',
+        5.0,
     )

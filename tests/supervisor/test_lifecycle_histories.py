@@ -60,6 +60,10 @@ class FakeSidecar:
         self.sent.append(("policy", enforced))
         return True
 
+    def set_audit(self, blocked: str | None) -> bool:
+        self.sent.append(("audit", blocked))
+        return True
+
     def set_usage(self, usage: dict[str, Any] | None) -> bool:
         self.sent.append(("usage", usage))
         return True

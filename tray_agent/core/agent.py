@@ -30,6 +30,7 @@ from tray_agent.config import prepare as config_prepare
 from tray_agent.config.issues import ConfigInvalid
 from tray_agent.config.prepare import Prepared
 from tray_agent.core.events import (
+    AuditChanged,
     Command,
     Event,
     FilesChanged,
@@ -221,6 +222,8 @@ class Agent:
             elif isinstance(ev, UsageChanged):
                 self._state.policy = {**self._state.policy, "usage": ev.usage}
                 self.lifecycle.set_usage(ev.usage)
+            elif isinstance(ev, AuditChanged):
+                self.lifecycle.set_audit(ev.blocked)
             elif isinstance(ev, Shutdown):
                 self._on_shutdown(ev)
         except Exception as exc:  # the core must survive any single bad event

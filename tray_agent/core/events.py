@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Defined by the token package, which posts them; part of the core's event union.
+from tray_agent.audit.events import AuditChanged as AuditChanged
 from tray_agent.policy.events import PolicyChanged as PolicyChanged
 from tray_agent.policy.events import UsageChanged as UsageChanged
 from tray_agent.token.events import TokenChanged as TokenChanged
@@ -54,6 +55,7 @@ Event = (
     | TokenStateChanged
     | PolicyChanged
     | UsageChanged
+    | AuditChanged
     | Timer
     | Shutdown
 )

@@ -31,6 +31,13 @@ NO_KEYRING = (
 )
 
 
+def _audit(event: str, **fields: object) -> None:
+    """The audit log records the change: the entry's name, never its value."""
+    from tray_agent.audit.action import note
+
+    note(event, **fields)
+
+
 class EnvStoreError(Exception):
     """A refused or failed env change; the message says what to do."""
 
@@ -238,6 +245,7 @@ class EnvStore:
         with self._locked():
             data = self._load()
             index = {e.name: i for i, e in enumerate(data.entries)}
+            before = set(index)
             previous: dict[str, str | None] = {}
             to_delete: list[str] = []
             try:
@@ -267,6 +275,12 @@ class EnvStore:
                 raise
             for name in to_delete:
                 self._keyring_delete(name)
+        for what, names in (
+            ("env.added", [n for n in latest if n not in before]),
+            ("env.changed", [n for n in latest if n in before]),
+        ):
+            if names:  # one event per change, however many entries (an import)
+                _audit(what, names=names[:50], count=len(names))
 
     def set(self, name: str, value: str, secret: bool) -> None:
         self.set_many([NewValue(name, value, secret)])
@@ -282,6 +296,7 @@ class EnvStore:
             self._save(data)  # the file first: an entry never points to a removed value
             if entry.secret:
                 self._keyring_delete(name)
+        _audit("env.removed", name=name)
         return True
 
     def set_enabled(self, name: str, enabled: bool) -> None:
@@ -294,3 +309,4 @@ class EnvStore:
                 )
             entry.enabled = enabled
             self._save(data)
+        _audit("env.enabled" if enabled else "env.disabled", name=name)

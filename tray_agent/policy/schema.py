@@ -110,6 +110,7 @@ class Update(_Closed):
 class Audit(_Closed):
     required: StrictBool = False
     retention_days: Count = Field(default=90, ge=1, le=36_500)
+    max_size_mb: Count = Field(default=1024, ge=1, le=1_000_000)  # whole old files go first
     hash_identifiers: StrictBool = False
 
 

@@ -42,6 +42,8 @@ class SidecarHandle(Protocol):
 
     def set_usage(self, usage: dict[str, Any] | None) -> bool: ...
 
+    def set_audit(self, blocked: str | None) -> bool: ...
+
     def drain(self, timeout: float) -> None: ...
 
     def alive(self) -> bool: ...
@@ -150,9 +152,12 @@ class Told:
     token: tuple[str | None, float | None] = (None, None)
     policy: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None
+    audit_blocked: str | None = None
 
     def everything(self, proc: SidecarHandle) -> None:
         """A new sidecar: policy before token, so it never serves without the policy."""
+        if self.audit_blocked is not None:
+            proc.set_audit(self.audit_blocked)
         if self.policy is not None:
             proc.set_policy(self.policy)
         if self.usage is not None:
@@ -170,6 +175,10 @@ class Told:
     def send_usage(self, gens: list[Generation]) -> None:
         for g in gens:
             g.proc.set_usage(self.usage)
+
+    def send_audit(self, gens: list[Generation]) -> None:
+        for g in gens:
+            g.proc.set_audit(self.audit_blocked)
 
 
 @dataclass

@@ -171,6 +171,12 @@ class Lifecycle:
         self.told.usage = usage
         self.told.send_usage(self.generations())
 
+    def set_audit(self, blocked: str | None) -> None:
+        """Why the required audit log cannot be written (None: it can): sidecars refuse
+        model requests with 503 meanwhile."""
+        self.told.audit_blocked = blocked
+        self.told.send_audit(self.generations())
+
     def health(self, generation: int | None, reason: str | None) -> None:
         """A liveness probe result for the serving sidecar: kill it after N failures."""
         g = self.current

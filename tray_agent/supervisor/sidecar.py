@@ -121,9 +121,13 @@ class SidecarProcess:
         # -- integrity (tray_agent/integrity): a frozen agent runs only the signed sidecar.
         # IntegrityError is an OSError, which the core turns into the error state.
         if getattr(sys, "frozen", False):
-            from tray_agent.integrity.verify import verify_sidecar
+            from tray_agent.integrity.verify import IntegrityError, verify_sidecar
 
-            verify_sidecar(command[0])
+            try:
+                verify_sidecar(command[0])
+            except IntegrityError as exc:  # a named event: the audit log records it
+                event(log, logging.ERROR, "sidecar.integrity_refused", error=str(exc))
+                raise
         # -- end integrity
         # The events pipe's write end and the listening socket, the OS's way (fds passed on
         # POSIX; on Windows an inheritable handle and socket.share over stdin).
@@ -229,6 +233,9 @@ class SidecarProcess:
 
     def set_usage(self, usage: dict[str, Any] | None) -> bool:
         return self.send(wire.usage_message(usage))
+
+    def set_audit(self, blocked: str | None) -> bool:
+        return self.send(wire.audit_message(blocked))
 
     def drain(self, timeout: float) -> None:
         """Ask for a graceful drain; the sidecar exits by itself when done."""

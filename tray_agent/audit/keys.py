@@ -1,0 +1,146 @@
+"""The installation's audit signing key and the checkpoints it signs.
+
+An Ed25519 key pair per installation: the private half in the OS keyring (secret store name
+``KEY_NAME``), the public half beside the log in ``keys/<key id>.pub`` (one line, base64 of
+the 32 raw bytes; the key id is the first 16 hex digits of its SHA-256) and in diagnostics.
+A checkpoint signs "the log had ``count`` lines and its last one hashes to ``head``"; verify
+checks each checkpoint against the key it names (never one key for all: a key that was
+replaced still verifies the checkpoints of its own time, and only those).
+
+What this proves: a change to lines that a checkpoint covers is detected by anyone who holds
+the public key, unless they re-sign with the private key. The private key is in the user's
+own keyring, so the user could; what they cannot undo is a checkpoint or export that already
+left the machine (a SIEM, diagnostics sent to IT): keep exporting.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from tray_agent.fsutil import atomic_write, read_bytes_capped
+
+KEY_NAME = "audit-signing-key"
+KEYS_DIR = "keys"
+_DOMAIN = b"litellm-bridge audit checkpoint v1\n"
+
+
+class _Secrets(Protocol):
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+
+def key_id(public: bytes) -> str:
+    return hashlib.sha256(public).hexdigest()[:16]
+
+
+def _raw(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def checkpoint_message(count: int, head: str, time: str, kid: str) -> bytes:
+    return _DOMAIN + f"{count}\n{head}\n{time}\n{kid}\n".encode("ascii")
+
+
+@dataclass(frozen=True)
+class Signer:
+    private: Ed25519PrivateKey
+
+    @property
+    def public(self) -> bytes:
+        return _raw(self.private.public_key())
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public)
+
+    @property
+    def public_text(self) -> str:
+        return base64.b64encode(self.public).decode("ascii")
+
+    def sign(self, count: int, head: str, time: str) -> str:
+        message = checkpoint_message(count, head, time, self.key_id)
+        return base64.b64encode(self.private.sign(message)).decode("ascii")
+
+
+def public_key_file(audit_dir: Path, kid: str) -> Path:
+    return audit_dir / KEYS_DIR / f"{kid}.pub"
+
+
+def load_signer(secrets: _Secrets, audit_dir: Path, create: bool = True) -> Signer | None:
+    """The installation's signer (made on first use when ``create``); its public half is
+    (re)written beside the log. None without a key and without ``create``."""
+    text = secrets.get(KEY_NAME)
+    signer: Signer | None = None
+    if text:
+        try:
+            signer = Signer(Ed25519PrivateKey.from_private_bytes(base64.b64decode(text)))
+        except (ValueError, binascii.Error):
+            signer = None  # unusable: a new key (the old public key still verifies its own)
+    if signer is None:
+        if not create:
+            return None
+        private = Ed25519PrivateKey.generate()
+        raw = private.private_bytes_raw()
+        secrets.set(KEY_NAME, base64.b64encode(raw).decode("ascii"))
+        signer = Signer(private)
+    target = public_key_file(audit_dir, signer.key_id)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(target, signer.public_text + "\n", mode=0o644)
+    return signer
+
+
+def read_public_key(path: Path) -> tuple[str, Ed25519PublicKey]:
+    """(key id, key) of a ``.pub`` file; ``ValueError`` when it is not one."""
+    try:
+        raw = base64.b64decode(
+            read_bytes_capped(path, 1024, "audit public key").strip(), validate=True
+        )
+        key = Ed25519PublicKey.from_public_bytes(raw)
+    except (OSError, ValueError, binascii.Error) as exc:
+        raise ValueError(f"{path}: not an audit public key ({exc})") from None
+    return key_id(raw), key
+
+
+def trusted_keys(audit_dir: Path | None, extra: Sequence[Path] = ()) -> dict[str, Ed25519PublicKey]:
+    """Every public key beside the log (``audit_dir/keys``) and the ``extra`` files given."""
+    found: dict[str, Ed25519PublicKey] = {}
+    paths: list[Path] = list(extra)
+    if audit_dir is not None:
+        keys = audit_dir / KEYS_DIR
+        with contextlib.suppress(OSError):
+            paths += sorted(keys / n for n in os.listdir(keys) if n.endswith(".pub"))
+    for path in paths:
+        try:
+            kid, key = read_public_key(path)
+        except ValueError:
+            continue
+        found[kid] = key
+    return found
+
+
+def check_signature(
+    keys: dict[str, Ed25519PublicKey], count: int, head: str, time: str, kid: str, sig: str
+) -> str | None:
+    """Why a checkpoint's signature does not hold (None when it does)."""
+    key = keys.get(kid)
+    if key is None:
+        return f"signed with key {kid}, which is not a trusted audit key"
+    try:
+        key.verify(base64.b64decode(sig, validate=True), checkpoint_message(count, head, time, kid))
+    except (InvalidSignature, ValueError, binascii.Error):
+        return f"its signature does not match (key {kid})"
+    return None

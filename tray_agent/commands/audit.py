@@ -1,0 +1,84 @@
+"""``litellm-bridge audit verify|hash``: check the tamper-evident audit log, search it.
+
+``verify [PATH] [--key FILE] [--json]`` checks the log directory (default), one file or an
+export: exit 0 with counts, 1 naming the first bad line. ``hash VALUE`` prints the form an
+identifier takes in the log when the policy hashes identifiers (``audit.hash_identifiers``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from tray_agent.commands.context import CliContext, UserError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("audit", help="verify and search the tamper-evident audit log")
+    asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = asub.add_parser("verify", help="check the log's chain and signed checkpoints")
+    verify.add_argument(
+        "path", nargs="?", help="a log directory, file or export (default: the log)"
+    )
+    verify.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="trust only this public key (.pub, repeatable), not the keys beside the log",
+    )
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.set_defaults(func=cmd_verify)
+    hashed = asub.add_parser("hash", help="the form VALUE takes in a log with hashed identifiers")
+    hashed.add_argument("value", help="an employee ID or project as you know it")
+    hashed.set_defaults(func=cmd_hash)
+
+
+def cmd_verify(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.audit.action import note
+    from tray_agent.audit.keys import trusted_keys
+    from tray_agent.audit.verify import verify_path
+
+    target = Path(args.path).expanduser() if args.path else ctx.paths.audit_dir
+    if not target.exists():
+        raise UserError(
+            f"{target} does not exist",
+            hint="the log is in the data folder (litellm-bridge paths --json: audit)",
+        )
+    given = [Path(k).expanduser() for k in args.key]
+    beside = target if target.is_dir() else target.parent
+    keys = trusted_keys(None if given else beside, given)
+    if not given and beside != ctx.paths.audit_dir:
+        keys.update(trusted_keys(ctx.paths.audit_dir))
+    report = verify_path(target, keys)
+    if not report.ok:
+        note("audit.verify_failed", path=str(target), problem=str(report.problem))
+    if args.json:
+        ctx.print_json(report.as_dict())
+        return 0 if report.ok else 1
+    if report.ok:
+        ctx.print(
+            f"audit log OK: {report.events} events, {report.checkpoints} checkpoints, "
+            f"seq {report.first_seq or 0}..{report.last_seq or 0} in {len(report.files)} file(s)"
+        )
+    else:
+        ctx.warn(f"audit log NOT OK: {report.problem}")
+        ctx.warn(f"checked before it: {report.events} events, {report.checkpoints} checkpoints")
+    for warning in report.warnings:
+        ctx.warn(f"warning: {warning}")
+    return 0 if report.ok else 1
+
+
+def cmd_hash(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.audit.records import SALT_NAME, Identifiers
+
+    if not ctx.secrets.get(SALT_NAME):
+        raise UserError(
+            "this installation has no identifier salt yet: nothing was logged with hashed "
+            "identifiers",
+            hint="hashes appear once the policy sets audit.hash_identifiers and requests ran",
+        )
+    ids = Identifiers(ctx.secrets)
+    ctx.print(ids.digest(args.value))
+    return 0
