@@ -137,3 +137,27 @@ def test_start_on_a_terminal_shows_progress_then_the_result(tmp_path: Path) -> N
     finally:
         os.close(leader)
         cli(home, "stop", "--agent")
+
+
+def test_an_unexpected_error_is_one_line_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tray_agent import cli as cli_module
+    from tray_agent.commands import agent
+
+    def broken(args: object, ctx: object) -> int:
+        raise RuntimeError("the paths table is broken")
+
+    monkeypatch.setenv("LITELLM_BRIDGE_HOME", str(tmp_path / "h"))
+    monkeypatch.setattr(agent, "cmd_paths", broken)
+    monkeypatch.delenv(cli_module.DEBUG_ENV, raising=False)
+    assert cli_module.main(["paths"]) == 70
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "error: unexpected RuntimeError: the paths table is broken",
+        "hint: run it again with LITELLM_BRIDGE_DEBUG=1 for the details, and attach "
+        "`litellm-bridge diagnostics` when you report it",
+    ]
+    monkeypatch.setenv(cli_module.DEBUG_ENV, "1")
+    assert cli_module.main(["paths"]) == 70
+    assert "Traceback" in capsys.readouterr().err  # asked for: the details

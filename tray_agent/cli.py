@@ -7,6 +7,8 @@ import importlib
 import os
 import pkgutil
 import sys
+import traceback
+import warnings
 
 from tray_agent import __version__, commands
 from tray_agent.commands.context import CliContext, UserError
@@ -19,6 +21,8 @@ from tray_agent.policy.lock import EXIT_LOCKED, LockedError
 # command of its own name. Importing only the module a command needs keeps the CLI fast
 # (some modules pull in pydantic schemas or httpx); help lists them all.
 AGENT_COMMANDS = {"run", "start", "stop", "restart", "status", "key", "paths"}
+# Set to 1 for library warnings and the traceback of an unexpected error on stderr.
+DEBUG_ENV = "LITELLM_BRIDGE_DEBUG"
 
 
 def _module_names() -> list[str]:
@@ -55,8 +59,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not _debug():
+        # Libraries' deprecation and version notes mean nothing to someone running a
+        # command; they stay visible with LITELLM_BRIDGE_DEBUG=1.
+        warnings.simplefilter("ignore")
     # A frozen base package runs the current per-user version instead (docs/UPDATES.md).
     from tray_agent.update.boot import handoff
 
@@ -92,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except ControlError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        print(
+            "hint: the agent's log says more: `litellm-bridge logs`; to start it afresh: "
+            "`litellm-bridge stop --agent && litellm-bridge start`",
+            file=sys.stderr,
+        )
         return 1
     except BrokenPipeError:
         return 141  # stdout closed early (e.g. piped into head)
@@ -105,6 +122,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line and what to do, not a traceback
+        if _debug():
+            traceback.print_exc()
+        else:
+            print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(
+                f"hint: run it again with {DEBUG_ENV}=1 for the details, and attach "
+                "`litellm-bridge diagnostics` when you report it",
+                file=sys.stderr,
+            )
+        return 70  # EX_SOFTWARE
 
 
 def _default_is_tray() -> bool:
