@@ -1,5 +1,8 @@
 """Check an audit log (a directory, one file, or an export) and locate the first bad line.
 
+An export (``export.py``) is recognised by its first line, a signed header; its records are
+checked as a chain that starts from the header's ``prev`` and must end at its head.
+
 Walks every line in order across files: each must be a well-formed audit line, carry the
 next ``seq`` and the hash of the line before it; each checkpoint must sign exactly the lines
 before it with a trusted key. The first line of what is checked must be ``seq`` 1 or a
@@ -62,6 +65,8 @@ class Report:
     problem: Problem | None = None
     warnings: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # key ids that signed checkpoints
+    head: str | None = None  # hash of the last line checked
+    export: dict[str, Any] | None = None  # the header, when an export was checked
 
     @property
     def ok(self) -> bool:
@@ -88,6 +93,7 @@ class Report:
                 "message": self.problem.message,
             },
             "warnings": self.warnings,
+            **({"export": self.export} if self.export is not None else {}),
         }
 
 
@@ -101,15 +107,21 @@ def _lines(files: Iterable[Path]) -> Iterator[Line]:
 
 
 def verify_lines(
-    lines: Iterable[Line], keys: dict[str, Ed25519PublicKey], report: Report | None = None
+    lines: Iterable[Line],
+    keys: dict[str, Ed25519PublicKey],
+    report: Report | None = None,
+    anchor: tuple[int, str] | None = None,
 ) -> Report:
-    """Check ``lines`` (in order) against ``keys``; the first problem stops the walk."""
+    """Check ``lines`` (in order) against ``keys``; the first problem stops the walk.
+    ``anchor`` (an export's signed header): the ``seq`` and hash of the line before the
+    first one, which then need not be ``seq`` 1 or a checkpoint."""
     rep = report or Report()
-    prev_raw: bytes | None = None
-    prev_seq: int | None = None
+    prev_hash: str | None = None if anchor is None else anchor[1]
+    prev_seq: int | None = None if anchor is None else anchor[0]
     prev_where: tuple[str, int] | None = None
     pending: Line | None = None  # an incomplete line: fine only as the very last one
-    for where_file, number, raw, complete in lines:
+    walk = _Peekable(lines)
+    for where_file, number, raw, complete in walk:
         if pending is not None:
             rep.problem = Problem(
                 "malformed", pending[0], pending[1], None, "a line without its newline"
@@ -126,7 +138,9 @@ def verify_lines(
             )
             return rep
         seq = int(record["seq"])
-        problem = _link(record, seq, prev_raw, prev_seq, prev_where, where_file, number)
+        problem = _link(record, seq, prev_hash, prev_seq, prev_where, where_file, number)
+        if problem is not None and problem.kind == "missing" and prev_seq is not None:
+            problem = _swap_or_gap(problem, walk, prev_seq + 1)
         if problem is not None:
             rep.problem = problem
             return rep
@@ -144,7 +158,8 @@ def verify_lines(
         if rep.first_seq is None:
             rep.first_seq = seq
         rep.last_seq = seq
-        prev_raw, prev_seq, prev_where = raw, seq, (where_file, number)
+        prev_hash, prev_seq, prev_where = line_hash(raw), seq, (where_file, number)
+        rep.head = prev_hash
     if pending is not None:
         rep.warnings.append(
             f"{pending[0]}:{pending[1]}: the last line is incomplete (cut off while it was "
@@ -160,17 +175,59 @@ def verify_lines(
     return rep
 
 
+class _Peekable:
+    """The lines, with a look at the next one (to tell a swap from a gap)."""
+
+    def __init__(self, lines: Iterable[Line]) -> None:
+        self._it = iter(lines)
+        self._next: Line | None = None
+
+    def __iter__(self) -> Iterator[Line]:
+        return self
+
+    def __next__(self) -> Line:
+        if self._next is not None:
+            line, self._next = self._next, None
+            return line
+        return next(self._it)
+
+    def peek(self) -> Line | None:
+        if self._next is None:
+            self._next = next(self._it, None)
+        return self._next
+
+
+def _swap_or_gap(problem: Problem, walk: _Peekable, expected: int) -> Problem:
+    """A jump in ``seq`` whose missing line comes right after is a swap, not a gap."""
+    after = walk.peek()
+    if after is None:
+        return problem
+    try:
+        following = int(decode(after[2])["seq"])
+    except (ValueError, UnicodeDecodeError):
+        return problem
+    if following != expected:
+        return problem
+    return Problem(
+        "out_of_order",
+        problem.file,
+        problem.line,
+        problem.seq,
+        f"seq {problem.seq} comes before {expected}: lines were swapped or moved",
+    )
+
+
 def _link(
     record: dict[str, Any],
     seq: int,
-    prev_raw: bytes | None,
+    prev_hash: str | None,
     prev_seq: int | None,
     prev_where: tuple[str, int] | None,
     file: str,
     number: int,
 ) -> Problem | None:
     """Does this line follow the one before it (or, first, is it an anchor)?"""
-    if prev_raw is None or prev_seq is None or prev_where is None:
+    if prev_hash is None or prev_seq is None:
         if seq == 1 and record["prev"] != GENESIS:
             return Problem("edited", file, number, seq, "the first line does not start the chain")
         if seq != 1 and record["event"] != CHECKPOINT:
@@ -192,7 +249,11 @@ def _link(
     if seq > prev_seq + 1:
         gap = f"{prev_seq + 1}" + (f"-{seq - 1}" if seq - 1 > prev_seq + 1 else "")
         return Problem("missing", file, number, seq, f"seq {gap} missing: lines were removed")
-    if record["prev"] != line_hash(prev_raw):
+    if record["prev"] != prev_hash:
+        if prev_where is None:  # the first line after an export's header
+            return Problem(
+                "edited", file, number, seq, "this line does not continue from the export's header"
+            )
         return Problem(
             "edited",
             prev_where[0],
@@ -218,7 +279,13 @@ def _checkpoint_problem(
 
 
 def verify_path(path: Path, keys: dict[str, Ed25519PublicKey]) -> Report:
-    """Verify a log directory (every file, in order) or a single file."""
+    """Verify a log directory (every file, in order), a single file or an export."""
+    if not path.is_dir():
+        from tray_agent.audit.export import open_export, verify_export
+
+        opened = open_export(path)
+        if opened is not None:
+            return verify_export(opened, keys)
     files = log_files(path) if path.is_dir() else [path]
     rep = Report(files=[str(f) for f in files])
     return verify_lines(_lines(files), keys, rep)
