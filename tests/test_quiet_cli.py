@@ -161,3 +161,24 @@ def test_an_unexpected_error_is_one_line_with_what_to_do(
     monkeypatch.setenv(cli_module.DEBUG_ENV, "1")
     assert cli_module.main(["paths"]) == 70
     assert "Traceback" in capsys.readouterr().err  # asked for: the details
+
+
+def test_status_text_shows_progress_requests_and_the_quota() -> None:
+    from tests.tray.test_headline import QUOTA
+    from tray_agent.commands.agent import format_status
+
+    snap: dict[str, object] = {
+        "agent": {"pid": 10},
+        "sidecar": {"state": "running", "url": "http://127.0.0.1:4000", "pid": 11, "restarts": 0},
+        "config": {"valid": True, "path": "config.yaml"},
+        "token": {"state": "valid"},
+        "requests": {"last_minute": 9, "in_flight": {"requests": 2}},
+        "policy": QUOTA,
+    }
+    text = format_status(snap)
+    assert "requests 9 in the last minute, 2 in flight" in text
+    assert "quota    1000 of 50k tokens left today" in text
+    snap["sidecar"] = {**snap["sidecar"], "state": "starting"}  # type: ignore[dict-item]
+    snap["start"] = {"elapsed": 4.0, "last_duration": 14.6}
+    text = format_status(snap)
+    assert "sidecar  starting (4 s of ~15 s)" in text and "requests" not in text

@@ -12,9 +12,9 @@ def install_extensions(rt: ExtensionHost) -> None:
     their secret parameters reach the log redactor first.
     """
     from tray_agent.audit.writer import AuditWriter
+    from tray_agent.core.startclock import StartClock
     from tray_agent.logs.secret_feed import SecretFeed
     from tray_agent.metrics import MetricsLink
-    from tray_agent.metrics.startclock import StartClock
     from tray_agent.policy.lock_link import LockLink
     from tray_agent.policy.usage import UsageTracker
     from tray_agent.policy.watch import PolicyWatch

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.metrics.test_store import Clock, ev
-from tray_agent.metrics.startclock import StartClock, progress_text, read_last_duration
+from tray_agent.core.startclock import StartClock, progress_text, read_last_duration
 from tray_agent.metrics.store import SERIES_POINTS, MetricsStore, series
 from tray_agent.paths import get_paths
 

@@ -154,7 +154,7 @@ def _start_showing_progress(client: ControlClient, ctx: CliContext, quiet: bool)
         return client.call("start", timeout=310)
     import threading
 
-    from tray_agent.metrics.startclock import progress_text
+    from tray_agent.core.startclock import progress_text
 
     done = threading.Event()
     box: dict[str, Any] = {}
@@ -283,7 +283,7 @@ def _ts(epoch: float | None) -> str:
 
 
 def format_status(snap: dict[str, Any]) -> str:
-    from tray_agent.metrics.startclock import progress_text
+    from tray_agent.core.startclock import progress_text
 
     sc, cfg, tok = snap["sidecar"], snap["config"], snap["token"]
     state = sc["state"]
@@ -314,6 +314,16 @@ def format_status(snap: dict[str, Any]) -> str:
     lines.append(f"token    {tok.get('state')}" + (f"  expires {_ts(exp)}" if exp else ""))
     if tok.get("last_error"):
         lines.append(f"         {tok['last_error']}")
+    req = snap.get("requests") or {}
+    if sc["state"] == "running" and req.get("last_minute") is not None:
+        fl = req.get("in_flight") or {}
+        flight = f", {fl['requests']} in flight" if fl.get("requests") is not None else ""
+        lines.append(f"requests {req['last_minute']} in the last minute{flight}")
+    from tray_agent.tray.view import quota_left
+
+    quota = quota_left(snap.get("policy"))
+    if quota:
+        lines.append(f"quota    {quota}")
     kr = snap.get("keyring", {})
     if kr and not kr.get("persistent"):
         lines.append("keyring  none: secrets are kept in memory for this run only")

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tray_agent.metrics.startclock import progress_text
+from tray_agent.core.startclock import progress_text
 from tray_agent.policy.lock import UNLOCKED, LockState
 
 TOOLTIP_MAX = 127  # Windows truncates notification-area tooltips at 128 characters

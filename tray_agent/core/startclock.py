@@ -16,13 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tray_agent.fsutil import atomic_write
-from tray_agent.logs.setup import event
-from tray_agent.seams import ExtensionHost
 
-log = logging.getLogger("tray_agent.metrics")
+if TYPE_CHECKING:  # the CLI and the tray import this module for progress_text: keep it light
+    from tray_agent.seams import ExtensionHost
+
+log = logging.getLogger("tray_agent.core.startclock")
 
 START_FILE = "start-times.json"
 STARTING = ("starting", "restarting")
@@ -87,7 +88,7 @@ class StartClock:
         try:
             atomic_write(self.path, json.dumps({"last_duration": round(duration, 2)}) + "\n")
         except OSError as exc:  # WriteError names the file and what to do
-            event(log, logging.WARNING, "metrics.start_times_unsaved", error=str(exc))
+            log.warning("start_clock.unsaved: %s", exc)
 
     def status(self) -> dict[str, Any]:
         with self._lock:
