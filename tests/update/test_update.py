@@ -325,3 +325,16 @@ def test_an_archive_that_writes_outside_its_folder_is_refused(
     data = tmp_path / "data"
     _expect_refused(repo, data, "archive")
     assert not (data / "versions" / "state").exists() and not (data / "evil").exists()
+
+
+def test_a_newer_state_format_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    state = home / "data" / "versions" / "state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"format": 2, "current": "9.0.0"}))
+    r = _cli(home, "update", "status")
+    assert r.returncode == 1
+    assert "newer than this version understands" in r.stderr and "Traceback" not in r.stderr
+    state.write_text(json.dumps({"format": 1, "current": "../../etc"}))
+    r = _cli(home, "update", "rollback")
+    assert r.returncode == 1 and "malformed" in r.stderr

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from tray_agent import __version__
 from tray_agent.commands.context import CliContext, UserError
 
 EXIT_REFUSED = 4
+Handler = Callable[[argparse.Namespace, CliContext], int]
+
+
+def _state_errors(func: Handler) -> Handler:
+    """An unreadable ``versions/state.json`` is a user error naming the file, not a trace."""
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace, ctx: CliContext) -> int:
+        from tray_agent.update.layout import UpdateStateError
+
+        try:
+            return func(args, ctx)
+        except UpdateStateError as exc:
+            raise UserError(str(exc)) from None
+
+    return run
 
 
 def register(sub: Any) -> None:
@@ -43,6 +61,7 @@ def _refused(ctx: CliContext, args: argparse.Namespace, exc: Any, **extra: Any) 
     return EXIT_REFUSED
 
 
+@_state_errors
 def cmd_check(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.update.fetch import Client, Refused
     from tray_agent.update.install import installed_version, metadata_dir
@@ -91,6 +110,7 @@ def _progress_bar(done: int, total: int) -> None:
     )
 
 
+@_state_errors
 def cmd_apply(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.update.fetch import Refused
     from tray_agent.update.install import apply
@@ -118,6 +138,7 @@ def cmd_apply(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+@_state_errors
 def cmd_rollback(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.update.boot import rollback
     from tray_agent.update.layout import Layout
@@ -141,6 +162,7 @@ def cmd_rollback(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+@_state_errors
 def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.update.layout import Layout
     from tray_agent.update.source import UpdateSourceError, resolve
