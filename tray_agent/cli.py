@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return exc.code
     except LockedError as exc:  # the organization's admin lock
+        from tray_agent.audit.action import note
+
+        note("lock.refused", what=exc.what, command=args.command)
         print(f"error: {exc}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)

@@ -103,6 +103,7 @@ class AuditWriter:
         self._sealed_at = clock()
         self._pruned_at = -PRUNE_INTERVAL
         self.written = 0
+        self.last_verify: dict[str, Any] | None = None
         self.last_seq: int | None = None
         self.last_checkpoint: str | None = None
         self._token: dict[str, Any] = {}
@@ -189,6 +190,28 @@ class AuditWriter:
     def _worker(self) -> None:
         while not self._stop.wait(FLUSH_INTERVAL):
             self.flush()
+
+    def verify_now(self) -> dict[str, Any]:
+        """Verify the whole log (at start, off the core thread); status shows the result
+        and a failure is itself recorded."""
+        from tray_agent.audit.keys import trusted_keys
+        from tray_agent.audit.verify import verify_path
+
+        try:
+            report = verify_path(self.dir, trusted_keys(self.dir))
+            result: dict[str, Any] = {
+                "ok": report.ok,
+                "events": report.events,
+                "problem": str(report.problem) if report.problem else None,
+            }
+        except OSError as exc:
+            result = {"ok": False, "events": 0, "problem": f"cannot read the log: {exc}"}
+        result["time"] = stamp(self.wall())
+        self.last_verify = result
+        if not result["ok"]:
+            event(log, logging.ERROR, "audit.verify_failed", problem=result["problem"])
+            self.record("audit.verify_failed", {"problem": clean(result["problem"])})
+        return result
 
     def flush(self, final: bool = False) -> None:
         """Write what is queued (sealing when due); note a failure or a recovery."""
@@ -295,6 +318,7 @@ class AuditWriter:
             "key_id": self.log.signer.key_id if self.log.signer else None,
             "key_problem": self.key_problem,
             "hash_identifiers": self.ids.hashed,
+            "last_verify": self.last_verify,
         }
 
     def start(self) -> None:
@@ -305,6 +329,7 @@ class AuditWriter:
         self.record("agent.started", {"pid": os.getpid()})
         self.flush()
         self._thread.start()
+        threading.Thread(target=self.verify_now, name="audit-verify", daemon=True).start()
 
     def stop(self) -> None:
         """Stop the worker, write what is queued and seal it."""

@@ -184,6 +184,26 @@ def _target(out: Path | str | None, paths: Paths, now: float) -> Path:
     return path
 
 
+def _audit_files(paths: Paths) -> dict[str, str]:
+    """The audit log's public keys and its verify result (IT pins the keys: a log re-signed
+    later with another key then shows), never the log's lines."""
+    from tray_agent.audit.keys import KEYS_DIR, trusted_keys
+    from tray_agent.audit.verify import verify_path
+
+    files: dict[str, str] = {}
+    keys_dir = paths.audit_dir / KEYS_DIR
+    with contextlib.suppress(OSError):
+        for key in sorted(keys_dir.glob("*.pub")):
+            files[f"audit/keys/{key.name}"] = key.read_text(encoding="ascii", errors="replace")
+    if paths.audit_dir.is_dir():
+        try:
+            report = verify_path(paths.audit_dir, trusted_keys(paths.audit_dir)).as_dict()
+        except OSError as exc:
+            report = {"ok": False, "problem": str(exc)}
+        files["audit/verify.json"] = strictjson.dumps(report, indent=2)
+    return files
+
+
 def build_zip(
     paths: Paths, *, secrets: SecretStore | None = None, include_doctor: bool = True
 ) -> bytes:
@@ -211,6 +231,7 @@ def build_zip(
         "metrics.json": strictjson.dumps(metrics, indent=2),
         "env.json": strictjson.dumps(env_entries(paths, secrets), indent=2),
     }
+    files.update(_audit_files(paths))
     if include_doctor:
         text, data = _doctor(paths)
         files["doctor.txt"] = text
@@ -250,4 +271,7 @@ def export_diagnostics(paths: Paths, out: Path | str | None = None) -> Path:
     target = _target(out, paths, now)
     data = build_zip(paths)
     atomic_write(target, data)  # 0600: the zip holds config and log excerpts
+    from tray_agent.audit.action import note
+
+    note("diagnostics.exported", path=str(target.resolve()), bytes=len(data))
     return target.resolve()
