@@ -37,6 +37,7 @@ import httpx
 from sidecar import allowlist, fast_adapted
 from sidecar.fast_routes import (
     MESSAGES_PATHS,
+    MESSAGES_QUERY,
     FastRoutes,
     Upstream,
     messages_eligible,
@@ -222,7 +223,7 @@ class FastPath:
         if (
             scope.get("method") != "POST"
             or (kind is None and path not in CHAT_PATHS)
-            or scope.get("query_string")
+            or not _query_served(kind, scope.get("query_string"))
             or self.state.warming
             or not self.routes.models
             or not self._authorized(scope)
@@ -260,7 +261,7 @@ class FastPath:
         injection = lookup(self._spec(), upstream.model_name)
         names = injection.field_names if injection is not None else frozenset()
         if kind is not None:
-            translated = _translated(kind, body, names, upstream)
+            translated = await _translated(kind, body, names, upstream)
             if translated is None:
                 return replayed
             record.model = upstream.model_name
@@ -492,7 +493,12 @@ async def _send_whole(send: Send, status: int, content_type: str, data: bytes) -
     await send({"type": "http.response.body", "body": data, "more_body": False})
 
 
-def _translated(
+def _query_served(kind: Kind | None, query: Any) -> bool:
+    """No query string, or Claude Code's ``?beta=true`` on /v1/messages (LiteLLM ignores it)."""
+    return not query or (kind == "messages" and query == MESSAGES_QUERY)
+
+
+async def _translated(
     kind: Kind, body: dict[str, Any], injected: frozenset[str], upstream: Upstream
 ) -> Translated | None:
     """LiteLLM's translation of an eligible body, or None: LiteLLM serves it."""
@@ -503,7 +509,7 @@ def _translated(
         return None
     strip_fields(body, injected)  # client copies of injected fields, as the hook strips them
     try:
-        translated = translate_messages(body, upstream.provider, upstream.upstream_model)
+        translated = await translate_messages(body, upstream.provider, upstream.upstream_model)
     except Exception:  # whatever LiteLLM's translation refuses, LiteLLM answers itself
         return None
     translated.model = upstream.model_name

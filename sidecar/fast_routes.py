@@ -302,6 +302,8 @@ def request_eligible(body: Mapping[str, Any], injected: frozenset[str]) -> bool:
 # Only for ``hosted_vllm/`` models: for ``openai/`` LiteLLM bridges /v1/messages to the
 # Responses API.
 MESSAGES_PATHS = frozenset({"/v1/messages"})
+# Claude Code's query string; LiteLLM's route reads nothing from it.
+MESSAGES_QUERY = b"beta=true"
 _MESSAGES_FIELDS = frozenset(
     {
         "model",
@@ -315,13 +317,23 @@ _MESSAGES_FIELDS = frozenset(
         "tools",
         "tool_choice",
         "metadata",
+        "thinking",
+        "output_config",
+        "context_management",
     }
 )
+_THINKING_TYPES = frozenset({"enabled", "adaptive", "disabled"})
+_EFFORTS = frozenset({"low", "medium", "high", "max", "xhigh", "minimal"})
+# Context-management edits LiteLLM applies locally (compaction needs a model call: LiteLLM).
+_LOCAL_EDITS = frozenset({"clear_thinking_20251015", "clear_tool_uses_20250919"})
 _TEXT_BLOCK = frozenset({"type", "text", "cache_control"})
 _IMAGE_BLOCK = frozenset({"type", "source", "cache_control"})
 _TOOL_USE_BLOCK = frozenset({"type", "id", "name", "input", "cache_control"})
 _TOOL_RESULT_BLOCK = frozenset({"type", "tool_use_id", "content", "is_error", "cache_control"})
-_TOOL_FIELDS = frozenset({"name", "description", "input_schema", "cache_control", "type"})
+_TOOL_FIELDS = frozenset(
+    {"name", "description", "input_schema", "cache_control", "type", "defer_loading"}
+)
+_THINKING_BLOCK = frozenset({"type", "thinking", "signature"})
 _TOOL_CHOICES = frozenset({"auto", "any", "tool", "none"})
 
 
@@ -357,6 +369,10 @@ def _content_block(block: Any, role: str) -> bool:
         return _text_block(block)
     if kind == "image":
         return role == "user" and _image_block(block)
+    if kind in ("thinking", "redacted_thinking"):
+        # Earlier answers' reasoning: the adapter maps it, the provider drops what it cannot take.
+        fields = _THINKING_BLOCK if kind == "thinking" else frozenset({"type", "data"})
+        return role == "assistant" and set(block) <= fields
     if kind == "tool_use":
         return (
             role == "assistant"
@@ -380,15 +396,50 @@ def _content_block(block: Any, role: str) -> bool:
     return False
 
 
+def _output_config(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping) and set(value) <= {"effort"} and value.get("effort") in _EFFORTS
+    )
+
+
 def _anthropic_message(message: Any) -> bool:
-    if not isinstance(message, Mapping) or set(message) != {"role", "content"}:
+    if not isinstance(message, Mapping) or not {"role", "content"} <= set(message):
         return False
     role, content = message.get("role"), message.get("content")
-    if role not in ("user", "assistant"):
+    extra = set(message) - {"role", "content"}
+    if role == "system":
+        # A mid-conversation system turn (Claude Code's), with its effort setting.
+        if extra - {"output_config"}:
+            return False
+        if "output_config" in message and not _output_config(message["output_config"]):
+            return False
+        return isinstance(content, str) or (
+            isinstance(content, list) and all(map(_text_block, content))
+        )
+    if extra or role not in ("user", "assistant"):
         return False
     if isinstance(content, str):
         return True
     return isinstance(content, list) and all(_content_block(b, role) for b in content)
+
+
+def _thinking(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and value.get("type") in _THINKING_TYPES
+        and set(value) <= {"type", "budget_tokens", "display"}
+        and isinstance(value.get("budget_tokens", 0), int)
+        and isinstance(value.get("display", ""), str)
+    )
+
+
+def _context_management(value: Any) -> bool:
+    if not isinstance(value, Mapping) or set(value) != {"edits"}:
+        return False
+    edits = value["edits"]
+    return isinstance(edits, list) and all(
+        isinstance(edit, Mapping) and edit.get("type") in _LOCAL_EDITS for edit in edits
+    )
 
 
 def _anthropic_tools(tools: Any) -> bool:
@@ -401,6 +452,8 @@ def _anthropic_tools(tools: Any) -> bool:
         if tool.get("type") not in (None, "custom") or not isinstance(tool.get("name"), str):
             return False
         if not isinstance(tool.get("input_schema"), Mapping):
+            return False
+        if not isinstance(tool.get("defer_loading", False), bool):
             return False
     return True
 
@@ -438,6 +491,12 @@ def messages_eligible(body: Mapping[str, Any], injected: frozenset[str]) -> bool
         and set(choice) <= {"type", "name", "disable_parallel_tool_use"}
     ):
         return False
+    if "thinking" in body and not _thinking(body["thinking"]):
+        return False
+    if "output_config" in body and not _output_config(body["output_config"]):
+        return False
+    if "context_management" in body and not _context_management(body["context_management"]):
+        return False
     metadata = body.get("metadata")
     return metadata is None or (
         isinstance(metadata, Mapping)
@@ -460,6 +519,8 @@ _TRANSLATED_PARAMS = frozenset(
         "tools",
         "tool_choice",
         "parallel_tool_calls",
+        "reasoning_effort",
+        "prompt_cache_key",
     }
 )
 

@@ -31,11 +31,10 @@ Kind = Literal["messages", "responses"]
 # keyword (``fast_routes`` admits none that would change the translation).
 _MESSAGES_ARGS = (
     "max_tokens",
-    "messages",
     "metadata",
     "stop_sequences",
-    "system",
     "temperature",
+    "thinking",
     "tool_choice",
     "tools",
     "top_p",
@@ -53,6 +52,8 @@ class Translated:
     # reports it (the translation fills in the upstream's until the caller sets it).
     model: str
     tool_name_mapping: dict[str, str] = field(default_factory=dict)
+    # LiteLLM's context-management result (a ``PolyfillResult``) or None.
+    polyfill: Any = None
 
 
 def _provider_config(provider: str) -> Any:
@@ -97,45 +98,70 @@ def chat_body(provider: str, upstream_model: str, kwargs: Mapping[str, Any]) -> 
     return body
 
 
-def messages_request(
+async def messages_request(
     body: Mapping[str, Any], provider: str, upstream_model: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """LiteLLM's chat kwargs for an Anthropic Messages body, and its tool name mapping."""
+) -> tuple[dict[str, Any], dict[str, str], Any]:
+    """LiteLLM's chat kwargs for an Anthropic Messages body, its tool name mapping and the
+    context-management result (applied edits, reported back in the answer), as its async
+    handler makes them."""
     from litellm.llms.anthropic.pass_through.adapters.handler import (
         LiteLLMMessagesToCompletionTransformationHandler as Handler,
+    )
+    from litellm.llms.anthropic.pass_through.adapters.handler import (
+        _prepare_context_managed_request,
     )
     from litellm.llms.anthropic.pass_through.messages.handler import (
         validate_anthropic_api_metadata,
     )
     from litellm.llms.anthropic.pass_through.messages.utils import prepare_native_messages
 
+    model = f"{provider}/{upstream_model}"
     args = {name: body[name] for name in _MESSAGES_ARGS if name in body}
     # What LiteLLM's /v1/messages entry does first: empty blocks out, tool ids sanitised.
-    args["messages"], system = prepare_native_messages(
+    messages: Any
+    system: Any
+    messages, system = prepare_native_messages(
         [dict(m) for m in body["messages"]],
         body.get("system"),
         {},
-        model=f"{provider}/{upstream_model}",
+        model=model,
         custom_llm_provider=provider,
         tools=body.get("tools"),
     )
-    if system is not None:
-        args["system"] = system
     if "metadata" in args:
         args["metadata"] = validate_anthropic_api_metadata(args["metadata"])
+    # The context-management edits (clear thinking, clear tool uses) and client compaction
+    # history, without a router: the rules admit no edit that needs a model call.
+    polyfill = await _prepare_context_managed_request(
+        model=model,
+        messages=messages,
+        tools=body.get("tools"),
+        system=system,
+        context_management_spec=body.get("context_management"),
+        litellm_metadata=None,
+        additional_drop_params=None,
+        llm_router=None,
+    )
+    args["messages"] = polyfill.messages if polyfill is not None else messages
+    system = polyfill.system if polyfill is not None else system
+    args.pop("system", None)
+    if system:
+        args["system"] = system
+    extra: dict[str, Any] = {"custom_llm_provider": provider}
+    if "output_config" in body:
+        extra["output_config"] = body["output_config"]
     prepared, mapping = Handler._prepare_completion_kwargs(
-        model=f"{provider}/{upstream_model}",
-        stream=body.get("stream") is True,
-        extra_kwargs={"custom_llm_provider": provider},
-        **args,
+        model=model, stream=body.get("stream") is True, extra_kwargs=extra, **args
     )
     kwargs: dict[str, Any] = dict(prepared)
     kwargs.pop("custom_llm_provider", None)
-    return kwargs, dict(mapping or {})
+    return kwargs, dict(mapping or {}), polyfill
 
 
-def translate_messages(body: Mapping[str, Any], provider: str, upstream_model: str) -> Translated:
-    kwargs, mapping = messages_request(body, provider, upstream_model)
+async def translate_messages(
+    body: Mapping[str, Any], provider: str, upstream_model: str
+) -> Translated:
+    kwargs, mapping, polyfill = await messages_request(body, provider, upstream_model)
     stream = body.get("stream") is True
     return Translated(
         kind="messages",
@@ -143,6 +169,7 @@ def translate_messages(body: Mapping[str, Any], provider: str, upstream_model: s
         stream=stream,
         model=upstream_model,
         tool_name_mapping=mapping,
+        polyfill=polyfill,
     )
 
 
@@ -172,7 +199,9 @@ def answer(translated: Translated, data: Mapping[str, Any]) -> bytes:
         from litellm.llms.anthropic.pass_through.adapters.handler import ANTHROPIC_ADAPTER
 
         anthropic = ANTHROPIC_ADAPTER.translate_completion_output_params(
-            response, tool_name_mapping=translated.tool_name_mapping
+            response,
+            tool_name_mapping=translated.tool_name_mapping,
+            polyfill_result=translated.polyfill,
         )
         return _dump(anthropic, translated.model)
     raise NotImplementedError(translated.kind)
@@ -198,6 +227,7 @@ def event_stream(translated: Translated, stream: AsyncIterator[Any]) -> AsyncIte
             stream,
             model=translated.model,
             tool_name_mapping=translated.tool_name_mapping,
+            polyfill_result=translated.polyfill,
             is_async=True,
         )
         assert wrapped is not None

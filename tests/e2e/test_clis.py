@@ -22,6 +22,7 @@ import pytest
 
 from tests.helpers.keyring import require_keyring
 from tests.helpers.sidecar import Sidecar, chat_model, launch_sidecar, write_effective_config
+from tests.sidecar.differential import compact_json
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import mint, verify
 from tray_agent.clients import KEY_ENV, Target, get_client
@@ -182,6 +183,10 @@ def test_claude_code_answers_through_the_bridge(
     bodies = assert_every_request_authorized(llm, since)
     assert any(b.get("stream") for b in bodies), "Claude Code streams its answers"
     assert {b["model"] for b in bodies} <= set(DEFAULT_MODELS["claude-code"])
+    # Served by the fast path, not LiteLLM (docs/FAST_PATH.md): the bytes show who sent them.
+    sent = [r for r in llm.requests[since:] if r.path.endswith("/chat/completions")]
+    by_litellm = [sorted(r.body) for r in sent if not compact_json(r.raw)]
+    assert by_litellm == [], "Claude Code requests went through LiteLLM"
 
 
 def test_gemini_cli_answers_through_the_bridge(

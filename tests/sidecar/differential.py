@@ -153,7 +153,9 @@ def skip_without_upstream(exchange: Exchange) -> None:
 def compact_json(raw: bytes) -> bool:
     """True for JSON serialised without blanks after separators, as the fast path sends it.
 
-    LiteLLM writes ``", "`` and ``": "``: the stand-in's recorded bytes tell the paths apart
-    where nothing else the upstream sees does (the e2e tests use this).
+    LiteLLM writes ``": "`` after a key: the stand-in's recorded bytes tell the paths apart
+    where nothing else the upstream sees does (the e2e tests use this). Only the first key
+    is looked at: string contents may hold anything.
     """
-    return b'": ' not in raw and b'", "' not in raw
+    head, colon, rest = raw.partition(b":")
+    return bool(colon) and head.startswith(b'{"') and not rest.startswith(b" ")

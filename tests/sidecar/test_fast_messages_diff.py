@@ -150,6 +150,43 @@ CASES: dict[str, dict[str, Any]] = {
             }
         ]
     },
+    "claude-code-shape": {
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332;"},
+            {"type": "text", "text": "You are an agent.", "cache_control": {"type": "ephemeral"}},
+        ],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "<system-reminder>x"}]},
+            {
+                "role": "system",
+                "content": [{"type": "text", "text": "# Environment"}],
+                "output_config": {"effort": "medium"},
+            },
+            {"role": "user", "content": [{"type": "text", "text": "say hi"}]},
+        ],
+        "tools": [READ_FILE, {**LIST_DIR, "defer_loading": True}],
+        "metadata": {"user_id": '{"device_id":"d1","account_uuid":"","session_id":"s-1"}'},
+        "max_tokens": 64000,
+        "thinking": {"type": "adaptive", "display": "omitted"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "output_config": {"effort": "medium"},
+    },
+    "thinking-enabled-with-earlier-thinking": {
+        "messages": [
+            {"role": "user", "content": "one"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                    {"type": "text", "text": "two"},
+                ],
+            },
+            {"role": "user", "content": f"three {TOOL_TRIGGER}"},
+        ],
+        "tools": [READ_FILE],
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]},
+    },
     "multi-turn": {
         "messages": [
             {"role": "user", "content": "one"},
@@ -184,6 +221,12 @@ def test_corpus_matches_litellm(pair: Pair, llm: StandInLLM, name: str, stream: 
     assert upstream["project"] == PROJECT
     assert upstream["model"] == "internal-model"
     assert ours.status == 200
+
+
+@STREAMING
+def test_claude_codes_query_string_is_served(pair: Pair, llm: StandInLLM, stream: bool) -> None:
+    body = body_of(CASES["claude-code-shape"], stream)
+    compare(pair, llm, PATH + "?beta=true", body, "anthropic")
 
 
 def test_stream_events_carry_tool_use_and_stop_reason(pair: Pair, llm: StandInLLM) -> None:
@@ -260,12 +303,13 @@ def test_upstream_errors_are_retried_and_reported_alike(
 @pytest.mark.parametrize(
     "extra",
     [
-        {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+        {"context_management": {"edits": [{"type": "compact_20260112"}]}},
+        {"output_format": {"type": "json_schema", "schema": {"type": "object"}}},
         {"top_k": 5},
         {"tools": [{"type": "web_search_20250305", "name": "web_search"}]},
         {"messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]},
     ],
-    ids=["thinking", "top_k", "server-tool", "document"],
+    ids=["compaction", "output-format", "top_k", "server-tool", "document"],
 )
 def test_requests_outside_the_rules_go_to_litellm(
     pair: Pair, llm: StandInLLM, extra: dict[str, Any]
@@ -348,6 +392,15 @@ _optional: dict[str, Any] = {
     "tools": st.sampled_from([[READ_FILE], [READ_FILE, LIST_DIR]]),
     "tool_choice": st.sampled_from([{"type": "auto"}, {"type": "any"}]),
     "metadata": st.builds(lambda t: {"user_id": t}, _text),
+    "thinking": st.sampled_from(
+        [
+            {"type": "adaptive", "display": "omitted"},
+            {"type": "enabled", "budget_tokens": 1024},
+            {"type": "disabled"},
+        ]
+    ),
+    "output_config": st.sampled_from([{"effort": "low"}, {"effort": "high"}]),
+    "context_management": st.just({"edits": [{"type": "clear_thinking_20251015"}]}),
 }
 _bodies = st.builds(
     lambda messages, max_tokens, stream, extra: {
