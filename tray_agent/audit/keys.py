@@ -20,10 +20,10 @@ import binascii
 import contextlib
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -34,6 +34,11 @@ from tray_agent.fsutil import atomic_write, read_bytes_capped
 KEY_NAME = "audit-signing-key"
 KEYS_DIR = "keys"
 _DOMAIN = b"litellm-bridge audit checkpoint v1\n"
+# An export header is signed under its own domain: a checkpoint's signature can never be
+# passed off as an export's, nor the other way round.
+_EXPORT_DOMAIN = b"litellm-bridge audit export v1\n"
+EXPORT_FIELDS = ("format", "first_seq", "prev", "last_seq", "head", "count", "since", "until",
+                 "time", "host", "product_version", "key")  # fmt: skip
 
 
 class _Secrets(Protocol):
@@ -52,6 +57,15 @@ def _raw(public: Ed25519PublicKey) -> bytes:
 
 def checkpoint_message(count: int, head: str, time: str, kid: str) -> bytes:
     return _DOMAIN + f"{count}\n{head}\n{time}\n{kid}\n".encode("ascii")
+
+
+def export_message(header: Mapping[str, Any]) -> bytes:
+    """The bytes an export header's signature covers: ``EXPORT_FIELDS`` in order, one a
+    line (``-`` for an open ``since``/``until``)."""
+    values = ["-" if header.get(k) is None else str(header.get(k)) for k in EXPORT_FIELDS]
+    if any("\n" in v for v in values):
+        raise ValueError("an export header field holds a newline")
+    return _EXPORT_DOMAIN + "".join(v + "\n" for v in values).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,12 @@ class Signer:
     def sign(self, count: int, head: str, time: str) -> str:
         message = checkpoint_message(count, head, time, self.key_id)
         return base64.b64encode(self.private.sign(message)).decode("ascii")
+
+    def sign_export(self, header: Mapping[str, Any]) -> str:
+        """The signature of an export header (its ``key`` must be this key's id)."""
+        if header.get("key") != self.key_id:
+            raise ValueError("the export header names another key")
+        return base64.b64encode(self.private.sign(export_message(header))).decode("ascii")
 
 
 def public_key_file(audit_dir: Path, kid: str) -> Path:
@@ -141,6 +161,21 @@ def check_signature(
         return f"signed with key {kid}, which is not a trusted audit key"
     try:
         key.verify(base64.b64decode(sig, validate=True), checkpoint_message(count, head, time, kid))
+    except (InvalidSignature, ValueError, binascii.Error):
+        return f"its signature does not match (key {kid})"
+    return None
+
+
+def check_export(keys: dict[str, Ed25519PublicKey], header: Mapping[str, Any]) -> str | None:
+    """Why an export header's signature does not hold (None when it does)."""
+    kid, sig = header.get("key"), header.get("sig")
+    if not isinstance(kid, str) or not isinstance(sig, str):
+        return "the export header has no key or signature"
+    key = keys.get(kid)
+    if key is None:
+        return f"signed with key {kid}, which is not a trusted audit key"
+    try:
+        key.verify(base64.b64decode(sig, validate=True), export_message(header))
     except (InvalidSignature, ValueError, binascii.Error):
         return f"its signature does not match (key {kid})"
     return None

@@ -1,8 +1,11 @@
-"""``litellm-bridge audit verify|hash``: check the tamper-evident audit log, search it.
+"""``litellm-bridge audit verify|export|hash``: check the tamper-evident audit log, export
+it for a SIEM, search it.
 
 ``verify [PATH] [--key FILE] [--json]`` checks the log directory (default), one file or an
-export: exit 0 with counts, 1 naming the first bad line. ``hash VALUE`` prints the form an
-identifier takes in the log when the policy hashes identifiers (``audit.hash_identifiers``).
+export: exit 0 with counts, 1 naming the first bad line. ``export [--since T] [--until T]
+--format jsonl|ocsf|cef -o FILE`` writes a signed, verifiable export (``audit/export.py``)
+of a log that verifies. ``hash VALUE`` prints the form an identifier takes in the log when
+the policy hashes identifiers (``audit.hash_identifiers``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,14 @@ def register(sub: Any) -> None:
     )
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.set_defaults(func=cmd_verify)
+    export = asub.add_parser(
+        "export", help="write the log (or a time range) for a SIEM: JSON Lines, OCSF or CEF"
+    )
+    export.add_argument("--since", metavar="T", help="from this time (ISO 8601 or a date)")
+    export.add_argument("--until", metavar="T", help="before this time (a date: through it)")
+    export.add_argument("--format", required=True, choices=("jsonl", "ocsf", "cef"))
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="the export file")
+    export.set_defaults(func=cmd_export)
     hashed = asub.add_parser("hash", help="the form VALUE takes in a log with hashed identifiers")
     hashed.add_argument("value", help="an employee ID or project as you know it")
     hashed.set_defaults(func=cmd_hash)
@@ -68,6 +79,44 @@ def cmd_verify(args: argparse.Namespace, ctx: CliContext) -> int:
     for warning in report.warnings:
         ctx.warn(f"warning: {warning}")
     return 0 if report.ok else 1
+
+
+def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.audit.action import note
+    from tray_agent.audit.export import ExportRefused, export_log, parse_when
+    from tray_agent.audit.keys import load_signer, trusted_keys
+
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until, end=True) if args.until else None
+    except ValueError as exc:
+        raise UserError(str(exc), code=2) from None
+    audit_dir = ctx.paths.audit_dir
+    target = Path(args.output).expanduser().absolute()
+    if target.is_dir():
+        raise UserError(f"{target} is a folder", hint="give a file name: -o audit.jsonl")
+    signer = load_signer(ctx.secrets, audit_dir, create=False)
+    if signer is None:
+        raise UserError(
+            f"no audit signing key in {ctx.secrets.description}: an export cannot be signed",
+            hint="the agent makes the key when it first starts (litellm-bridge start)",
+        )
+    try:
+        done = export_log(audit_dir, target, args.format, signer, trusted_keys(audit_dir),
+                          since=since, until=until)  # fmt: skip
+    except ExportRefused as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    note("audit.exported", format=args.format, path=str(target), events=done.events,
+         first_seq=done.first_seq, last_seq=done.last_seq)  # fmt: skip
+    ctx.print(
+        f"exported {done.events} events and {done.checkpoints} checkpoints "
+        f"(seq {done.first_seq}..{done.last_seq}) as {args.format} to {target}"
+    )
+    for warning in done.warnings:
+        ctx.warn(f"warning: {warning} (stated in the export's header)")
+    return 0
 
 
 def cmd_hash(args: argparse.Namespace, ctx: CliContext) -> int:
