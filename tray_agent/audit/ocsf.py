@@ -4,7 +4,7 @@ Every record is rendered from its audit line alone (and the export's ``Context``
 can render it again and notice an edit of any mapped field, not only of ``raw_data``.
 Mapped: ``time`` (epoch ms), activity and severity (``mapping.py``), ``api.operation`` (the
 route, or the event name), ``http_request``/``http_response`` for requests, the employee ID
-as ``actor.user.uid``, the client tool as ``actor.app_name``, the machine as
+as ``actor.user.uid``, the client tool (else the bridge) as ``actor.app_name``, the machine as
 ``src_endpoint.hostname``, ``metadata`` (product, ``version`` 1.6.0, ``sequence`` = seq,
 ``event_code`` = event name); every other field of the line goes to ``unmapped``; the line
 itself is ``raw_data``. The export's header is the first record: an API Activity "Read"
@@ -76,10 +76,10 @@ def record(line: bytes, ctx: mapping.Context) -> dict[str, Any]:
                   mapping.is_failure(rec), ctx)  # fmt: skip
     event["metadata"]["sequence"] = rec["seq"]
     event["metadata"]["original_time"] = rec["time"]
+    # actor is required: the client tool that made the request, else the bridge itself.
+    event["actor"] = {"app_name": str(rec.get("client") or mapping.PRODUCT_ID)}
     if rec.get("employee_id") is not None:
-        event["actor"] = {"user": {"uid": str(rec["employee_id"])}}
-    if rec.get("client") is not None:
-        event.setdefault("actor", {})["app_name"] = str(rec["client"])
+        event["actor"]["user"] = {"uid": str(rec["employee_id"])}
     if name == "request":
         route = str(rec.get("route") or "")
         event["api"]["operation"] = route or name
@@ -111,6 +111,7 @@ def record_line(line: bytes, ctx: mapping.Context) -> str:
 
 def header_line(header: Mapping[str, Any], ctx: mapping.Context) -> str:
     event = _base(HEADER_EVENT, mapping.epoch_ms(str(header["time"])), 1, False, ctx)
+    event["actor"] = {"app_name": mapping.PRODUCT_ID}
     event["unmapped"] = {"audit_export": dict(header)}
     return _dumps(event)
 
