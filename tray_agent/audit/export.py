@@ -165,8 +165,8 @@ def export_log(
     report = verify_lines(_tapped(paths, sel, tell), keys, Report(files=[str(p) for p in paths]))
     if report.problem is not None:
         raise ExportRefused(
-            f"the audit log does not verify, so it is not exported: {report.problem} "
-            "(see litellm-bridge audit verify)"
+            f"the audit log does not verify: {report.problem} "
+            "(litellm-bridge audit verify shows it)"
         )
     if sel.first_seq is None or sel.last_seq is None:
         raise ExportRefused("no audit lines in that time range: widen --since/--until")

@@ -105,7 +105,7 @@ def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
         done = export_log(audit_dir, target, args.format, signer, trusted_keys(audit_dir),
                           since=since, until=until)  # fmt: skip
     except ExportRefused as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), hint=f"nothing was written to {target}") from None
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
     note("audit.exported", format=args.format, path=str(target), events=done.events,

@@ -17,6 +17,7 @@ DIALOGS = {
     "setup": "tray_agent.dialogs.setup:SetupDialog",
     "save": "tray_agent.dialogs.save:SaveDialog",
     "wizard": "tray_agent.dialogs.wizard:WizardDialog",
+    "audit_export": "tray_agent.dialogs.audit_export:AuditExportDialog",
 }
 
 

@@ -97,6 +97,7 @@ class TrayApp:
             Entry("logs", "Open logs folder", self.open_logs),
             Entry("setup", "Copy CLI setup…", self.copy_setup),
             Entry("diagnostics", "Export diagnostics…", self.export_diagnostics),
+            Entry("audit-export", "Export audit log…", self.export_audit),
             Entry("updates", "Check for updates…", self.check_updates),
             Entry("-2", "-", None),
             Entry(
@@ -404,6 +405,16 @@ class TrayApp:
         target = export_diagnostics(self.paths, Path(result["path"]))
         self.tell("Diagnostics exported", f"Saved to {target}", "diagnostics")
         return target
+
+    def export_audit(self) -> Path | None:
+        """The audit log for the SIEM (as ``litellm-bridge audit export``): the dialog picks
+        the format and file, verifies the log and writes it with a progress bar."""
+        result = self.runner.run("audit_export", {})
+        if not result or not result.get("path"):
+            return None
+        events = result.get("events")
+        self.tell("Audit log exported", f"{events} events saved to {result['path']}", "audit")
+        return Path(result["path"])
 
     def toggle_autostart(self) -> None:
         self._view.lock.check("autostart")  # the entry is greyed; refuse a direct call too
