@@ -121,6 +121,17 @@ def test_update_applied_started_rolled_back_automatically_and_by_hand(
             status = _json(agent, "update", "status")
             assert status["running"] == "0.2.0" and status["trial"] is None
             assert agent.cli("--version").stdout.strip() == "litellm-bridge 0.2.0"
+            # What outlives the version (a client's key helper) names the installed package.
+            r = subprocess.run(
+                [str(agent.exe), "clients", "env", "--shell", "bash"],
+                env={**agent.env, "PATH": "/usr/bin:/bin"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert r.returncode == 0, r.stderr
+            assert f"{app / 'litellm-bridge'} key" in r.stdout, r.stdout
+            assert "versions" not in r.stdout
         finally:
             agent.stop()
 
@@ -134,8 +145,10 @@ def test_update_applied_started_rolled_back_automatically_and_by_hand(
             status = _json(agent, "update", "status")
             assert status["current"] == "0.2.0" and status["running"] == "0.2.0"
             assert "0.3.0" in status["bad"]  # type: ignore[operator]
-            assert "rolled back to 0.2.0" in str(status["notice"])
-            assert "update 0.3.0 was rolled back" in agent.output()
+            # The user is told: on the console, in the agent's status (the tray's notice).
+            assert "update 0.3.0 was rolled back to 0.2.0" in agent.output()
+            part = agent.wait_for(lambda s: bool(s["update"]["notice"]), 30, "the notice")
+            assert "rolled back to 0.2.0" in part["update"]["notice"]
             check = _json(agent, "update", "check")
             assert check["available"] is None and "marked bad" in str(check["why_not"])
         finally:

@@ -83,7 +83,9 @@ def key_command() -> tuple[str, ...]:
     if exe:
         argv: tuple[str, ...] = (exe, "key")
     elif getattr(sys, "frozen", False):
-        argv = (sys.executable, "key")
+        from tray_agent.update.boot import stable_executable
+
+        argv = (stable_executable(), "key")
     else:
         argv = (sys.executable, "-m", "tray_agent", "key")
     home = os.environ.get("LITELLM_BRIDGE_HOME")

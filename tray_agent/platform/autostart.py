@@ -25,7 +25,9 @@ backend = autostart_backend
 def tray_command() -> list[str]:
     """How to start the tray again at login (this installation, this home)."""
     if getattr(sys, "frozen", False):
-        return [sys.executable, "tray"]
+        from tray_agent.update.boot import stable_executable
+
+        return [stable_executable(), "tray"]
     return [sys.executable, "-m", "tray_agent", "tray"]
 
 

@@ -63,6 +63,18 @@ def selected(layout: Layout, state: State) -> str | None:
     return version
 
 
+def stable_executable() -> str:
+    """The program to write where it outlives this version (the login entry, client key
+    helpers): the installed package, which picks the current version at each start. A
+    per-user version's own path would be pruned, or keep starting it after a rollback."""
+    base = os.environ.get(BASE_ENV)
+    if base and getattr(sys, "frozen", False):
+        candidate = Path(base) / _exe_name()
+        if candidate.is_file():
+            return str(candidate)
+    return sys.executable
+
+
 def _exe_name() -> str:
     return Path(sys.executable).name
 
