@@ -1,4 +1,7 @@
-"""The fast path: OpenAI chat requests that need no translation skip LiteLLM.
+"""The fast path: chat requests that need no translation, and ``/v1/messages``, skip LiteLLM.
+
+``/v1/messages`` is translated by LiteLLM's own functions, called directly
+(``sidecar.fast_translate``, ``sidecar.fast_adapted``); docs/FAST_PATH.md lists the rules.
 
 LiteLLM spends 10-15 ms of CPU on every request (auth, router, logging, middleware). For a
 chat request to an OpenAI-compatible upstream that LiteLLM would send on unchanged

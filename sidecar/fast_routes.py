@@ -1,4 +1,6 @@
-"""Which chat requests may skip LiteLLM: the eligibility rules of the fast path.
+"""Which requests may skip LiteLLM: the eligibility rules of the fast path.
+
+Chat requests first; ``/v1/messages`` has its own request rules at the end of this module.
 
 The fast path (``sidecar.fast_path``) forwards an OpenAI chat request to an OpenAI-compatible
 upstream itself. That is only the same as what LiteLLM would do when LiteLLM would not change

@@ -253,8 +253,8 @@ LIMIT_CASES = [
     ("chat", TWIN_MODEL, "litellm"),
     ("chat-stream", INTERNAL_MODEL, "fast"),
     ("chat-stream", TWIN_MODEL, "litellm"),
-    ("messages", INTERNAL_MODEL, "litellm"),
-    ("messages-stream", INTERNAL_MODEL, "litellm"),
+    ("messages", INTERNAL_MODEL, "fast"),
+    ("messages-stream", TWIN_MODEL, "litellm"),
 ]
 LIMIT_IDS = [f"{name}-{path}" for name, _, path in LIMIT_CASES]
 
