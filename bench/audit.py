@@ -10,7 +10,7 @@
    from the User-Agent), the writer's observer on the agent's core thread (fields, queue)
    and its worker's append per event at the batch sizes a 0.5 s flush sees.
 3. Size: bytes of the log per 10,000 requests (checkpoints every 1,000), and of each export
-   format of it.
+   format of it; how long exporting and verifying each takes.
 
 The end-to-end difference is a difference of two medians of loopback requests of ~1-3 ms;
 below ~0.05 ms it is noise, and part 2 says what the writer itself costs.
@@ -238,6 +238,7 @@ def sizes(home: Path, n: int = 10_000) -> dict[str, int]:
     from tray_agent.audit.export import export_log
     from tray_agent.audit.keys import trusted_keys
     from tray_agent.audit.log import log_files
+    from tray_agent.audit.verify import verify_path
 
     writer, agent = make_writer(home / "size")
     for i in range(n):
@@ -247,10 +248,17 @@ def sizes(home: Path, n: int = 10_000) -> dict[str, int]:
     writer.flush(final=True)
     audit, signer = writer.dir, writer.log.signer
     out = {"log": sum(p.stat().st_size for p in log_files(audit))}
+    timings = []
     for fmt in ("jsonl", "ocsf", "cef"):
         target = home / "size" / f"export.{fmt}"
+        began = time.perf_counter()
         export_log(audit, target, fmt, signer, trusted_keys(audit))
+        made = time.perf_counter() - began
+        report = verify_path(target, trusted_keys(audit))
+        assert report.ok, report.problem
+        timings.append(f"{fmt} {made:.2f} s + verify {time.perf_counter() - began - made:.2f} s")
         out[fmt] = target.stat().st_size
+    print(f"export of {n:,} requests: " + "; ".join(timings))
     print(
         f"\nper {n:,} requests: log {out['log'] / 1e6:.2f} MB; exports: "
         + ", ".join(f"{f} {out[f] / 1e6:.2f} MB" for f in ("jsonl", "ocsf", "cef"))
