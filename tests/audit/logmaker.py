@@ -15,8 +15,9 @@ from tray_agent.secrets import MemoryStore
 DAY = 86400.0
 START = 1_796_083_200.0  # 2026-12-01T00:00:00Z
 EMPLOYEE = "E10442"
-# Values a CEF or JSON writer must escape: pipes, equals, backslashes, a line break.
-AWKWARD = "upstream said: a|b=c \\ d\nsecond line"
+# Values a CEF or JSON writer must escape: pipes, equals, backslashes, a line break; and a
+# letter beyond ASCII (CEF is UTF-8).
+AWKWARD = "upstream said: a|b=c \\ d\nsecond line, caf\u00e9"
 
 
 class Clock:

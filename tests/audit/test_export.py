@@ -35,7 +35,7 @@ def log(paths: Paths) -> Log:
 def carried(path: Path, fmt: str) -> list[bytes]:
     """The audit lines an export's records carry (read the plain way, not with our code)."""
     out = []
-    for text in path.read_text().splitlines()[1:]:
+    for text in path.read_text(encoding="utf-8").splitlines()[1:]:
         if fmt == "jsonl":
             out.append(text.encode())
         elif fmt == "ocsf":
@@ -102,11 +102,11 @@ def test_every_line_is_exported_and_the_export_verifies_offline(
 
 
 def records(path: Path) -> list[str]:
-    return path.read_text().splitlines()
+    return path.read_text(encoding="utf-8").splitlines()
 
 
 def write(path: Path, lines: list[str]) -> None:
-    path.write_text("".join(line + "\n" for line in lines))
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
 def _edit_first_field(fmt: str, text: str) -> str:
@@ -253,7 +253,7 @@ def test_a_broken_log_is_refused_naming_the_line_and_nothing_is_written(
     code, _out, err = cli(paths, log, "export", "--format", "ocsf", "-o", str(target))
     assert code == 1
     assert "does not verify" in err and f"{victim}:3" in err, err
-    assert target.read_text() == "an older export\n"  # untouched
+    assert target.read_text(encoding="utf-8") == "an older export\n"  # untouched
     assert [p.name for p in out_dir.iterdir()] == ["export.ocsf"]  # no temp file left
 
 

@@ -53,7 +53,7 @@ def no_extras(model: BaseModel, where: str = "") -> list[str]:
 
 def test_every_ocsf_record_is_a_valid_api_activity(exported: Any) -> None:
     log, out = exported
-    lines = out["ocsf"].read_text().splitlines()
+    lines = out["ocsf"].read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(log.lines()) + 1  # the header, then every line
     seen_activities = set()
     for number, text in enumerate(lines, start=1):
@@ -92,7 +92,7 @@ def test_every_ocsf_record_is_a_valid_api_activity(exported: Any) -> None:
 def test_an_invalid_ocsf_event_is_rejected_by_the_validator(exported: Any) -> None:
     """The validator is not a rubber stamp: the mistakes an exporter could make fail."""
     _log, out = exported
-    good = json.loads(out["ocsf"].read_text().splitlines()[5])
+    good = json.loads(out["ocsf"].read_text(encoding="utf-8").splitlines()[5])
     for bad in ({"type_uid": 600301}, {"time": "yesterday"}, {"severity_id": 42},
                 {"api": {}}, {"class_uid": 1001}):  # fmt: skip
         with pytest.raises(ValueError):
@@ -177,7 +177,7 @@ def test_the_strict_cef_parser_refuses_what_the_standard_forbids() -> None:
 
 def test_every_cef_record_parses_and_keeps_awkward_values(exported: Any) -> None:
     log, out = exported
-    lines = out["cef"].read_text().splitlines()
+    lines = out["cef"].read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(log.lines()) + 1
     awkward = 0
     for number, text in enumerate(lines, start=1):
@@ -213,6 +213,6 @@ def test_a_header_field_with_a_pipe_and_a_backslash_is_escaped(
     log = make_log(paths.audit_dir, days=1, per_day=2)
     target = tmp_path / "x.cef"
     export_log(log.dir, target, "cef", log.signer, log.keys, version="1.0|beta\\2")
-    for text in target.read_text().splitlines():
+    for text in target.read_text(encoding="utf-8").splitlines():
         head, _ext = parse_cef(text)
         assert head[2] == "1.0|beta\\2"

@@ -1,4 +1,4 @@
-"""ArcSight CEF records of audit lines, one a line.
+"""ArcSight CEF records of audit lines, one a line (UTF-8).
 
 ``CEF:0|LiteLLM Bridge|litellm-bridge|<version>|<event>|<name>|<severity>|<extension>``.
 Escaping as the CEF standard asks: ``\\`` and ``|`` in header fields; ``\\``, ``=`` and line

@@ -260,7 +260,7 @@ def _write_atomically(target: Path, lines: Iterator[str]) -> None:
         raise WriteError(exc.errno, write_problem(exc, target), str(target)) from exc
     try:
         platform_files.set_mode(fd, 0o600)  # identifiers of people: not for everyone
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             for text in lines:
                 fh.write(text + "\n")
             fh.flush()
@@ -289,7 +289,7 @@ def open_export(path: Path) -> OpenedExport | None:
     """The export whose header is ``path``'s first line (None: not an export)."""
     try:
         with open(path, "rb") as fh:
-            first = fh.readline(4 * MAX_LINE_BYTES).rstrip(b"\r\n").decode("ascii")
+            first = fh.readline(4 * MAX_LINE_BYTES).rstrip(b"\r\n").decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     for reader in WRITERS.values():
@@ -323,7 +323,7 @@ def verify_export(opened: OpenedExport, keys: dict[str, Ed25519PublicKey]) -> Re
             end[0] = number
             if number == 1:
                 continue
-            text = raw.decode("ascii", "replace")
+            text = raw.decode("utf-8", "replace")
             try:
                 line = opened.reader.raw_of(text)
                 rendered = opened.reader.record_line(line, ctx)
