@@ -134,7 +134,17 @@ class Account:
         except OSError as exc:
             raise AccountError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
         try:
-            return _Record.from_json(json.loads(raw))
+            data = json.loads(raw)
+            found = data.get("version") if isinstance(data, dict) else None
+            if isinstance(found, int) and found > FILE_VERSION:
+                # Never misread (or call damaged) what a newer release wrote: after a rollback
+                # the newer version can still read it.
+                raise AccountError(
+                    f"{self.path} was written by a newer LiteLLM Bridge (format {found}; this "
+                    f"version reads {FILE_VERSION}): start the newer version again "
+                    "(`litellm-bridge update status` lists them)"
+                )
+            return _Record.from_json(data)
         except (ValueError, TypeError) as exc:
             raise AccountError(
                 f"{self.path} is damaged; remove it and create the account again "

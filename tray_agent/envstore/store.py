@@ -126,7 +126,11 @@ class EnvStore:
                 "and add the entries again with litellm-bridge env set"
             ) from exc
         if data.version > FILE_VERSION:
-            raise EnvStoreError(f"{self.path} was written by a newer version (v{data.version})")
+            raise EnvStoreError(
+                f"{self.path} was written by a newer LiteLLM Bridge (format {data.version}; this "
+                f"version reads {FILE_VERSION}): start the newer version again "
+                "(`litellm-bridge update status` lists them)"
+            )
         return data
 
     def entries(self) -> list[EnvEntry]:
