@@ -12,8 +12,11 @@ Runtime extension: status gains ``update``: ``{"mode", "ready", "checked_at", "e
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -36,27 +39,50 @@ def next_wait(rng: random.Random, first: bool) -> float:
     return INTERVAL * rng.uniform(1 - JITTER, 1 + JITTER)
 
 
-def check_and_install(rt_paths: Any, install: bool) -> dict[str, Any]:
-    """One check (and install when ``install``): what status and the tray report."""
-    # Imported here: the TUF client is loaded on the first check, not at every agent start.
-    from tray_agent.update.fetch import Client, Refused
-    from tray_agent.update.install import apply, installed_version, metadata_dir
+APPLY_TIMEOUT = 3600.0
 
+
+def _cli() -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "tray_agent"]
+
+
+def check_and_install(rt_paths: Any, install: bool) -> dict[str, Any]:
+    """One check (and install when ``install``): what status and the tray report.
+
+    Runs ``litellm-bridge update check|apply --json`` as a child: the download and the
+    unpacked app's manifest check then use none of the agent's memory or its record of the
+    verified sidecar (which a check of another app folder would replace).
+    """
     result: dict[str, Any] = {"checked_at": time.time(), "error": None, "ready": None}
     try:
         source = resolve(rt_paths)
-        result["mode"] = source.mode
-        if source.mode == "off" or not source.url:
-            return result  # nothing to check: not an error to report every 4 hours
-        if install:
-            applied = apply(source, rt_paths.data_dir)
-            result["ready"] = None if applied is None else applied.version
-        else:
-            layout = Layout(rt_paths.data_dir)
-            found = Client(source, metadata_dir(rt_paths.data_dir)).find(installed_version(layout))
-            result["available"] = found.available
-    except (Refused, UpdateSourceError, UpdateStateError, OSError) as exc:
+    except UpdateSourceError as exc:
         result["error"] = str(exc)
+        return result
+    result["mode"] = source.mode
+    if source.mode == "off" or not source.url:
+        return result  # nothing to check: not an error to report every 4 hours
+    argv = [*_cli(), "update", "apply" if install else "check", "--json"]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=APPLY_TIMEOUT, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        result["error"] = f"update {argv[-2]} did not finish: {exc}"
+        return result
+    try:
+        doc = json.loads(done.stdout)
+    except ValueError:
+        doc = None  # a user error (unreadable settings): its message is on stderr
+    if not isinstance(doc, dict) or not doc.get("ok"):
+        error = doc.get("error") if isinstance(doc, dict) else None
+        result["error"] = str(error or done.stderr.strip()[-300:] or "update failed")
+    elif install:
+        result["ready"] = doc.get("installed")
+    else:
+        result["available"] = doc.get("available")
     return result
 
 
