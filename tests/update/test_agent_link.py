@@ -59,3 +59,23 @@ def test_agent_checks_on_request_installs_and_shows_a_rollback_notice_once(
             assert summary(again)[0] == "No update"
         finally:
             agent.stop()
+
+
+def test_a_refused_check_is_reported_with_its_reason(tmp_path: Path, update_env: Path) -> None:
+    release.shipped_root()  # the development root this run trusts
+    home = tmp_path / "home"
+    # Discard port 9 on loopback: nothing listens there.
+    write_config(home, free_port(), bridge={"update": {"url": "http://127.0.0.1:9/"}})
+    agent = AgentProc(home, start_sidecar=False)
+    try:
+        agent.wait_for(lambda s: "update" in s, 60, "the update part of status")
+        with ControlClient.require(get_paths({"LITELLM_BRIDGE_HOME": str(home)})) as client:
+            result = client.call("update_check", install=True, timeout=120)
+        assert result["ready"] is None
+        assert "cannot reach the update repository http://127.0.0.1:9/" in result["error"]
+        title, _message = summary(result)
+        assert title == "Update refused"
+        status = agent.wait_for(lambda s: bool(s["update"]["error"]), 30, "the error")
+        assert "cannot reach" in status["update"]["error"]
+    finally:
+        agent.stop()
