@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -83,10 +84,7 @@ class FileFetcher(FetcherInterface):
         return self._chunks(fh)
 
     @staticmethod
-    def _chunks(fh: object) -> Iterator[bytes]:
-        import io
-
-        assert isinstance(fh, io.BufferedReader)
+    def _chunks(fh: BinaryIO) -> Iterator[bytes]:
         with fh:
             while chunk := fh.read(1 << 20):
                 yield chunk
