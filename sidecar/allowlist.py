@@ -136,6 +136,10 @@ def canonical_headers(
     LiteLLM takes ``Authorization`` only as ``Bearer <key>`` (one space, that case):
     ``BEARER <key>`` made it answer a bare 500, two spaces a 400 about a database. Every
     credential header already carried the master key, so each is set to exactly that.
+
+    Every served route takes a JSON body, and the policy reads the body as JSON; LiteLLM
+    would parse a form-encoded body as a form instead, so one body could name an allowed
+    model to the policy and a denied one to LiteLLM. The body is declared JSON, always.
     """
     canonical: list[tuple[bytes, bytes]] = []
     for name, value in headers:
@@ -144,7 +148,10 @@ def canonical_headers(
             value = b"Bearer " + master_key
         elif lowered in _KEY_HEADERS:
             value = master_key
+        elif lowered == b"content-type":
+            continue
         canonical.append((name, value))
+    canonical.append((b"content-type", b"application/json"))
     return canonical
 
 

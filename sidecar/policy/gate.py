@@ -152,11 +152,12 @@ class PolicyGate:
         return self._compiled
 
     def model_allowed(self, policy: CompiledPolicy, name: str) -> bool:
-        """The name the client asked for and the configured name it resolves to, both."""
+        """The name the client asked for and the configured name it resolves to, both; a
+        name that resolves to no configured model is refused (see ``ModelNames``)."""
         if not policy.models.allows(name):
             return False
         resolved = self.names.resolve(name)
-        return resolved is None or resolved == name or policy.models.allows(resolved)
+        return resolved is not None and (resolved == name or policy.models.allows(resolved))
 
     async def admit(
         self,
@@ -200,7 +201,9 @@ class PolicyGate:
             record.model = resolved or name
         if policy.models.restricts and not self.model_allowed(policy, name or ""):
             allows_none = policy.models.allow == ()
-            return refusal.model_denied(name or "", allows_none, policy.invalid is not None)
+            return refusal.model_denied(
+                name or "", allows_none, policy.invalid is not None, unknown=resolved is None
+            )
         if not limited:
             return Admission(self, policy, receive, False)
         per_model = tuple(

@@ -62,9 +62,13 @@ class ModelNames:
     """The configured model names of the effective config, for resolving a client's name.
 
     A name resolves to itself when a deployment has that ``model_name``, else through the
-    router's ``model_group_alias``, else to the first wildcard ``model_name`` (``corp/*``)
-    it matches, as LiteLLM's router routes it. Unknown names resolve to None (LiteLLM will
-    answer them 400 without calling anything).
+    router's ``model_group_alias`` or ``litellm_settings.model_alias_map``, else to the
+    ``model_name`` of the deployment whose ``litellm_params.model`` or ``model_info.id`` it
+    is (LiteLLM's router serves a request naming a deployment directly), else to the first
+    wildcard ``model_name`` (``corp/*``) it matches. Unknown names resolve to None; a policy
+    with model rules refuses them (``PolicyGate.model_allowed``): LiteLLM knows ways to name
+    a deployment (a generated id) this list cannot, and a name the policy cannot place is
+    not let through.
     """
 
     def __init__(
@@ -86,10 +90,23 @@ class ModelNames:
         if not isinstance(config, Mapping):
             return cls()
         names: list[str] = []
+        aliases: dict[str, str] = {}
+        deployments: dict[str, str] = {}
         for entry in config.get("model_list") or ():
             if isinstance(entry, Mapping) and isinstance(entry.get("model_name"), str):
-                names.append(entry["model_name"])
-        aliases: dict[str, str] = {}
+                name = entry["model_name"]
+                names.append(name)
+                params, info = entry.get("litellm_params"), entry.get("model_info")
+                for holder, key in ((params, "model"), (info, "id")):
+                    value = holder.get(key) if isinstance(holder, Mapping) else None
+                    if isinstance(value, str):
+                        deployments.setdefault(value, name)
+        settings = config.get("litellm_settings")
+        alias_map = settings.get("model_alias_map") if isinstance(settings, Mapping) else None
+        if isinstance(alias_map, Mapping):
+            for alias, target in alias_map.items():
+                if isinstance(alias, str) and isinstance(target, str):
+                    aliases[alias] = target
         router = config.get("router_settings")
         raw = router.get("model_group_alias") if isinstance(router, Mapping) else None
         if isinstance(raw, Mapping):
@@ -98,6 +115,8 @@ class ModelNames:
                     target = target.get("model")
                 if isinstance(alias, str) and isinstance(target, str):
                     aliases[alias] = target
+        for deployment, name in deployments.items():
+            aliases.setdefault(deployment, name)
         return cls(names, aliases)
 
     def resolve(self, name: str) -> str | None:

@@ -75,7 +75,16 @@ class Refusal:
         return headers
 
 
-def model_denied(name: str, allows_none: bool = False, invalid: bool = False) -> Refusal:
+def model_denied(
+    name: str, allows_none: bool = False, invalid: bool = False, unknown: bool = False
+) -> Refusal:
+    if unknown and not (invalid or allows_none):
+        return Refusal(
+            403,
+            MODEL_DENIED,
+            f"model {name!r} is not one of the configured models, and {POLICY_NAME} lets "
+            "only those through; ask for a model that GET /v1/models lists",
+        )
     if invalid:
         why = "organization policy invalid: every model is refused until it is fixed"
     elif allows_none:

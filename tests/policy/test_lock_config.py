@@ -170,3 +170,25 @@ def test_a_config_lock_without_a_managed_copy_is_an_invalid_policy(
     eff = evaluate({"LITELLM_BRIDGE_POLICY_DIR": str(d)})
     assert eff.state == "locked_down" and eff.error is not None
     assert "lock.config needs managed_config" in str(eff.error)
+
+
+def test_a_config_swapped_in_after_the_restore_is_not_what_gets_served(
+    paths: Paths, policy_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race a user can run with inotify: restore config.yaml, then rename their own file
+    # in before prepare reads it. Prepare uses the managed copy's bytes, never a re-read.
+    from tray_agent.policy import managed as managed_mod
+
+    managed_policy(policy_env, {"config": True})
+    user = write_config(paths.config_file.parent.parent, 4000)
+    real = managed_mod.enforce
+
+    def enforce_then_swap(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        user.write_text(user.read_text().replace("managed-chat", "evil-chat"))
+        return found
+
+    monkeypatch.setattr(managed_mod, "enforce", enforce_then_swap)
+    prepared = prepare(paths, MemoryStore())
+    assert "evil-chat" in user.read_text()  # the swap happened
+    assert prepared.model_names == ["managed-chat"] and "evil-chat" not in prepared.effective_yaml

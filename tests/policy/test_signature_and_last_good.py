@@ -115,3 +115,42 @@ def test_never_good_locks_down_with_the_words(tmp_path: Path) -> None:
     assert view["error"].startswith("organization policy invalid: ")
     assert all(view["locked"].values())
     assert eff.enforced() is not None and eff.enforced()["models"]["allow"] == []  # type: ignore[index]
+
+
+def test_a_record_nested_to_crash_the_parser_changes_nothing(tmp_path: Path) -> None:
+    # A user can write the record (it is in their data dir): deep nesting made json raise
+    # RecursionError, which escaped and left the agent with no policy at all.
+    d = policy_dir(tmp_path)
+    store = store_for(tmp_path, b"k" * 32)
+    (tmp_path / RECORD_FILE).write_text("[" * 200_000)
+    write_policy(d / "policy.json", {"models": {"deny": ["demo-chat"]}})
+    eff = evaluate(env(d), store)
+    assert eff.state == "policy" and eff.policy.models.deny == ["demo-chat"]
+    write_policy(d / "policy.json", "{oops")
+    (tmp_path / RECORD_FILE).write_text("[" * 200_000)
+    assert evaluate(env(d), store).state == "locked_down"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"limits": {"rpm": ' + "1" * 5000 + "}}",  # more digits than Python converts
+        '{"models": ' + "[" * 900 + "]" * 900 + "}",  # deep enough to crash a recursive walk
+    ],
+)
+def test_hostile_policy_content_is_an_error_not_a_crash(tmp_path: Path, content: str) -> None:
+    d = policy_dir(tmp_path)
+    write_policy(d / "policy.json", content)
+    eff = evaluate(env(d), store_for(tmp_path, b"k" * 32))
+    assert eff.state == "locked_down" and eff.error is not None
+    assert eff.error.reason == "syntax"
+
+
+def test_a_policy_that_cannot_be_evaluated_locks_everything() -> None:
+    from tray_agent.policy.load import unevaluable
+    from tray_agent.policy.view import build_view
+
+    view = build_view(unevaluable(RuntimeError("boom")))
+    assert view["state"] == "locked_down" and all(view["locked"].values())
+    assert view["effective"]["models"]["allow"] == []
+    assert "cannot be evaluated (RuntimeError)" in str(view["error"])

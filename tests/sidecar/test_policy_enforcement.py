@@ -8,6 +8,7 @@ after them is acknowledged only once the lines before it were applied.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.timeout(360)
 
 TWIN_MODEL = "internal-model-litellm"
 BLOCKED_MODEL = "blocked-model"
+BLOCKED_ID = "blocked-deployment-id"  # its model_info.id: LiteLLM routes that name too
 SPEC = {"token": ["token"], "literal": {"project": PROJECT}}
 INJECT = {INTERNAL_MODEL: SPEC, TWIN_MODEL: SPEC, BLOCKED_MODEL: SPEC}
 LITELLM_MARK = "x-litellm-call-id"
@@ -48,7 +50,10 @@ def config_path(tmp_path_factory: pytest.TempPathFactory, llm: StandInLLM) -> Pa
     models = [
         chat_model(INTERNAL_MODEL, llm.url + "/v1"),
         twin,
-        chat_model(BLOCKED_MODEL, llm.url + "/v1"),
+        {
+            **chat_model(BLOCKED_MODEL, llm.url + "/v1"),
+            "model_info": {"id": "blocked-deployment-id"},
+        },
         mock_model(DEMO_MODEL),
     ]
     return write_effective_config(directory, models)
@@ -215,6 +220,41 @@ def test_a_body_the_policy_cannot_read_a_model_from_is_refused(
         'checked on the JSON body\'s one \\"model\\"' in response.text or "model" in response.text
     )
     assert llm.requests == []
+
+
+@pytest.mark.parametrize("path", ["/v1/completions", "/v1/embeddings", "/v1/responses"])
+def test_a_body_that_is_json_and_a_form_cannot_name_two_models(
+    sidecar: Sidecar, llm: StandInLLM, path: str
+) -> None:
+    # Valid JSON naming an allowed model, and a valid form naming a denied one: the policy
+    # reads the JSON, so LiteLLM must too (the body is declared JSON before it sees it).
+    apply(sidecar, {"models": {"allow": None, "deny": ["blocked-*"]}})
+    llm.clear()
+    form = f"&model={BLOCKED_MODEL}&prompt=hello&input=hello&"
+    body = json.dumps({"model": INTERNAL_MODEL, "prompt": "x", "input": "x", "z": form})
+    httpx.post(
+        sidecar.url + path,
+        content=body.encode(),
+        headers={**sidecar.auth, "content-type": "application/x-www-form-urlencoded"},
+        timeout=60,
+    )
+    reached = {str((r.body or {}).get("model")) for r in llm.requests if isinstance(r.body, dict)}
+    assert not any(BLOCKED_MODEL in m for m in reached), reached
+
+
+@pytest.mark.parametrize("name", [f"hosted_vllm/{BLOCKED_MODEL}", BLOCKED_ID])
+def test_a_denied_model_named_by_its_deployment_is_refused(
+    sidecar: Sidecar, llm: StandInLLM, name: str
+) -> None:
+    # LiteLLM's router serves a request naming a deployment's litellm_params.model or its
+    # model_info.id; the policy resolves both to the model_name and refuses what it cannot.
+    apply(sidecar, {"models": {"allow": None, "deny": ["blocked-*"]}})
+    llm.clear()
+    response = post(sidecar, route("chat"), name)
+    assert response.status_code == 403, response.text
+    assert llm.requests == []
+    unknown = post(sidecar, route("chat"), "no-such-deployment")
+    assert unknown.status_code == 403 and "not one of the configured models" in unknown.text
 
 
 def test_models_listing_leaves_out_denied_models(sidecar: Sidecar) -> None:

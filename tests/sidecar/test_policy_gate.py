@@ -92,7 +92,8 @@ def test_the_asked_name_and_the_configured_name_it_resolves_to_must_both_be_allo
 
 
 def test_gemini_model_comes_from_the_path() -> None:
-    gate, _, _ = make_gate({"models": {"allow": ["corp-*"], "deny": ["corp-llm"]}})
+    names = ModelNames(["corp-llm", "corp-other"])
+    gate, _, _ = make_gate({"models": {"allow": ["corp-*"], "deny": ["corp-llm"]}}, names)
     assert refused(request(gate, "corp-llm", GEMINI, body=b"{}")[0]).reason == "model_denied"
     admitted(request(gate, "corp-other", GEMINI, body=b"{}")[0])
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tray_agent.config.issues import ConfigInvalid, ConfigIssue
 from tray_agent.config.render import render_effective
-from tray_agent.config.validate import validate_file
+from tray_agent.config.validate import read_text, validate_file
 from tray_agent.envstore.names import name_problem
 from tray_agent.envstore.store import EnvStore, EnvStoreError
 from tray_agent.envstore.values import MAX_TOTAL_BYTES, entry_bytes, value_problem
@@ -179,6 +179,23 @@ def _too_big(file: str, values: dict[str, str]) -> ConfigIssue | None:
     )
 
 
+def _config_text(paths: Paths, managed: Enforcement) -> str:
+    """config.yaml's content, read once: validation and rendering see the same bytes (a
+    file swapped between two reads cannot get one version checked and another served).
+    Under ``lock.config`` it is the admin's managed copy itself."""
+    if managed.managed_bytes is not None:
+        try:
+            return managed.managed_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigInvalid(
+                [ConfigIssue(str(paths.config_file), None, None, f"not UTF-8: {exc}")]
+            ) from exc
+    text, issue = read_text(paths.config_file)
+    if issue is not None or text is None:
+        raise ConfigInvalid([issue] if issue else [])
+    return text
+
+
 def prepare(paths: Paths, secrets: SecretStore) -> Prepared:
     """Validate config.yaml against the env store and render the effective config.
 
@@ -200,15 +217,20 @@ def prepare(paths: Paths, secrets: SecretStore) -> Prepared:
         _bad_entry_issue(env_file, name, problem, name in read.secret_names)
         for name, problem in read.bad.items()
     ]
+    text = _config_text(paths, managed)
+    # Under lock.config the managed copy is what is read, and its includes resolve beside
+    # it (admin-owned), not beside the user's config.yaml.
+    source = managed.state.managed_config if managed.managed_bytes is not None else None
+    source = source or paths.config_file
     issues = [
         _referenced_bad(i, read.bad, read.secret_names)
-        for i in validate_file(paths.config_file, read.enabled, read.disabled)
+        for i in validate_file(source, read.enabled, read.disabled, text)
         if i.is_error
     ]
     if issues:
         raise ConfigInvalid(issues)
     try:
-        rendered = render_effective(paths.config_file)
+        rendered = render_effective(source, text=text)
     except ConfigInvalid as exc:
         raise ConfigInvalid([i for i in exc.issues if i.is_error]) from exc
     missing = read.missing

@@ -119,19 +119,24 @@ def validate_file(
     path: Path | str,
     env_names: Collection[str] | None = None,
     disabled_names: Collection[str] = (),
+    text: str | None = None,
 ) -> list[ConfigIssue]:
-    """Validate a config file; see ``validate_text``."""
-    text, issue = read_text(Path(path))
-    if issue is not None or text is None:
-        return [issue] if issue else []
+    """Validate a config file (``text``: its content, already read); see ``validate_text``."""
+    if text is None:
+        text, issue = read_text(Path(path))
+        if issue is not None or text is None:
+            return [issue] if issue else []
     return validate_text(text, str(path), env_names, disabled_names)
 
 
-def load_config(path: Path | str) -> Loaded:
-    """Parse and validate a config (env entries not checked); raise ``ConfigInvalid`` on errors."""
-    text, issue = read_text(Path(path))
-    if issue is not None or text is None:
-        raise ConfigInvalid([issue] if issue else [])
+def load_config(path: Path | str, text: str | None = None) -> Loaded:
+    """Parse and validate a config (env entries not checked); raise ``ConfigInvalid`` on errors.
+
+    ``text``: the file's content as already read (one read serves every step)."""
+    if text is None:
+        text, issue = read_text(Path(path))
+        if issue is not None or text is None:
+            raise ConfigInvalid([issue] if issue else [])
     out, config, parsed = _check(text, str(path), None, ())
     issues = sorted(out.issues, key=lambda i: _order(i, str(path)))
     if config is None or parsed is None or any(i.is_error for i in issues):

@@ -25,11 +25,14 @@ def evaluate_for(
     paths: Paths, secrets: SecretStore | None = None, environ: Mapping[str, str] | None = None
 ) -> Effective:
     """The full decision (sources, origins, problems) for ``policy show`` and doctor."""
-    from tray_agent.policy.load import evaluate, store_for
+    from tray_agent.policy.load import evaluate, store_for, unevaluable
     from tray_agent.policy.store import mac_key_from
 
     store = store_for(paths.data_dir, mac_key_from(secrets, create=False))
-    return evaluate(environ, store, save=False)
+    try:
+        return evaluate(environ, store, save=False)
+    except Exception as exc:  # fail closed, as the agent does (policy/watch.py)
+        return unevaluable(exc)
 
 
 def effective(paths: Paths, secrets: SecretStore | None = None) -> tuple[Policy, dict[str, Any]]:

@@ -19,7 +19,7 @@ from tray_agent.policy.parse import parse_policy_bytes
 from tray_agent.policy.problems import PolicyProblem
 from tray_agent.policy.schema import LOCKED_DOWN, Policy
 from tray_agent.policy.signature import policy_public_key
-from tray_agent.policy.sources import Discovery, Location, discover
+from tray_agent.policy.sources import Discovery, Location, discover, locate, machine_dir
 from tray_agent.policy.store import LastGoodStore
 
 State = Literal["none", "policy", "last_good", "locked_down"]
@@ -121,6 +121,19 @@ def evaluate(
     return Effective(
         LOCKED_DOWN, "locked_down", found.location, found.names, {}, found.problems, signed
     )
+
+
+def unevaluable(exc: BaseException) -> Effective:
+    """What is in force when the policy could not be evaluated at all: everything locked,
+    no model served -- not "no policy" (which would unlock everything)."""
+    try:
+        location = locate()
+    except Exception:
+        location = Location(machine_dir(), machine=True, env_ignored=False)
+    problem = PolicyProblem(
+        "unreadable", str(location.directory), f"cannot be evaluated ({type(exc).__name__})"
+    )
+    return Effective(LOCKED_DOWN, "locked_down", location, [], {}, [problem])
 
 
 def store_for(data_dir: Path, mac_key: bytes | None) -> LastGoodStore:

@@ -43,6 +43,7 @@ class Enforcement:
     state: LockState = UNLOCKED
     config_file: str = "config.yaml"
     notes: list[ConfigIssue] = field(default_factory=list)
+    managed_bytes: bytes | None = None  # config.yaml's content under lock.config
 
     def note(self, message: str, hint: str | None = None) -> None:
         self.notes.append(ConfigIssue(self.config_file, None, None, message, hint, "warning"))
@@ -139,11 +140,12 @@ def _check_trusted(managed: Path, state: LockState) -> None:
         raise _refused(managed, problem.message, state)
 
 
-def restore_config(config: Path, state: LockState) -> bool:
-    """Make ``config`` the managed copy; True when it differed (and was replaced)."""
+def restore_config(config: Path, state: LockState) -> tuple[bool, bytes | None]:
+    """Make ``config`` the managed copy: (whether it differed and was replaced, the managed
+    copy's bytes -- what must be validated and rendered, never a re-read of ``config``)."""
     managed = state.managed_config
     if managed is None:
-        return False
+        return False, None
     _check_trusted(managed, state)
     try:
         wanted = read_bytes_capped(managed, MANAGED_MAX_BYTES, "the managed config")
@@ -155,7 +157,7 @@ def restore_config(config: Path, state: LockState) -> bool:
         except FileNotFoundError:
             have = None
         if have == wanted:
-            return False
+            return False, wanted
         try:
             atomic_write(config, wanted, mode=0o600)
         except OSError as exc:
@@ -170,15 +172,20 @@ def restore_config(config: Path, state: LockState) -> bool:
                     )
                 ]
             ) from exc
-    return have is not None
+    return have is not None, wanted
 
 
 def enforce(paths: Paths, secrets: SecretStore | None = None) -> Enforcement:
     """Apply ``lock.config`` to the files (restore config.yaml) before they are read."""
     found = Enforcement(from_files(paths, secrets), str(paths.config_file))
     state = found.state
-    # A missing config.yaml is created from the managed copy without a notice.
-    if state.is_locked("config") and restore_config(paths.config_file, state):
+    if not state.is_locked("config"):
+        return found
+    # A missing config.yaml is created from the managed copy without a notice. The managed
+    # bytes are what prepare reads from then on: config.yaml is the user's file, and a swap
+    # between this restore and a later read of it would otherwise be validated and served.
+    restored, found.managed_bytes = restore_config(paths.config_file, state)
+    if restored:
         found.note(
             f"{RESTORED} ({', '.join(state.source) or 'organization policy'}): the change "
             f"was not applied and the file was restored from {state.managed_config}",

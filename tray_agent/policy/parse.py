@@ -57,6 +57,29 @@ def parse_policy_bytes(data: bytes, source: str) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise PolicyProblem("syntax", source, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise PolicyProblem("syntax", source, f"invalid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise PolicyProblem("not_object", source, "must be a JSON object ({...})")
+    if _depth(doc) > MAX_DEPTH:
+        raise PolicyProblem(
+            "syntax", source, f"nested deeper than {MAX_DEPTH} levels: not a policy"
+        )
     return doc
+
+
+MAX_DEPTH = 16  # the schema needs 4 (limits.per_model.<name>.rpm); merge walks recursively
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and lists nest (iteratively: a hostile file cannot recurse us)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest

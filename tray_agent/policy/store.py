@@ -108,7 +108,7 @@ class LastGoodStore:
             record = json.loads(raw)
             body = {k: v for k, v in record.items() if k not in ("sha256", "mac")}
             canonical = _canonical(body)
-        except (ValueError, AttributeError, TypeError):
+        except Exception:  # anything (deep nesting: RecursionError) means "not usable"
             return None, "not a policy record"
         if not hmac.compare_digest(
             str(record.get("sha256", "")), hashlib.sha256(canonical).hexdigest()

@@ -20,7 +20,7 @@ from typing import Any
 from tray_agent.logs.setup import event
 from tray_agent.platform.machine_policy import machine_policy
 from tray_agent.policy.events import PolicyChanged
-from tray_agent.policy.load import Effective, evaluate, store_for
+from tray_agent.policy.load import Effective, evaluate, store_for, unevaluable
 from tray_agent.policy.sources import DROPIN_DIR, POLICY_FILE, locate, machine_dir
 from tray_agent.policy.store import mac_key_from
 from tray_agent.policy.view import build_view
@@ -85,9 +85,9 @@ class PolicyWatch:
     def _apply(self) -> None:
         try:
             eff = evaluate(store=self._store)
-        except Exception:
+        except Exception as exc:  # fail closed: never "no policy" because reading failed
             log.exception("policy.evaluate_failed")
-            return
+            eff = unevaluable(exc)
         view = build_view(eff)
         if view == self.view:
             return
