@@ -123,3 +123,17 @@ def test_a_refused_policy_is_announced_once_with_its_reason() -> None:
     assert "last good one stays" in first[0].message and "chmod 644" in first[0].message
     assert n.update(refused) == [], "the same refusal is not announced again"
     assert n.update({"policy": {"state": "ok"}}) == []
+
+
+def test_an_audit_log_that_cannot_be_written_or_does_not_verify_is_announced_once() -> None:
+    n = Notices()
+    full = {"audit": {"error": "the disk holding /x/audit is full (12 KiB free)", "blocking": True}}
+    first = n.update(full)
+    assert [x.kind for x in first] == ["audit-failing"]
+    assert "is full" in first[0].message and "Requests are refused" in first[0].message
+    assert n.update(full) == []
+    assert n.update({"audit": {"error": None}}) == []
+    again = n.update({"audit": {"error": "cannot write /x/audit: Permission denied"}})
+    assert [x.kind for x in again] == ["audit-failing"] and "Requests still run" in again[0].message
+    broken = {"audit": {"last_verify": {"ok": False, "problem": "audit-1.jsonl:4 (seq 4): x"}}}
+    assert [x.kind for x in n.update(broken)] == ["audit-broken"]

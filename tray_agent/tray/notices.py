@@ -23,7 +23,7 @@ from tray_agent.policy.view import notice_text
 class Notice:
     kind: str  # token-expiring | token-expired | refresh-failed | crashed | crash-loop |
     #            start-failed | config-invalid | quota-warning | quota-reached |
-    #            policy-refused
+    #            policy-refused | audit-failing | audit-broken
     title: str
     message: str
 
@@ -98,6 +98,31 @@ def _conditions(snap: dict[str, Any]) -> dict[str, tuple[object, Notice]]:
         if len(issues) > 1:
             msg += f" (+{len(issues) - 1} more)"
         out["config-invalid"] = (ident, Notice("config-invalid", "config.yaml has errors", msg))
+    audit = snap.get("audit") or {}
+    if audit.get("error"):
+        refusing = (
+            " Requests are refused until it can (audit.required)."
+            if audit.get("blocking")
+            else " Requests still run; the gap is recorded once writing works again."
+        )
+        out["audit-failing"] = (
+            audit["error"],
+            Notice(
+                "audit-failing",
+                "Audit log cannot be written",
+                (str(audit["error"])[:160] + refusing),
+            ),
+        )
+    last_verify = audit.get("last_verify") or {}
+    if last_verify.get("ok") is False:
+        out["audit-broken"] = (
+            last_verify.get("problem"),
+            Notice(
+                "audit-broken",
+                "Audit log does not verify",
+                str(last_verify.get("problem") or "litellm-bridge audit verify")[:200],
+            ),
+        )
     policy_problem = notice_text(snap.get("policy") or {})
     if policy_problem:
         out["policy-refused"] = (
