@@ -82,3 +82,24 @@ def test_an_admin_lock_refusal_is_recorded(home: Path, paths: Paths, tmp_path: P
     assert refused.returncode == 4
     lock = [e for e in events(paths) if e["event"] == "lock.refused"]
     assert lock and lock[0]["what"] == "env:CORP_PROJECT" and lock[0]["command"] == "env"
+
+
+def test_doctor_names_a_log_that_does_not_verify(home: Path, paths: Paths) -> None:
+    from tray_agent.audit.log import AuditLog, log_files
+    from tray_agent.secrets import MemoryStore
+
+    log = AuditLog(paths.audit_dir, load_signer(MemoryStore(), paths.audit_dir))
+    for i in range(3):
+        log.append([("env.added", {"names": [f"N{i}"]})], seal=True)
+
+    def audit_check() -> dict[str, object]:
+        r = cli(home, "doctor", "--json", timeout=120)
+        checks = json.loads(r.stdout)["checks"]
+        return next(c for c in checks if c["id"] == "audit")
+
+    assert audit_check()["status"] == "pass"
+    f = log_files(paths.audit_dir)[0]
+    f.write_bytes(f.read_bytes().replace(b'"N1"', b'"N9"'))
+    failed = audit_check()
+    assert failed["status"] == "fail" and "does not verify" in str(failed["detail"])
+    assert f"{f}:" in str(failed["detail"])

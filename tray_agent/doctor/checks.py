@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tray_agent.doctor.audit_check import check_audit
 from tray_agent.doctor.config_checks import check_config, check_keyring
 from tray_agent.doctor.context import CheckResult, DoctorContext
 from tray_agent.doctor.environment_checks import check_disk, check_proxy_env
@@ -23,6 +24,7 @@ Check = Callable[[DoctorContext], CheckResult]
 CHECKS: list[Check] = [
     check_config,
     check_policy,
+    check_audit,
     check_keyring,
     check_port,
     check_sidecar,
