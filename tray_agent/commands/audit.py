@@ -52,6 +52,12 @@ def cmd_verify(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.audit.verify import verify_path
 
     target = Path(args.path).expanduser() if args.path else ctx.paths.audit_dir
+    if not args.path and not target.exists():
+        if args.json:
+            ctx.print_json({"ok": True, "files": [], "events": 0, "checkpoints": 0})
+        else:
+            ctx.print(f"no audit log yet in {target}: the agent starts it when it first runs")
+        return 0
     if not target.exists():
         raise UserError(
             f"{target} does not exist",
