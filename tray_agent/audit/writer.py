@@ -123,23 +123,36 @@ class AuditWriter:
 
     # -- queueing (any thread) ------------------------------------------------------------
     def record(self, name: str, fields: Mapping[str, Any]) -> None:
+        """Queue one event (any thread; identifiers are hashed by the worker, which may
+        have to fetch the salt from the keyring)."""
         with self._lock:
             if len(self._queue) >= MAX_QUEUED:
                 self._lost += 1
                 self._lost_since = self._lost_since or stamp(self.wall())
                 return
-            self._queue.append((name, dict(fields)))
+            self._queue.append((name, fields if isinstance(fields, _RawRequest) else dict(fields)))
 
     # -- observers (core thread: no blocking, no file access) -------------------------------
     def _on_request(self, payload: dict[str, Any]) -> None:
-        employee = self._token.get("employee_id")
-        project = self._project(payload.get("model"))
-        self.record("request", request_fields(payload, employee, project, self.ids))
+        # Only the references here: the fields are built (and redacted) by the worker.
+        raw = _RawRequest(
+            payload=payload,
+            employee=self._token.get("employee_id"),
+            prepared=self.rt.agent.latest_prepared,
+        )
+        self.record("request", raw)
 
-    def _project(self, model: Any) -> dict[str, Any] | None:
+    def _fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """An event's fields as the log keeps them (worker thread)."""
+        if isinstance(fields, _RawRequest):
+            payload = fields["payload"]
+            project = self._project(fields["prepared"], payload.get("model"))
+            fields = request_fields(payload, fields["employee"], project)
+        return self.ids.apply(fields)
+
+    def _project(self, prepared: Any, model: Any) -> dict[str, Any] | None:
         """The non-secret project fields the sidecar injects for ``model`` (e.g.
         ``{"project": "apollo"}``): fields named like ``*project*``."""
-        prepared = self.rt.agent.latest_prepared
         if prepared is None:
             return None
         if self._projects is None or self._projects[0] != id(prepared):
@@ -157,7 +170,7 @@ class AuditWriter:
         before, self._token = self._token, dict(token)
         if record:
             for name, fields in _token_changes(before, self._token):
-                self.record(name, {**fields, "employee_id": self.ids(fields.get("employee_id"))})
+                self.record(name, fields)
 
     def _on_policy(self, view: dict[str, Any]) -> None:
         effective = view.get("effective") if isinstance(view.get("effective"), dict) else {}
@@ -220,20 +233,21 @@ class AuditWriter:
             lost, since = self._lost, self._lost_since
         problem = self._disk_problem()
         if problem is None and (events or final or self._seal_due(0)):
-            if self._failing is not None and lost:
-                gap = {"lost": lost, "since": since, "reason": clean(self._failing)}
-                events = [("audit.gap", gap), *events]
-            seal = final or self._seal_due(len(events))
+            batch = [(name, self._fields(fields)) for name, fields in events]
+            if lost:  # events that found no room: say so once writing works
+                why = clean(self._failing) if self._failing else "too many events queued"
+                batch.insert(0, ("audit.gap", {"lost": lost, "since": since, "reason": why}))
+            seal = final or self._seal_due(len(batch))
             try:
-                appended = self.log.append(events, seal=seal)
-            except OSError as exc:
-                problem = f"cannot write {self.dir}: {exc.strerror or exc}"
+                appended = self.log.append(batch, seal=seal)
+            except Exception as exc:  # OSError mostly; never lose the worker thread
+                problem = f"cannot write {self.dir}: {getattr(exc, 'strerror', None) or exc}"
             else:
-                if self._failing is not None and lost:
+                if lost:
                     with self._lock:
                         self._lost -= lost
-                        self._lost_since = None if not self._lost else self._lost_since
-                self._written(appended, len(events), seal)
+                        self._lost_since = self._lost_since if self._lost else None
+                self._written(appended, len(batch), seal)
                 events = []
         if events:  # not written: back to the front of the queue (bounded)
             with self._lock:
@@ -343,6 +357,10 @@ class AuditWriter:
         self.record("agent.stopped", {"pid": os.getpid()})
         with contextlib.suppress(Exception):
             self.flush(final=True)
+
+
+class _RawRequest(dict[str, Any]):
+    """A sidecar request event as queued by the core thread, built into fields later."""
 
 
 def _token_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Event]:

@@ -1,0 +1,139 @@
+"""The agent's audit writer around a real core, with controlled clocks: batching, checkpoints
+by count and time, hashed identifiers, and what is lost (and said so) while writing fails."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tray_agent.audit import writer as writer_mod
+from tray_agent.audit.keys import trusted_keys
+from tray_agent.audit.verify import verify_path
+from tray_agent.audit.writer import AuditWriter
+from tray_agent.core.agent import Agent
+from tray_agent.paths import Paths
+from tray_agent.seams import Extension
+from tray_agent.secrets import MemoryStore, SecretStore
+
+
+@dataclass
+class Host:
+    """What ``install_extensions`` hands an extension, around a real core."""
+
+    agent: Agent
+    paths: Paths
+    secrets: SecretStore
+    handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    status_extras: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    extensions: list[Extension] = field(default_factory=list)
+
+
+class Clocks:
+    def __init__(self) -> None:
+        self.now = 1_796_000_000.0
+        self.mono = 1000.0
+
+    def wall(self) -> float:
+        return self.now
+
+    def clock(self) -> float:
+        return self.mono
+
+
+@pytest.fixture
+def core(paths: Paths) -> Iterator[Agent]:
+    agent = Agent(paths, MemoryStore())
+    agent.start_thread()
+    try:
+        yield agent
+    finally:
+        agent.shutdown(10)
+
+
+def make(core: Agent, paths: Paths, clocks: Clocks) -> AuditWriter:
+    return AuditWriter(Host(core, paths, core.secrets), wall=clocks.wall, clock=clocks.clock)
+
+
+def lines(paths: Paths) -> list[dict[str, Any]]:
+    return [
+        json.loads(raw)
+        for f in sorted(paths.audit_dir.glob("audit-*.jsonl"))
+        for raw in f.read_bytes().splitlines()
+    ]
+
+
+def request(n: int) -> dict[str, Any]:
+    return {"request_id": f"r{n}", "route": "/v1/chat/completions", "status": 200}
+
+
+def test_checkpoints_come_every_1000_events_and_every_5_minutes(core: Agent, paths: Paths) -> None:
+    clocks = Clocks()
+    w = make(core, paths, clocks)
+    for n in range(2500):
+        w.record("request", request(n))
+        if n % 500 == 499:
+            w.flush()
+    kinds = [e["event"] for e in lines(paths)]
+    assert kinds.count("audit.checkpoint") == 3  # the file's first line, after 1000 and 2000
+    w.record("request", request(9999))
+    w.flush()
+    assert lines(paths)[-1]["event"] == "request"  # 501 since the last one: not due yet
+    clocks.mono += 301
+    w.flush()
+    assert lines(paths)[-1]["event"] == "audit.checkpoint"  # five minutes passed
+    report = verify_path(paths.audit_dir, trusted_keys(paths.audit_dir))
+    assert report.ok and report.events == 2501 and report.unsealed == 0
+
+
+def test_events_that_found_no_room_while_writing_failed_are_counted_in_a_gap(
+    core: Agent, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_mod, "MAX_QUEUED", 100)
+    clocks = Clocks()
+    w = make(core, paths, clocks)
+    w.flush()
+    blocker = paths.audit_dir.with_name("audit.moved")
+    paths.audit_dir.rename(blocker)
+    paths.audit_dir.write_text("not a directory")  # the log cannot be written now
+    for n in range(110):
+        w.record("request", request(n))
+    w.flush()
+    status = w.status()
+    assert status["ok"] is False and "cannot use" in status["error"]
+    paths.audit_dir.unlink()
+    blocker.rename(paths.audit_dir)
+    w.flush()
+    events = lines(paths)
+    gap = next(e for e in events if e["event"] == "audit.gap")
+    assert gap["lost"] == 10 and "cannot use" in gap["reason"]
+    assert sum(e["event"] == "request" for e in events) == 100
+    assert w.status()["ok"] is True
+    assert verify_path(paths.audit_dir, trusted_keys(paths.audit_dir)).ok
+
+
+def test_identifiers_are_hashed_when_the_policy_says_so(core: Agent, paths: Paths) -> None:
+    w = make(core, paths, Clocks())
+    w._on_policy({"state": "policy", "effective": {"audit": {"hash_identifiers": True}}})
+    w.record("token.login", {"employee_id": "e1001", "project": {"project": "apollo"}})
+    w.flush()
+    login = next(e for e in lines(paths) if e["event"] == "token.login")
+    assert login["employee_id"] == w.ids.digest("e1001") != "e1001"
+    assert login["project"] == {"project": w.ids.digest("apollo")}
+    assert b"e1001" not in b"".join(f.read_bytes() for f in paths.audit_dir.glob("*.jsonl"))
+    assert w.status()["hash_identifiers"] is True
+
+
+def test_the_writer_records_its_own_start_and_seals_at_stop(core: Agent, paths: Paths) -> None:
+    w = make(core, paths, Clocks())
+    w.start()
+    w.stop()
+    kinds = [e["event"] for e in lines(paths)]
+    assert kinds[0] == "audit.checkpoint" and "agent.started" in kinds
+    assert kinds[-2:] == ["agent.stopped", "audit.checkpoint"]
+    assert w.status()["last_verify"]["ok"] is True
+    assert isinstance(Path(w.status()["dir"]), Path)
