@@ -137,7 +137,8 @@ async def _sse_chunks(
             continue
         data = line[5:].strip()
         if data == "[DONE]":
-            return
+            # Read on to the end: a body left unread closes the upstream connection.
+            continue
         chunk = json.loads(data)
         if isinstance(chunk, dict):
             usage_into(record, chunk.get("usage"))
