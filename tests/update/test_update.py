@@ -207,6 +207,16 @@ def test_cli_check_apply_status_rollback(repo: Path, tmp_path: Path) -> None:
         assert status["current"] is None and "0.2.0" in status["bad"]
         check = json.loads(_cli(home, "update", "check", "--json").stdout)
         assert check["available"] is None and "marked bad" in check["why_not"]
+    # Both are in the audit log (tray_agent.audit): what was installed, what was left.
+    logged = [
+        json.loads(line)
+        for f in sorted((home / "data" / "audit").glob("audit-*.jsonl"))
+        for line in f.read_text().splitlines()
+    ]
+    kinds = {e["event"]: e for e in logged}
+    assert kinds["update.installed"]["version"] == "0.2.0"
+    assert kinds["update.rolled_back"]["version"] == "0.2.0"
+    assert kinds["update.rolled_back"]["reason"] == "rolled back by the user"
 
 
 def test_cli_names_the_refusal(repo: Path, tmp_path: Path) -> None:

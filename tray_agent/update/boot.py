@@ -207,4 +207,7 @@ def rollback(state: State, version: str, why: str) -> str | None:
     state.notice = (
         f"update {version} was rolled back to {shown}: {why}; it will not be offered again"
     )
+    from tray_agent.audit.action import note
+
+    note("update.rolled_back", version=version, to=back or __version__, reason=why)
     return back

@@ -154,4 +154,7 @@ def apply(
             previous = state.current
             layout.switch(state, version)
             removed = layout.prune(state)
+    from tray_agent.audit.action import note
+
+    note("update.installed", version=version, previous=previous, removed=removed)
     return Applied(version, previous, removed)
