@@ -248,6 +248,8 @@ def test_fast_path_emits_request_metrics_without_content(sidecar: Sidecar) -> No
     plain, streamed, asked = sorted(ours(), key=lambda e: (e["stream"], e["latency_ms"]))
     assert set(plain) == {
         "event",
+        "request_id",
+        "client",
         "route",
         "model",
         "status",
@@ -257,6 +259,7 @@ def test_fast_path_emits_request_metrics_without_content(sidecar: Sidecar) -> No
         "tokens_out",
     }
     assert plain["route"] == "/v1/chat/completions"
+    assert len(plain["request_id"]) == 32 and plain["client"].startswith("python-httpx/")
     assert plain["model"] == INTERNAL_MODEL
     assert plain["status"] == 200
     assert plain["latency_ms"] > 0

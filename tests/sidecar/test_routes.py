@@ -159,6 +159,8 @@ def test_request_metrics_are_emitted_without_content(sidecar: Sidecar, llm: Stan
     ]
     assert set(plain) == {
         "event",
+        "request_id",
+        "client",
         "route",
         "model",
         "status",
@@ -168,6 +170,7 @@ def test_request_metrics_are_emitted_without_content(sidecar: Sidecar, llm: Stan
         "tokens_out",
     }
     assert plain["route"] == "/v1/chat/completions"
+    assert len(plain["request_id"]) == 32 and plain["client"].startswith("python-httpx/")
     assert plain["model"] == INTERNAL_MODEL
     assert plain["status"] == 200
     assert plain["latency_ms"] > 0
