@@ -14,8 +14,6 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tray_agent.audit.records import clean
-
 Sink = Callable[[str, Mapping[str, Any]], None]
 _sink: Sink | None = None
 
@@ -29,12 +27,11 @@ def use(sink: Sink | None) -> None:
 def note(event: str, **fields: Any) -> str | None:
     """Record ``name`` with ``fields`` (no secrets: names, ids, digests); the problem, if
     the log could not be written."""
-    cleaned = {k: clean(v) for k, v in fields.items()}
     if _sink is not None:
-        _sink(event, cleaned)
+        _sink(event, fields)
         return None
     try:
-        _append(event, cleaned)
+        _append(event, fields)
     except Exception as exc:  # never let auditing break the action it records
         problem = f"the audit log could not be written ({exc})"
         print(f"warning: {problem}", file=sys.stderr)
@@ -45,12 +42,18 @@ def note(event: str, **fields: Any) -> str | None:
 def _append(name: str, fields: dict[str, Any]) -> None:
     from tray_agent.audit.keys import load_signer
     from tray_agent.audit.log import AuditLog
+    from tray_agent.audit.records import Identifiers
     from tray_agent.paths import get_paths
+    from tray_agent.policy.current import effective
     from tray_agent.secrets import open_secret_store
 
     paths = get_paths()
+    secrets = open_secret_store(paths.keyring_namespace)
     try:
-        signer = load_signer(open_secret_store(paths.keyring_namespace), paths.audit_dir, False)
+        signer = load_signer(secrets, paths.audit_dir, False)
     except Exception:
         signer = None  # no keyring: the line is written, the agent seals it later
-    AuditLog(paths.audit_dir, signer).append([(name, fields)])
+    ids = Identifiers(secrets)
+    policy, _view = effective(paths, secrets)
+    ids.hashed = bool(policy.audit.hash_identifiers)
+    AuditLog(paths.audit_dir, signer).append([(name, ids.apply(fields))])

@@ -23,6 +23,7 @@ from tray_agent.logs.redact import redact
 SALT_NAME = "audit-id-salt"
 HASH_PREFIX = "hmac-sha256:"
 MAX_TEXT = 300  # any one string value
+IDENTIFIER_FIELDS = ("employee_id", "project")  # hashed when the policy says so
 REQUEST_FIELDS = ("request_id", "route", "client", "status", "latency_ms", "stream",
                   "tokens_in", "tokens_out", "error")  # fmt: skip
 
@@ -75,17 +76,19 @@ class Identifiers:
             return {str(k): self(v) for k, v in value.items()}
         return self.digest(str(value))
 
+    def apply(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """``fields`` with the identifier fields in the form the log keeps them."""
+        return {k: self(v) if k in IDENTIFIER_FIELDS else clean(v) for k, v in fields.items()}
+
 
 def request_fields(
-    payload: Mapping[str, Any],
-    employee_id: str | None,
-    project: Mapping[str, Any] | None,
-    ids: Identifiers,
+    payload: Mapping[str, Any], employee_id: str | None, project: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """One ``request`` audit event from a sidecar's ``request`` event."""
+    """One ``request`` audit event from a sidecar's ``request`` event (identifiers plain:
+    ``Identifiers.apply`` hashes them on the way into the log)."""
     fields: dict[str, Any] = {
-        "employee_id": ids(employee_id),
-        "project": ids(dict(project)) if project else None,
+        "employee_id": employee_id,
+        "project": dict(project) if project else None,
         "model": clean(payload.get("model")),
     }
     for key in REQUEST_FIELDS:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from tray_agent.audit.action import note
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.protocol import ControlError
 from tray_agent.token.iam import IamError, iam_from_config
@@ -75,13 +76,15 @@ def cmd_login(args: argparse.Namespace, ctx: CliContext) -> int:
             remember=bool(args.remember),
         )
         status = _status_of(result)
-    else:
+    else:  # no agent to record it: the command does (tray_agent.audit.action)
         manager = _direct_manager(ctx)
         _warn_if_not_kept(ctx)
         try:
             status = manager.login(employee_id, password, remember=bool(args.remember))
         except IamError as exc:
+            note("token.login_failed", employee_id=employee_id, error=type(exc).__name__)
             raise UserError(str(exc)) from exc
+        note("token.login", employee_id=employee_id, expires_at=status.expires_at)
     ctx.print(f"signed in as {employee_id}; token {_until(status)}")
     if status.expiry_note:
         ctx.warn(f"note: {status.expiry_note}")
@@ -135,7 +138,9 @@ def cmd_refresh(args: argparse.Namespace, ctx: CliContext) -> int:
         try:
             status = manager.refresh_now()
         except IamError as exc:
+            note("token.refresh_failed", error=type(exc).__name__)
             raise UserError(str(exc)) from exc
+        note("token.refreshed", employee_id=status.employee_id, expires_at=status.expires_at)
     ctx.print(f"token renewed; {_until(status)}")
     return 0
 
@@ -146,6 +151,7 @@ def cmd_logout(args: argparse.Namespace, ctx: CliContext) -> int:
         _call(agent, "token.logout")
     else:
         TokenManager(None, ctx.secrets, ctx.paths.state_file).logout()
+        note("token.logout", employee_id=read_state(ctx.paths.state_file).employee_id)
     ctx.print("signed out: token, refresh token and remembered password forgotten")
     return 0
 
