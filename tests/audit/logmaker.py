@@ -97,9 +97,7 @@ def make_log(audit_dir: Path, days: int = 3, per_day: int = 40) -> Log:
 
 def _request_fields(payload: dict[str, Any], project: dict[str, Any], ids: Identifiers) -> Any:
     """What the writer logs for a sidecar event (identifiers plain: ``ids.hashed`` is off)."""
-    if hasattr(ids, "apply"):  # identifiers hashed on the way into the log
-        return ids.apply(request_fields(payload, EMPLOYEE, project))  # type: ignore[call-arg]
-    return request_fields(payload, EMPLOYEE, project, ids)  # type: ignore[call-arg]
+    return ids.apply(request_fields(payload, EMPLOYEE, project))
 
 
 def _append(made: Log, events: list[tuple[str, dict[str, Any]]], seal: bool = False) -> None:
