@@ -1,5 +1,8 @@
 """Windows machine policy: ``%ProgramFiles%\\LiteLLM Bridge``, the ``HKLM`` policy key, ACLs.
 
+The registry source is the ``Policy`` JSON value of ``HKLM\\SOFTWARE\\Policies\\LiteLLMBridge``
+with the Group Policy template's individual settings merged over it (``policy_settings``).
+
 A file or directory is refused when its owner is not an administrator principal or its DACL
 lets a non-admin principal write, append, delete, or change its permissions or owner
 (Everyone, Users, Authenticated Users, Interactive, Guests, or any one account). Checked with
@@ -11,11 +14,17 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from tray_agent.platform.policy_settings import (
+    POLICY_VALUE,
+    SIGNATURE_VALUE,
+    SUBKEYS,
+    registry_policy,
+)
 
 REGISTRY_KEY = r"SOFTWARE\Policies\LiteLLMBridge"
 REGISTRY_NAME = r"HKLM\SOFTWARE\Policies\LiteLLMBridge\Policy"
-POLICY_VALUE = "Policy"
-SIGNATURE_VALUE = "PolicySignature"
 
 ADMIN_SIDS = frozenset(
     {
@@ -121,6 +130,31 @@ if sys.platform == "win32":
         finally:
             _kernel.LocalFree(descriptor)
 
+    def _values_of(key: winreg.HKEYType) -> dict[str, tuple[Any, int]]:
+        out: dict[str, tuple[Any, int]] = {}
+        index = 0
+        while True:
+            try:
+                name, data, kind = winreg.EnumValue(key, index)
+            except OSError:  # ERROR_NO_MORE_ITEMS
+                return out
+            out[name] = (data, kind)
+            index += 1
+
+    def _read_values() -> dict[str, dict[str, tuple[Any, int]]]:
+        """Every value of the policy key and of each subkey the template writes to."""
+        values: dict[str, dict[str, tuple[Any, int]]] = {}
+        for subkey in SUBKEYS:
+            path = REGISTRY_KEY + ("\\" + subkey if subkey else "")
+            try:
+                with winreg.OpenKey(
+                    winreg.HKEY_LOCAL_MACHINE, path, 0, winreg.KEY_READ | winreg.KEY_WOW64_64KEY
+                ) as key:
+                    values[subkey] = _values_of(key)
+            except FileNotFoundError:
+                continue
+        return values
+
     class WindowsMachinePolicy:
         def machine_dir(self) -> Path:
             base = os.environ.get("PROGRAMW6432") or os.environ.get("PROGRAMFILES")
@@ -130,26 +164,15 @@ if sys.platform == "win32":
             return REGISTRY_NAME
 
         def registry_values(self) -> tuple[str | None, str | None]:
-            try:
-                with winreg.OpenKey(
-                    winreg.HKEY_LOCAL_MACHINE,
-                    REGISTRY_KEY,
-                    0,
-                    winreg.KEY_READ | winreg.KEY_WOW64_64KEY,
-                ) as key:
-                    values: list[str | None] = []
-                    for name in (POLICY_VALUE, SIGNATURE_VALUE):
-                        try:
-                            value, kind = winreg.QueryValueEx(key, name)
-                        except FileNotFoundError:
-                            values.append(None)
-                            continue
-                        values.append(
-                            str(value) if kind in (winreg.REG_SZ, winreg.REG_EXPAND_SZ) else None
-                        )
-                    return values[0], values[1]
-            except FileNotFoundError:
-                return None, None
+            # The Policy JSON document with the Group Policy template's settings merged
+            # over it (policy_settings: how each ADMX setting maps onto a policy key).
+            values = _read_values()
+            root = values.get("", {})
+            text, signature = (
+                str(data) if kind in (winreg.REG_SZ, winreg.REG_EXPAND_SZ) else None
+                for data, kind in (root.get(n, (None, 0)) for n in (POLICY_VALUE, SIGNATURE_VALUE))
+            )
+            return registry_policy(text, signature, values)
 
         def non_admin_writable(self, path: Path) -> str | None:
             owner, entries = _security(path)
