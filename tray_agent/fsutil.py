@@ -108,12 +108,17 @@ def content_hash(path: Path | str) -> str | None:
         return None
 
 
+MAX_LOCK_WAIT = 120.0
+
+
 class LockTimeout(OSError):
     """Another process kept a product file locked for longer than we wait."""
 
 
 @contextlib.contextmanager
-def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
+def file_lock(
+    path: Path | str, timeout: float = 15.0, max_wait: float = MAX_LOCK_WAIT
+) -> Iterator[None]:
     """Hold an exclusive cross-process lock for a read-modify-write of ``path``.
 
     The lock is an OS lock on a sibling file ``.<name>.lock`` (0600, never removed: removing
@@ -123,7 +128,9 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
     ``timeout`` bounds how long one holder may keep the lock, not the wait in a queue: each
     holder writes its pid and a nonce into the lock file, and a waiter's deadline restarts
     whenever the holder changes. Twenty commands started at once all get their turn; one
-    hung command is named after ``timeout`` s.
+    hung command is named after ``timeout`` s. ``max_wait`` bounds the whole wait however
+    the queue moves: a process that holds the lock and keeps rewriting the file (which looks
+    like a moving queue) cannot keep a waiter forever.
     """
     from tray_agent.platform import locks
 
@@ -134,6 +141,7 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
     fd = os.open(lock_path, flags, 0o600)
     fh = os.fdopen(fd, "r+", encoding="utf-8")
     deadline = time.monotonic() + timeout
+    give_up = time.monotonic() + max_wait
     delay = 0.005
     holder = _lock_holder(fd)
     try:
@@ -145,8 +153,8 @@ def file_lock(path: Path | str, timeout: float = 15.0) -> Iterator[None]:
                 now_holding = _lock_holder(fd)
                 if now_holding != holder:  # the queue moved: a new holder gets a full timeout
                     holder = now_holding
-                    deadline = time.monotonic() + timeout
-                elif time.monotonic() >= deadline:
+                    deadline = min(time.monotonic() + timeout, give_up)
+                if time.monotonic() >= deadline:
                     raise LockTimeout(
                         11,
                         f"{target} is locked by another litellm-bridge process for more than "

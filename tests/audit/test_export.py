@@ -165,6 +165,19 @@ def test_a_tampered_export_is_located(fmt: str, how: str, log: Log, tmp_path: Pa
     assert report.problem.file == str(target)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_record_added_without_its_newline_is_not_a_cut_off_line(
+    fmt: str, log: Log, tmp_path: Path
+) -> None:
+    # Exports are written whole: a last line without a newline was added, not cut off.
+    target = tmp_path / f"export.{fmt}"
+    export_log(log.dir, target, fmt, log.signer, log.keys)
+    with open(target, "ab") as fh:
+        fh.write(b"CEF:0|forged|record" if fmt == "cef" else b'{"event": "env.removed"}')
+    report = verify_path(target, log.keys)
+    assert report.problem is not None and report.problem.kind == "inserted", report.problem
+
+
 def _render(fmt: str, raw: bytes, target: Path) -> str:
     """The record a forger would write for an edited line (same renderer as the export)."""
     from tray_agent.audit import cef, ocsf

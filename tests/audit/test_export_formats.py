@@ -200,7 +200,7 @@ def test_every_cef_record_parses_and_keeps_awkward_values(exported: Any) -> None
             assert int(ext["cn3"]) == rec["status"]
             assert ext["outcome"] == ("success" if rec["status"] < 400 else "failure")
             if rec.get("error") == AWKWARD:
-                assert ext["msg"] == AWKWARD  # | = \ and the line break, unescaped back
+                assert ext["msg"] == AWKWARD  # | = \ and a non-ASCII letter, unescaped back
                 awkward += 1
         if rec["event"] == "env.added":
             assert json.loads(ext["cs5"])["name"] == "CORP|PROJECT=X"

@@ -192,3 +192,9 @@ def test_concurrent_writers_keep_one_unbroken_chain(tmp_path: Path) -> None:
     report = check(audit)
     assert report.ok, report.problem
     assert report.events == 180
+
+
+def test_control_characters_never_reach_a_line() -> None:
+    from tray_agent.audit.records import clean
+
+    assert clean("gpt\x0b\x1b[2J\u0085\u2028X|y\r\n") == "gpt??[2J??X|y??"

@@ -137,3 +137,105 @@ def test_the_writer_records_its_own_start_and_seals_at_stop(core: Agent, paths: 
     assert kinds[-2:] == ["agent.stopped", "audit.checkpoint"]
     assert w.status()["last_verify"]["ok"] is True
     assert isinstance(Path(w.status()["dir"]), Path)
+
+
+def _forge_without_the_key(paths: Paths) -> None:
+    """What a user can do with no key: drop a covered line and every checkpoint after the
+    first, renumber and re-chain (verify alone would call the rest an unsealed tail)."""
+    from tray_agent.audit.chain import line_hash
+    from tray_agent.audit.log import log_files
+
+    f = log_files(paths.audit_dir)[0]
+    docs = [json.loads(r) for r in f.read_bytes().splitlines()]
+    kept = [docs[0]] + [
+        d for d in docs[1:] if d["event"] != "audit.checkpoint" and d.get("request_id") != "r3"
+    ]
+    out: list[bytes] = []
+    for i, doc in enumerate(kept):
+        doc["seq"] = i + 1
+        if i:
+            doc["prev"] = line_hash(out[-1])
+        out.append(json.dumps(doc, separators=(",", ":")).encode())
+    f.write_bytes(b"".join(line + b"\n" for line in out))
+
+
+def test_a_log_rewritten_below_the_last_seal_is_never_signed_over(
+    core: Agent, paths: Paths
+) -> None:
+    w = make(core, paths, Clocks())
+    for n in range(6):
+        w.record("request", request(n))
+    w.flush(final=True)  # sealed: the keyring keeps that checkpoint's seq and hash
+    _forge_without_the_key(paths)
+    assert verify_path(paths.audit_dir, trusted_keys(paths.audit_dir)).ok  # files alone: OK
+    again = make(core, paths, Clocks())  # the next agent start, same keyring
+    result = again.verify_now()
+    assert (
+        result["ok"] is False
+        and "the last checkpoint this installation signed" in result["problem"]
+    )
+    again.record("request", request(99))
+    again.flush(final=True)
+    after = [e["event"] for e in lines(paths)][-3:]
+    assert "audit.verify_failed" in after and "request" in after  # recorded, and the log goes on
+    assert "audit.checkpoint" not in after  # but nothing is signed over the rewritten chain
+    assert verify_path(paths.audit_dir, trusted_keys(paths.audit_dir)).warnings != []
+
+
+def test_a_process_holding_the_logs_lock_makes_a_required_log_fail_closed(
+    core: Agent, paths: Paths
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    w = make(core, paths, Clocks())
+    w.flush()
+    w.required = True
+    lock = paths.audit_dir / ".audit.jsonl.lock"
+    holder = subprocess.Popen(  # holds the lock and keeps rewriting it (a "moving queue")
+        [sys.executable, "-c", (
+            "import fcntl, sys, time\n"
+            f"f = open({str(lock)!r}, 'r+')\n"
+            "fcntl.flock(f, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "n = 0\n"
+            "while True:\n"
+            "    n += 1; f.seek(0); f.write(f'{n} x'.ljust(40)); f.flush(); time.sleep(0.1)\n"
+        )],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        w.record("request", request(1))
+        began = time.monotonic()
+        w.flush()
+        assert time.monotonic() - began < 15  # bounded, not forever
+        status = w.status()
+        assert status["ok"] is False and status["blocking"] is True
+        assert "locked" in status["error"]
+    finally:
+        holder.kill()
+        holder.wait(10)
+    w.flush()
+    assert w.status()["ok"] is True and w.status()["blocking"] is False
+    assert any(e.get("request_id") == "r1" for e in lines(paths))  # kept, then written
+
+
+def test_keys_the_installation_did_not_make_are_not_trusted_by_the_agent(
+    core: Agent, paths: Paths
+) -> None:
+    from tray_agent.audit.keys import load_signer
+    from tray_agent.audit.log import AuditLog
+
+    w = make(core, paths, Clocks())
+    w.record("request", request(1))
+    w.flush(final=True)
+    for f in paths.audit_dir.glob("audit-*.jsonl"):
+        f.unlink()  # the log replaced by one signed with a key of the attacker's own
+    stranger = load_signer(MemoryStore(), paths.audit_dir)
+    AuditLog(paths.audit_dir, stranger).append([("request", request(7))], seal=True)
+    assert verify_path(paths.audit_dir, trusted_keys(paths.audit_dir)).ok  # beside the log
+    result = make(core, paths, Clocks()).verify_now()
+    assert result["ok"] is False and "not a trusted audit key" in result["problem"]

@@ -153,8 +153,12 @@ def export_log(
     until: float | None = None,
     progress: Progress | None = None,
     version: str | None = None,
+    sealed: tuple[int, str] | None = None,
 ) -> Exported:
-    """Verify the log, then write the selected lines to ``target`` in ``fmt``."""
+    """Verify the log, then write the selected lines to ``target`` in ``fmt``.
+
+    ``sealed``: (seq, hash) of the last checkpoint this installation signed; the log must
+    still run from it, else nothing is signed (a log cut back or rewritten since)."""
     if fmt not in WRITERS:
         raise ExportRefused(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     tell = progress or (lambda _share, _what: None)
@@ -170,6 +174,12 @@ def export_log(
         )
     if sel.first_seq is None or sel.last_seq is None:
         raise ExportRefused("no audit lines in that time range: widen --since/--until")
+    if sealed is not None:
+        from tray_agent.audit.log import chain_problem
+
+        broken = chain_problem(audit_dir, *sealed)
+        if broken is not None:
+            raise ExportRefused(f"the audit log does not verify: {broken}")
     if version is None:
         from tray_agent import __version__ as version
     ctx = Context(product_version=str(version), host=socket.gethostname() or "localhost")
@@ -324,6 +334,10 @@ def verify_export(opened: OpenedExport, keys: dict[str, Ed25519PublicKey]) -> Re
             if number == 1:
                 continue
             text = raw.decode("utf-8", "replace")
+            if not complete:  # written atomically: a cut-off record was added afterwards
+                msg = "a record without its newline: exports are written whole, it was added"
+                found.append(Problem("inserted", name, number, None, msg))
+                return
             try:
                 line = opened.reader.raw_of(text)
                 rendered = opened.reader.record_line(line, ctx)

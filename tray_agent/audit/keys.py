@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from tray_agent.fsutil import atomic_write, read_bytes_capped
 
 KEY_NAME = "audit-signing-key"
+KNOWN_NAME = "audit-key-ids"  # every key id this installation made (a public file is not proof)
+SEALED_NAME = "audit-sealed-head"  # "seq:hash" of the last checkpoint this installation wrote
 KEYS_DIR = "keys"
 _DOMAIN = b"litellm-bridge audit checkpoint v1\n"
 # An export header is signed under its own domain: a checkpoint's signature can never be
@@ -95,6 +97,20 @@ class Signer:
         return base64.b64encode(self.private.sign(export_message(header))).decode("ascii")
 
 
+def known_key_ids(secrets: _Secrets) -> set[str]:
+    """The key ids this installation made (from the keyring; a ``.pub`` beside the log can
+    be dropped there by anyone who can write the folder)."""
+    value = secrets.get(KNOWN_NAME) or ""
+    return {kid for kid in value.split(",") if kid}
+
+
+def sealed_head(secrets: _Secrets) -> tuple[int, str] | None:
+    """(seq, hash) of the last checkpoint this installation wrote, or None."""
+    value = secrets.get(SEALED_NAME) or ""
+    seq, _, digest = value.partition(":")
+    return (int(seq), digest) if seq.isdigit() and len(digest) == 64 else None
+
+
 def public_key_file(audit_dir: Path, kid: str) -> Path:
     return audit_dir / KEYS_DIR / f"{kid}.pub"
 
@@ -116,6 +132,9 @@ def load_signer(secrets: _Secrets, audit_dir: Path, create: bool = True) -> Sign
         raw = private.private_bytes_raw()
         secrets.set(KEY_NAME, base64.b64encode(raw).decode("ascii"))
         signer = Signer(private)
+    known = known_key_ids(secrets)
+    if signer.key_id not in known:
+        secrets.set(KNOWN_NAME, ",".join([*sorted(known), signer.key_id]))
     target = public_key_file(audit_dir, signer.key_id)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -150,6 +169,14 @@ def trusted_keys(audit_dir: Path | None, extra: Sequence[Path] = ()) -> dict[str
             continue
         found[kid] = key
     return found
+
+
+def installation_keys(secrets: _Secrets, audit_dir: Path) -> dict[str, Ed25519PublicKey]:
+    """The public keys beside the log that this installation made (all of them when the
+    keyring names none, e.g. a keyring from before key ids were kept)."""
+    keys = trusted_keys(audit_dir)
+    known = known_key_ids(secrets)
+    return {kid: key for kid, key in keys.items() if kid in known} if known else keys
 
 
 def check_signature(

@@ -26,7 +26,7 @@ from typing import Any
 from tray_agent.audit.chain import CHECKPOINT, GENESIS, MAX_LINE_BYTES, decode, encode, line_hash
 from tray_agent.audit.chain import stamp as make_stamp
 from tray_agent.audit.keys import Signer
-from tray_agent.fsutil import file_lock
+from tray_agent.fsutil import MAX_LOCK_WAIT, file_lock
 
 FILE_RE = re.compile(r"audit-(\d{8})-(\d{12})\.jsonl")
 LOCK_NAME = "audit.jsonl"  # file_lock takes ``.audit.jsonl.lock`` beside the files
@@ -51,6 +51,10 @@ class Head:
     file: Path | None  # the newest file
     size: int  # its size in bytes
     event: str | None = None  # of the last line
+
+
+class AuditTampered(Exception):
+    """The log no longer holds the chain this installation sealed: nothing is signed over it."""
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,18 @@ class AuditLog:
         *,
         wall: Any = time.time,
         max_file_bytes: int = MAX_FILE_BYTES,
+        lock_wait: float = MAX_LOCK_WAIT,
     ) -> None:
         self.dir = audit_dir
         self.signer = signer
         self.wall = wall
         self.max_file_bytes = max_file_bytes
+        self.lock_wait = lock_wait  # how long a write waits for the log's lock, at most
+
+    def _locked(self) -> Any:
+        return file_lock(
+            self.dir / LOCK_NAME, timeout=min(15.0, self.lock_wait), max_wait=self.lock_wait
+        )
 
     def _head(self) -> Head:
         files = log_files(self.dir)
@@ -114,7 +125,7 @@ class AuditLog:
         return Head(0, GENESIS, newest, newest_size, None)
 
     def head(self) -> Head:
-        with file_lock(self.dir / LOCK_NAME):
+        with self._locked():
             return self._head()
 
     def _checkpoint(self, seq: int, prev: str, now: float) -> bytes:
@@ -133,14 +144,24 @@ class AuditLog:
         match = FILE_RE.fullmatch(head.file.name)
         return match is None or match.group(1) != day or head.size >= self.max_file_bytes
 
-    def append(self, events: Sequence[Event], *, seal: bool = False) -> Appended | None:
+    def append(
+        self,
+        events: Sequence[Event],
+        *,
+        seal: bool = False,
+        sealed_from: tuple[int, str] | None = None,
+    ) -> Appended | None:
         """Write ``events`` (and a checkpoint after them when ``seal``); None when there was
         nothing to write. Raises ``OSError`` when the log cannot be written (nothing of this
-        call then stays in the file)."""
+        call then stays in the file).
+
+        ``sealed_from``: (seq, hash) of the last checkpoint this installation signed. Before
+        signing anything the chain must still run from it to the head (a log cut back or
+        rewritten since is never signed over): else ``AuditTampered``, nothing written."""
         if not events and not (seal and self.signer is not None):
             return None
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with file_lock(self.dir / LOCK_NAME):
+        with self._locked():
             now = float(self.wall())
             head = self._head()
             seq, prev = head.seq, head.hash
@@ -148,7 +169,12 @@ class AuditLog:
             checkpoints = 0
             day = time.strftime("%Y%m%d", time.gmtime(now))
             target = head.file
-            if self.signer is not None and self._needs_new_file(head, day):
+            rotating = self.signer is not None and self._needs_new_file(head, day)
+            if (seal or rotating) and self.signer is not None and sealed_from is not None:
+                problem = chain_problem(self.dir, *sealed_from)  # only before signing
+                if problem is not None:
+                    raise AuditTampered(problem)
+            if rotating:
                 target = self.dir / f"audit-{day}-{seq + 1:012d}.jsonl"
                 line = self._checkpoint(seq + 1, prev, now)
                 lines.append(line)
@@ -174,7 +200,7 @@ class AuditLog:
         """Remove whole old files (never the newest) past the age or the size cap, as long
         as the oldest file left starts with a checkpoint that anchors it."""
         removed: list[Path] = []
-        with file_lock(self.dir / LOCK_NAME):
+        with self._locked():
             files = log_files(self.dir)
             cutoff = float(self.wall()) - retention_days * 86400
             sizes = {p: _size(p) for p in files}
@@ -204,6 +230,51 @@ def _seq_of(line: bytes) -> tuple[int, str | None]:
     except ValueError:
         match = _SEQ_RE.search(line)
         return (int(match.group(1)) if match else 0), None
+
+
+def chain_problem(audit_dir: Path, seq: int, digest: str) -> str | None:
+    """Why the log does not run unbroken from line ``seq`` hashing to ``digest`` to its end
+    (None when it does). Reads from the file holding ``seq`` on."""
+    files = log_files(audit_dir)
+    start = 0
+    for i, path in enumerate(files):
+        match = FILE_RE.fullmatch(path.name)
+        if match is not None and int(match.group(2)) <= seq:
+            start = i
+    prev: str | None = None
+    expected = seq
+    for path in files[start:]:
+        for number, raw, complete in lines_of(path):
+            if not complete:
+                break  # a line being written, or cut off: not part of the chain
+            try:
+                line_seq, line_prev = _seq_and_prev(raw)
+            except ValueError:
+                if prev is None:
+                    continue
+                return f"{path}:{number}: not an audit line"
+            if prev is None:
+                if line_seq < seq:
+                    continue
+                if line_seq != seq or line_hash(raw) != digest:
+                    return (
+                        f"seq {seq}, the last checkpoint this installation signed, is not in "
+                        f"the log as it was signed: the log was cut back or rewritten since"
+                    )
+            elif line_seq != expected or line_prev != prev:
+                return f"{path}:{number} (seq {line_seq}): the chain breaks after seq {seq}"
+            prev, expected = line_hash(raw), line_seq + 1
+    if prev is None:
+        return (
+            f"seq {seq}, the last checkpoint this installation signed, is missing: the log "
+            "was cut back or removed since"
+        )
+    return None
+
+
+def _seq_and_prev(raw: bytes) -> tuple[int, str]:
+    record = decode(raw)
+    return int(record["seq"]), str(record["prev"])
 
 
 def _size(path: Path) -> int:

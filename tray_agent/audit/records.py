@@ -34,8 +34,13 @@ class _Secrets(Protocol):
     def set(self, name: str, value: str) -> None: ...
 
 
+_CONTROL = dict.fromkeys(
+    [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029], "?"
+)  # C0, DEL, C1 and the Unicode line/paragraph separators: a field stays one line anywhere
+
+
 def clean(value: Any) -> Any:
-    """A JSON-safe, bounded, redacted copy of a field value."""
+    """A JSON-safe, bounded, redacted copy of a field value, without control characters."""
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
@@ -44,7 +49,7 @@ def clean(value: Any) -> Any:
         return {str(k)[:100]: clean(v) for k, v in list(value.items())[:50]}
     if isinstance(value, list | tuple):
         return [clean(v) for v in list(value)[:50]]
-    return redact(str(value))[:MAX_TEXT]
+    return redact(str(value)).translate(_CONTROL)[:MAX_TEXT]
 
 
 class Identifiers:

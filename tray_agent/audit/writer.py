@@ -27,8 +27,8 @@ from typing import Any
 
 from tray_agent.audit.chain import stamp
 from tray_agent.audit.events import AuditChanged
-from tray_agent.audit.keys import load_signer
-from tray_agent.audit.log import AuditLog, Event
+from tray_agent.audit.keys import SEALED_NAME, known_key_ids, load_signer, sealed_head
+from tray_agent.audit.log import AuditLog, AuditTampered, Event, chain_problem
 from tray_agent.audit.records import Identifiers, clean, request_fields
 from tray_agent.logs.setup import event
 from tray_agent.seams import ExtensionHost
@@ -40,6 +40,7 @@ CHECKPOINT_EVENTS = 1000
 CHECKPOINT_SECONDS = 300.0
 PRUNE_INTERVAL = 3600.0
 MAX_QUEUED = 50_000
+LOCK_WAIT = 2.0
 MIN_FREE_BYTES = 1 << 20  # below this the disk counts as full: refuse before losing events
 DEFAULT_MAX_BYTES = 1 << 30
 
@@ -81,12 +82,19 @@ class AuditWriter:
         self.wall, self.clock = wall, clock
         signer = None
         self.key_problem: str | None = None
+        self._sealed: tuple[int, str] | None = None  # the last checkpoint this one signed
+        self._known: set[str] = set()  # key ids this installation made
+        self.tampered: str | None = None  # why nothing is sealed any more this run
         try:
             signer = load_signer(rt.secrets, self.dir)
+            self._sealed = sealed_head(rt.secrets)
+            self._known = known_key_ids(rt.secrets)
         except Exception as exc:  # no keyring: the log is still written, only not sealed
             self.key_problem = f"no audit signing key ({exc}): checkpoints are not written"
             event(log, logging.WARNING, "audit.no_key", error=str(exc))
-        self.log = AuditLog(self.dir, signer, wall=wall)
+        # A short wait for the log's lock: a process holding it keeps the writer (and, with
+        # audit.required, every request) waiting no longer than this; then it counts as failing.
+        self.log = AuditLog(self.dir, signer, wall=wall, lock_wait=LOCK_WAIT)
         self.ids = Identifiers(rt.secrets)
         self._lock = threading.Lock()
         self._queue: list[Event] = []
@@ -211,12 +219,18 @@ class AuditWriter:
         from tray_agent.audit.verify import verify_path
 
         try:
-            report = verify_path(self.dir, trusted_keys(self.dir))
-            result: dict[str, Any] = {
-                "ok": report.ok,
-                "events": report.events,
-                "problem": str(report.problem) if report.problem else None,
-            }
+            # Only keys this installation made: anyone can drop a .pub beside the log.
+            keys = trusted_keys(self.dir)
+            if self._known:
+                keys = {kid: key for kid, key in keys.items() if kid in self._known}
+            report = verify_path(self.dir, keys)  # = installation_keys, without a keyring call
+            problem = str(report.problem) if report.problem else None
+            if problem is None and self._sealed is not None:
+                problem = chain_problem(self.dir, *self._sealed)
+                if problem is not None:
+                    self.tampered = problem
+            result: dict[str, Any] = {"ok": problem is None, "events": report.events}
+            result["problem"] = problem
         except OSError as exc:
             result = {"ok": False, "events": 0, "problem": f"cannot read the log: {exc}"}
         result["time"] = stamp(self.wall())
@@ -237,9 +251,14 @@ class AuditWriter:
             if lost:  # events that found no room: say so once writing works
                 why = clean(self._failing) if self._failing else "too many events queued"
                 batch.insert(0, ("audit.gap", {"lost": lost, "since": since, "reason": why}))
-            seal = final or self._seal_due(len(batch))
+            seal = (final or self._seal_due(len(batch))) and self.tampered is None
             try:
-                appended = self.log.append(batch, seal=seal)
+                try:
+                    appended = self.log.append(batch, seal=seal, sealed_from=self._sealed)
+                except AuditTampered as exc:  # never sign over it: write, say so, stop sealing
+                    self._found_tampering(str(exc))
+                    batch.append(("audit.verify_failed", {"problem": clean(str(exc))}))
+                    appended, seal = self.log.append(batch), False
             except Exception as exc:  # OSError mostly; never lose the worker thread
                 problem = f"cannot write {self.dir}: {getattr(exc, 'strerror', None) or exc}"
             else:
@@ -269,11 +288,27 @@ class AuditWriter:
             pending > 0 and self.clock() - self._sealed_at >= CHECKPOINT_SECONDS
         )
 
+    def _found_tampering(self, problem: str) -> None:
+        self.tampered = problem
+        self.last_verify = {
+            "ok": False,
+            "events": 0,
+            "problem": problem,
+            "time": stamp(self.wall()),
+        }
+        event(log, logging.ERROR, "audit.verify_failed", problem=problem)
+
     def _written(self, appended: Any, count: int, seal: bool) -> None:
         if appended is None:
             return
         self.written += count
         self.last_seq = appended.last_seq
+        if seal and appended.checkpoints:  # the last line is the checkpoint just signed
+            self._sealed = (appended.last_seq, appended.head)
+            try:
+                self.rt.secrets.set(SEALED_NAME, f"{appended.last_seq}:{appended.head}")
+            except Exception as exc:
+                event(log, logging.WARNING, "audit.seal_unsaved", error=str(exc))
         if appended.checkpoints:
             self._since_checkpoint = 0 if seal else count
             self._sealed_at = self.clock()

@@ -69,6 +69,8 @@ def cmd_verify(args: argparse.Namespace, ctx: CliContext) -> int:
     if not given and beside != ctx.paths.audit_dir:
         keys.update(trusted_keys(ctx.paths.audit_dir))
     report = verify_path(target, keys)
+    if not given:
+        _installation_checks(ctx, target, report)
     if not report.ok:
         note("audit.verify_failed", path=str(target), problem=str(report.problem))
     if args.json:
@@ -90,7 +92,7 @@ def cmd_verify(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.audit.action import note
     from tray_agent.audit.export import ExportRefused, export_log, parse_when
-    from tray_agent.audit.keys import load_signer, trusted_keys
+    from tray_agent.audit.keys import installation_keys, load_signer, sealed_head
 
     try:
         since = parse_when(args.since) if args.since else None
@@ -108,8 +110,9 @@ def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
             hint="the agent makes the key when it first starts (litellm-bridge start)",
         )
     try:
-        done = export_log(audit_dir, target, args.format, signer, trusted_keys(audit_dir),
-                          since=since, until=until)  # fmt: skip
+        done = export_log(audit_dir, target, args.format, signer,
+                          installation_keys(ctx.secrets, audit_dir), since=since, until=until,
+                          sealed=sealed_head(ctx.secrets))  # fmt: skip
     except ExportRefused as exc:
         raise UserError(str(exc), hint=f"nothing was written to {target}") from None
     except OSError as exc:
@@ -123,6 +126,29 @@ def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
     for warning in done.warnings:
         ctx.warn(f"warning: {warning} (stated in the export's header)")
     return 0
+
+
+def _installation_checks(ctx: CliContext, target: Path, report: Any) -> None:
+    """What only this installation's keyring can tell: keys it never made (anyone can drop
+    a .pub beside the log), and a log cut back or rewritten below its last checkpoint."""
+    from tray_agent.audit.keys import known_key_ids, sealed_head
+    from tray_agent.audit.log import chain_problem
+    from tray_agent.audit.verify import Problem
+
+    try:
+        known, sealed = known_key_ids(ctx.secrets), sealed_head(ctx.secrets)
+    except Exception:
+        return  # no keyring here: the files are all there is to check against
+    strangers = [k for k in report.keys if known and k not in known]
+    if strangers:
+        report.warnings.append(
+            f"checkpoints signed by key(s) {', '.join(strangers)} that this installation did "
+            "not make: verify with --key and the key your security team pinned"
+        )
+    if report.ok and sealed is not None and target == ctx.paths.audit_dir:
+        broken = chain_problem(target, *sealed)
+        if broken is not None:
+            report.problem = Problem("missing", str(target), 0, sealed[0], broken)
 
 
 def cmd_hash(args: argparse.Namespace, ctx: CliContext) -> int:

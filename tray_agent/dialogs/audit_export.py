@@ -132,7 +132,7 @@ class AuditExportDialog(Dialog):
         """Runs in a thread: progress goes to the Tk thread through the job queue."""
         from tray_agent.audit.action import note
         from tray_agent.audit.export import ExportRefused, export_log
-        from tray_agent.audit.keys import load_signer, trusted_keys
+        from tray_agent.audit.keys import installation_keys, load_signer, sealed_head
 
         audit_dir = self.services.paths.audit_dir
         signer = load_signer(self.services.secrets, audit_dir, create=False)
@@ -153,10 +153,11 @@ class AuditExportDialog(Dialog):
             target,
             fmt,
             signer,
-            trusted_keys(audit_dir),
+            installation_keys(self.services.secrets, audit_dir),
             since=since,
             until=until,
             progress=progress,
+            sealed=sealed_head(self.services.secrets),
         )
         note(
             "audit.exported",
