@@ -1,4 +1,4 @@
 # Entry points; packaging lives in installer/Makefile.
-.PHONY: package bundle check clean
-package bundle check clean:
+.PHONY: package bundle check clean apt-repo msi
+package bundle check clean apt-repo msi:
 	$(MAKE) -C installer $@
