@@ -164,15 +164,42 @@ async def relay_stream(
         }
     )
     events = event_stream(translated, chunks(_sse_chunks(response, record)))
+    # Events made from one upstream chunk go out in one write: the first chunk makes
+    # message_start and content_block_start, the last one three events.
+    pending: list[bytes] = []
+    ready = asyncio.Event()
+    finished = False
 
-    async def pump() -> None:
+    async def produce() -> None:
+        nonlocal finished
         try:
             async for data in events:
                 if data:
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                    pending.append(data)
+                    ready.set()
         except (httpx.HTTPError, ValueError):
             # The stream broke off or went bad upstream: end it here, unfinished.
             record.error = "APIConnectionError"
+        finally:
+            finished = True
+            ready.set()
+
+    async def pump() -> None:
+        producer = asyncio.ensure_future(produce())
+        try:
+            while True:
+                await ready.wait()
+                ready.clear()
+                if pending:
+                    out = b"".join(pending)
+                    pending.clear()
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+                if finished and not pending:
+                    break
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def client_gone() -> None:
