@@ -35,8 +35,9 @@ class BridgeApp:
       process.
     * Once ``draining`` is set, every response that starts carries ``Connection: close``: the
       client learns not to reuse the connection instead of finding it reset later.
-    * ``fast_path``, when given, serves the chat requests that need no translation (see
-      ``sidecar.fast_path``) behind the same metrics and draining; the rest reach the app.
+    * ``fast_path``, when given, serves the chat and ``/v1/messages`` requests its rules take
+      (``sidecar.fast_routes``) behind the same policy, metrics and draining; the rest reach
+      the app.
     """
 
     def __init__(
