@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -202,11 +202,20 @@ async def relay_stream(
                 await producer
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    await relay_until_disconnect(pump(), receive, record)
+
+
+async def relay_until_disconnect(
+    pump: Coroutine[Any, Any, None], receive: Any, record: RequestRecord
+) -> None:
+    """Run ``pump`` (a relay to the client) until it ends or the client goes away; then
+    nothing keeps reading upstream for nobody (``record.error`` says which happened)."""
+
     async def client_gone() -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
 
-    relay = asyncio.ensure_future(pump())
+    relay = asyncio.ensure_future(pump)
     watch = asyncio.ensure_future(client_gone())
     try:
         done, _ = await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)

@@ -456,22 +456,7 @@ class FastPath:
                 record.error = "APIConnectionError"
             await send({"type": "http.response.body", "body": events.flush(), "more_body": False})
 
-        async def client_gone() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
-        relay = asyncio.ensure_future(pump())
-        watch = asyncio.ensure_future(client_gone())
-        try:
-            done, _ = await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if relay not in done:
-                record.error = "ClientDisconnected"
-        finally:
-            for task in (relay, watch):
-                task.cancel()
-            for task in (relay, watch):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await fast_adapted.relay_until_disconnect(pump(), receive, record)
 
 
 def _is_error_json(data: bytes) -> bool:

@@ -4,33 +4,20 @@ by count and time, hashed identifiers, and what is lost (and said so) while writ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.host import Host
 from tray_agent.audit import writer as writer_mod
 from tray_agent.audit.keys import trusted_keys
 from tray_agent.audit.verify import verify_path
 from tray_agent.audit.writer import AuditWriter
 from tray_agent.core.agent import Agent
 from tray_agent.paths import Paths
-from tray_agent.seams import Extension
-from tray_agent.secrets import MemoryStore, SecretStore
-
-
-@dataclass
-class Host:
-    """What ``install_extensions`` hands an extension, around a real core."""
-
-    agent: Agent
-    paths: Paths
-    secrets: SecretStore
-    handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    status_extras: dict[str, Callable[[], Any]] = field(default_factory=dict)
-    extensions: list[Extension] = field(default_factory=list)
+from tray_agent.secrets import MemoryStore
 
 
 class Clocks:

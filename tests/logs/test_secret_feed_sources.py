@@ -4,36 +4,22 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.agentproc import write_config
 from tests.conftest import free_port
+from tests.helpers.host import Host
 from tray_agent.core.agent import Agent
 from tray_agent.envstore import EnvStore, NewValue
 from tray_agent.logs.redact import REDACTOR
 from tray_agent.logs.secret_feed import SecretFeed
 from tray_agent.paths import Paths
-from tray_agent.seams import Extension
 from tray_agent.secrets import MemoryStore
 
 CLIENT_SECRET = "feed-client-secret-5521"
-
-
-@dataclass
-class Host:
-    """The parts of a runtime an extension may use (``tray_agent.seams.ExtensionHost``)."""
-
-    agent: Agent
-    paths: Paths
-    secrets: MemoryStore
-    handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    status_extras: dict[str, Callable[[], Any]] = field(default_factory=dict)
-    extensions: list[Extension] = field(default_factory=list)
 
 
 def redacted(value: str) -> bool:

@@ -7,21 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.helpers.host import Host
 from tray_agent.core.agent import Agent
 from tray_agent.core.events import SidecarEvent, TokenStateChanged
 from tray_agent.paths import Paths
 from tray_agent.policy.events import PolicyChanged
 from tray_agent.policy.schema import Policy
 from tray_agent.policy.usage import UsageTracker, read_summary
-from tray_agent.seams import Extension
-from tray_agent.secrets import MemoryStore, SecretStore
+from tray_agent.secrets import MemoryStore
 
 BERLIN = "Europe/Berlin"
 QUOTA = {
@@ -30,18 +29,6 @@ QUOTA = {
     "tokens_per_month": 5000,
     "timezone": BERLIN,
 }
-
-
-@dataclass
-class Host:
-    """What ``install_extensions`` hands an extension, around a real core."""
-
-    agent: Agent
-    paths: Paths
-    secrets: SecretStore
-    handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    status_extras: dict[str, Callable[[], Any]] = field(default_factory=dict)
-    extensions: list[Extension] = field(default_factory=list)
 
 
 class Clocks:
