@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import shlex
@@ -64,10 +65,26 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_env)
 
     p = csub.add_parser("setup", help="write the bridge settings into a tool's settings files")
-    p.add_argument("name", metavar="NAME", help="a tool from `clients list`")
+    p.add_argument("name", metavar="NAME", nargs="?", help="a tool from `clients list`")
+    p.add_argument(
+        "--detected", action="store_true", help="every installed tool at once (instead of NAME)"
+    )
     p.add_argument("--dry-run", action="store_true", help="show a diff, write nothing")
     p.add_argument("--model", help="also make this served model the tool's default")
     p.set_defaults(func=cmd_setup)
+
+    p = csub.add_parser(
+        "test", help="send one short request the way a tool does, then run the tool itself"
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--no-run", action="store_true", help="only the request, do not run the tool's program"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds the tool's program may take"
+    )
+    p.set_defaults(func=cmd_test)
 
     p = csub.add_parser("restore", help="undo the last setup of a tool (from its backup)")
     p.add_argument("name", metavar="NAME")
@@ -253,8 +270,30 @@ def cmd_env(args: argparse.Namespace, ctx: CliContext) -> int:
 @user_errors
 def cmd_setup(args: argparse.Namespace, ctx: CliContext) -> int:
     require_unlocked("clients", ctx.paths)
-    client = get_client(args.name)
-    plan = plan_setup(client, make_target(ctx, args.model))
+    detected = getattr(args, "detected", False)
+    if detected == bool(args.name):
+        raise UserError(
+            "name one tool or use --detected",
+            hint="`litellm-bridge clients setup claude-code`, or every installed tool: "
+            "`litellm-bridge clients setup --detected`",
+        )
+    if not detected:
+        return _setup_one(args, ctx, get_client(args.name), make_target(ctx, args.model))
+    clients = [c for c in all_clients() if c.installed()]
+    if not clients:
+        ctx.print("no supported tool is installed (`litellm-bridge clients list`)")
+        return 0
+    target = make_target(ctx, args.model)
+    for i, client in enumerate(clients):
+        if i:
+            ctx.print("")
+        ctx.print(f"== {client.title}")
+        _setup_one(args, ctx, client, target)
+    return 0
+
+
+def _setup_one(args: argparse.Namespace, ctx: CliContext, client: Any, target: Target) -> int:
+    plan = plan_setup(client, target)
     if not plan.changed:
         ctx.print(f"{client.title} is already set up for {plan.target.url}; nothing to change")
         _print_try(ctx, client, plan.target)
@@ -284,6 +323,36 @@ def _print_try(ctx: CliContext, client: Any, target: Target) -> None:
     for note in first_run_notes(client.name):
         ctx.print(f"note: {note}")
     ctx.print(f"try: {try_command(client.name, target.model, target.url, env_file)}")
+
+
+@user_errors
+def cmd_test(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.clients.tooltest import check_tool
+
+    client = get_client(args.name)
+    fallback: str | None = None
+    with contextlib.suppress(ClientsError):
+        fallback = bridge_endpoint(ctx).key
+    result = check_tool(
+        client,
+        ctx.paths,
+        run_binary=not args.no_run,
+        binary_timeout=args.timeout,
+        fallback_key=fallback,
+    )
+    if args.json:
+        ctx.print_json(result.as_dict())
+        return 0 if result.ok else 1
+    if result.answer:
+        ctx.print(
+            f"{result.route} request to {result.url} (model {result.model}): "
+            f"{result.answer!r} in {result.seconds:.1f} s"
+        )
+    if result.binary is not None:
+        b = result.binary
+        ctx.print(f"{' '.join(b.argv[:2])}: {b.answer!r} in {b.seconds:.1f} s")
+    ctx.print(result.line())
+    return 0 if result.ok else 1
 
 
 @user_errors
