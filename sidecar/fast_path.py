@@ -41,13 +41,15 @@ from sidecar import allowlist, fast_adapted
 from sidecar.fast_routes import (
     MESSAGES_PATHS,
     MESSAGES_QUERY,
+    RESPONSES_PATHS,
     FastRoutes,
     Upstream,
     messages_eligible,
     request_eligible,
+    responses_eligible,
     translated_eligible,
 )
-from sidecar.fast_translate import Kind, Translated, translate_messages
+from sidecar.fast_translate import Kind, Translated, translate_messages, translate_responses
 from sidecar.inject import (
     TOKEN_MISSING_MESSAGE,
     ModelInjection,
@@ -222,13 +224,17 @@ class FastPath:
         for translated routes, what LiteLLM's translation made of it.
         """
         path = scope.get("path")
-        kind: Kind | None = "messages" if path in MESSAGES_PATHS else None
+        kind: Kind | None = None
+        if path in MESSAGES_PATHS:
+            kind = "messages"
+        elif path in RESPONSES_PATHS:
+            kind = "responses"
         if (
             scope.get("method") != "POST"
             or (kind is None and path not in CHAT_PATHS)
             or not _query_served(kind, scope.get("query_string"))
             or self.state.warming
-            or not self.routes.models
+            or not self.routes
             or not self._authorized(scope)
         ):
             return receive
@@ -245,8 +251,12 @@ class FastPath:
                 return replayed
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return replayed
-        upstream = self.routes.models.get(body["model"])
+        upstream = self.routes.upstream(body["model"])
         if upstream is None:
+            return replayed
+        if kind is None and upstream.upstream_model != body["model"]:
+            # The chat answer is the upstream's, naming its model; LiteLLM would name the
+            # requested one (a wildcard name mapped onto another model).
             return replayed
         if kind is not None:
             body = dict(body)  # the policy's parsed copy stays as the client sent it
@@ -254,10 +264,10 @@ class FastPath:
         if refusal is not None:
             record.model = upstream.model_name
             record.error = "BadRequestError"
-            if kind is None:
-                body_bytes = _error_body(400, refusal, "invalid_request_error")
-            else:
+            if kind == "messages":
                 body_bytes = fast_adapted.refusal_body(refusal)
+            else:  # LiteLLM answers chat and /v1/responses refusals alike
+                body_bytes = _error_body(400, refusal, "invalid_request_error")
             await _send_whole(send, 400, "application/json", body_bytes)
             record.settled()
             return None
@@ -491,13 +501,18 @@ async def _translated(
 ) -> Translated | None:
     """LiteLLM's translation of an eligible body, or None: LiteLLM serves it."""
     # For openai/ LiteLLM sends /v1/messages to the Responses API, not to chat completions.
-    if kind != "messages" or upstream.provider != "hosted_vllm":
+    if upstream.provider != "hosted_vllm":
         return None
-    if not messages_eligible(body, injected):
+    if kind == "messages":
+        if not messages_eligible(body, injected):
+            return None
+    # Without use_chat_completions_api LiteLLM forwards /v1/responses upstream as it is.
+    elif not upstream.chat_bridge or not responses_eligible(body, injected):
         return None
     strip_fields(body, injected)  # client copies of injected fields, as the hook strips them
+    translate = translate_messages if kind == "messages" else translate_responses
     try:
-        translated = await translate_messages(body, upstream.provider, upstream.upstream_model)
+        translated = await translate(body, upstream.provider, upstream.upstream_model)
     except Exception:  # whatever LiteLLM's translation refuses, LiteLLM answers itself
         return None
     translated.model = upstream.model_name

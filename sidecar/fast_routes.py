@@ -27,8 +27,9 @@ plain string message contents, function tools without ``strict``, ``cache_contro
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 HOOK_CALLBACK = "sidecar.bridge_hook.bridge_hook"
@@ -41,6 +42,8 @@ _ROUTER = frozenset({"disable_cooldowns", "cooldown_time", "allowed_fails"})
 _PARAMS = frozenset(
     {"model", "api_base", "api_key", "use_chat_completions_api", "timeout", "stream_timeout"}
 )
+# Wildcard names resolved, kept per requested name (clients ask for a handful).
+_MATCH_CACHE = 256
 # Environment variables that change how LiteLLM connects upstream.
 _CONNECTION_ENV = (
     "SSL_VERIFY",
@@ -97,6 +100,19 @@ class Upstream:
     stream_timeout: float
     # LiteLLM's provider prefix: whose request and stream transformations apply.
     provider: str = "hosted_vllm"
+    # ``use_chat_completions_api``: LiteLLM bridges /v1/responses to chat completions
+    # (without it LiteLLM forwards the Responses request to the upstream as it is).
+    chat_bridge: bool = False
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A wildcard ``model_name`` as LiteLLM's router matches it (``PatternMatchRouter``)."""
+
+    regex: re.Pattern[str]
+    model_name: str
+    # The deployment's litellm_params, references resolved; None: LiteLLM serves the names.
+    params: Mapping[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,49 @@ class FastRoutes:
     models: Mapping[str, Upstream]
     skipped: Mapping[str, str]
     disabled: str | None = None
+    # Every exact model_name (eligible or not): LiteLLM matches patterns only for others.
+    names: frozenset[str] = frozenset()
+    # Wildcard names, in the order LiteLLM's router tries them.
+    patterns: tuple[Pattern, ...] = ()
+    default_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    _matched: dict[str, Upstream | None] = field(default_factory=dict, compare=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.models or any(p.params is not None for p in self.patterns))
+
+    def upstream(self, name: str) -> Upstream | None:
+        """Where LiteLLM's router would send a request for ``name``, if the fast path may.
+
+        An exact name is its own deployment; any other name goes to the first wildcard
+        pattern LiteLLM's router matches (most specific first, ``re.match`` of the escaped
+        name with ``*`` as ``(.*)``), with each ``*`` of the deployment's model replaced by
+        the matched parts (``set_deployment_model_name``). No match here: LiteLLM (which
+        then also tries ``provider/name``).
+        """
+        if name in self.names:
+            return self.models.get(name)
+        if name in self._matched:
+            return self._matched[name]
+        found = self._match(name)
+        if len(self._matched) >= _MATCH_CACHE:
+            self._matched.clear()
+        self._matched[name] = found
+        return found
+
+    def _match(self, name: str) -> Upstream | None:
+        if "*" in name:
+            return None
+        for pattern in self.patterns:
+            matched = pattern.regex.match(name)
+            if matched is None:
+                continue
+            if pattern.params is None:
+                return None
+            params = dict(pattern.params)
+            params["model"] = deployment_model(matched, str(params["model"]))
+            found = _upstream(name, params, self.default_timeout, {})
+            return found if isinstance(found, Upstream) else None
+        return None
 
 
 def _resolve(value: Any, environ: Mapping[str, str]) -> Any:
@@ -181,6 +240,7 @@ def _upstream(
         timeout=timeout,
         stream_timeout=stream_timeout or timeout,
         provider=model.split("/", 1)[0],
+        chat_bridge=params.get("use_chat_completions_api") is True,
     )
 
 
@@ -205,13 +265,20 @@ def load_routes(config: Any, environ: Mapping[str, str] | None = None) -> FastRo
             counts[entry["model_name"]] = counts.get(entry["model_name"], 0) + 1
     models: dict[str, Upstream] = {}
     skipped: dict[str, str] = {}
+    patterns: list[Pattern] = []
     for entry in entries:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("model_name"), str):
             continue
         name = entry["model_name"]
         params = entry.get("litellm_params")
         if "*" in name:
-            skipped[name] = "wildcard name (LiteLLM resolves it)"
+            if any(p.model_name == name for p in patterns):
+                continue
+            pattern = _pattern(name, params, counts[name], default_timeout, environ)
+            if isinstance(pattern, str):
+                skipped[name] = pattern
+                pattern = Pattern(_pattern_regex(name), name, None)
+            patterns.append(pattern)
         elif counts[name] > 1:
             skipped[name] = "several deployments (LiteLLM balances and fails over)"
         elif not isinstance(params, Mapping):
@@ -222,7 +289,61 @@ def load_routes(config: Any, environ: Mapping[str, str] | None = None) -> FastRo
                 models[name] = found
             else:
                 skipped[name] = found
-    return FastRoutes(models, skipped)
+    names = frozenset(n for n in counts if "*" not in n)
+    return FastRoutes(
+        models,
+        skipped,
+        names=names,
+        patterns=_by_specificity(patterns),
+        default_timeout=default_timeout,
+    )
+
+
+# -- wildcard names, as LiteLLM's router matches them (router_utils/pattern_match_deployments)
+
+
+def _pattern_regex(name: str) -> re.Pattern[str]:
+    return re.compile(re.escape(name).replace(r"\*", "(.*)"))
+
+
+def _by_specificity(patterns: list[Pattern]) -> tuple[Pattern, ...]:
+    """LiteLLM's order: longer regex first, then more regex characters; ties in config order."""
+
+    def specificity(pattern: Pattern) -> tuple[int, int]:
+        regex = pattern.regex.pattern
+        return len(regex), sum(regex.count(c) for c in "*+?\\^$|()")
+
+    return tuple(sorted(patterns, key=specificity, reverse=True))
+
+
+def deployment_model(matched: re.Match[str], model: str) -> str:
+    """The deployment's model with each ``*`` replaced by the matched parts, in order."""
+    if "*" not in model:
+        return model
+    parts = matched.groups()
+    if len(parts) > model.count("*"):
+        return matched.string
+    for part in parts:
+        model = model.replace("*", part, 1)
+    return model
+
+
+def _pattern(
+    name: str, params: Any, count: int, default_timeout: float, environ: Mapping[str, str]
+) -> Pattern | str:
+    """A wildcard deployment the fast path may serve, or why LiteLLM must."""
+    if count > 1:
+        return "several deployments (LiteLLM balances and fails over)"
+    if not isinstance(params, Mapping):
+        return "no litellm_params"
+    # What does not depend on the requested name is checked once, with a stand-in name.
+    probe = dict(params)
+    probe["model"] = str(params.get("model", "")).replace("*", "x")
+    found = _upstream(name, probe, default_timeout, environ)
+    if isinstance(found, str):
+        return found
+    resolved = {k: _resolve(v, environ) for k, v in params.items()}
+    return Pattern(_pattern_regex(name), name, resolved)
 
 
 def _contains_key(value: Any, keys: frozenset[str]) -> bool:
@@ -530,3 +651,196 @@ _TRANSLATED_PARAMS = frozenset(
 def translated_eligible(body: Mapping[str, Any]) -> bool:
     """True when a translated chat body holds only parameters the fast path sends as they are."""
     return set(body) - {"model", "messages"} <= _TRANSLATED_PARAMS
+
+
+# -- translated route: /v1/responses -------------------------------------------------------
+# LiteLLM's Responses-to-chat bridge translates it (``sidecar.fast_responses``), for a
+# ``hosted_vllm/`` deployment with ``use_chat_completions_api`` (the agent sets it). The rules
+# admit what the differential tests compare (tests/sidecar/test_fast_responses_diff.py) and
+# what Codex sends; anything that needs state (``previous_response_id``, background mode,
+# stored prompts, server-side compaction), server tools (web search, file search, MCP) or
+# files goes to LiteLLM.
+RESPONSES_PATHS = frozenset({"/v1/responses", "/responses"})
+_RESPONSES_FIELDS = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "stream",
+        "temperature",
+        "top_p",
+        "max_output_tokens",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "store",
+        "reasoning",
+        "include",
+        "text",
+        "prompt_cache_key",
+        "client_metadata",
+        "user",
+        "metadata",
+    }
+)
+_INPUT_ROLES = frozenset({"user", "assistant", "system", "developer"})
+_INPUT_PARTS = frozenset({"input_text", "output_text"})
+_FUNCTION_TOOL = frozenset({"type", "name", "description", "parameters", "strict"})
+_CUSTOM_TOOL = frozenset({"type", "name", "description", "format"})
+_TOOL_CHOICE_STRINGS = frozenset({"auto", "none", "required"})
+_INCLUDES = frozenset({"reasoning.encrypted_content"})
+
+
+def _text_part(part: Any) -> bool:
+    return (
+        isinstance(part, Mapping)
+        and part.get("type") in _INPUT_PARTS
+        and isinstance(part.get("text"), str)
+        and set(part) <= {"type", "text", "annotations"}
+        and part.get("annotations") in (None, [])
+    )
+
+
+def _responses_tool(tool: Any, nested: bool = False) -> bool:
+    if not isinstance(tool, Mapping) or not isinstance(tool.get("name"), str):
+        return False
+    kind = tool.get("type")
+    if kind == "function":
+        return set(tool) <= _FUNCTION_TOOL and isinstance(tool.get("parameters", {}), Mapping)
+    if kind == "custom":
+        return set(tool) <= _CUSTOM_TOOL and isinstance(tool.get("format", {}), Mapping)
+    if kind == "namespace" and not nested:
+        tools = tool.get("tools")
+        return (
+            set(tool) <= {"type", "name", "description", "tools"}
+            and isinstance(tools, list)
+            and all(_responses_tool(t, nested=True) for t in tools)
+        )
+    return False
+
+
+def _input_item(item: Any) -> bool:
+    if not isinstance(item, Mapping):
+        return False
+    kind = item.get("type", "message")
+    if kind == "message":
+        content = item.get("content")
+        return (
+            set(item) <= {"type", "id", "role", "content", "status"}
+            and item.get("role") in _INPUT_ROLES
+            and (
+                isinstance(content, str)
+                or (isinstance(content, list) and all(map(_text_part, content)))
+            )
+        )
+    if kind in ("function_call", "custom_tool_call"):
+        payload = "arguments" if kind == "function_call" else "input"
+        return (
+            set(item) <= {"type", "id", "call_id", "name", payload, "status"}
+            and isinstance(item.get("call_id"), str)
+            and isinstance(item.get("name"), str)
+            and isinstance(item.get(payload), str)
+        )
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        output = item.get("output")
+        return (
+            set(item) <= {"type", "id", "call_id", "output", "status"}
+            and isinstance(item.get("call_id"), str)
+            and (
+                isinstance(output, str)
+                or (isinstance(output, list) and all(map(_text_part, output)))
+            )
+        )
+    if kind == "additional_tools":
+        tools = item.get("tools")
+        return (
+            set(item) <= {"type", "id", "role", "tools"}
+            and isinstance(tools, list)
+            and all(map(_responses_tool, tools))
+        )
+    return False
+
+
+def _reasoning(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and set(value) <= {"effort", "summary", "context"}
+        and value.get("effort") in (None, "none", "minimal", "low", "medium", "high", "xhigh")
+        and value.get("summary") in (None, "auto", "concise", "detailed", "none")
+        and isinstance(value.get("context", ""), str)
+    )
+
+
+def _text_param(value: Any) -> bool:
+    if not isinstance(value, Mapping) or not set(value) <= {"format", "verbosity"}:
+        return False
+    fmt = value.get("format")
+    return (fmt is None or (isinstance(fmt, Mapping) and fmt == {"type": "text"})) and (
+        value.get("verbosity") in (None, "low", "medium", "high")
+    )
+
+
+def _tool_choice(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in _TOOL_CHOICE_STRINGS
+    return (
+        isinstance(value, Mapping)
+        and value.get("type") == "function"
+        and set(value) == {"type", "name"}
+        and isinstance(value.get("name"), str)
+    )
+
+
+def _optional(body: Mapping[str, Any], name: str, kind: Any) -> bool:
+    """The field is absent, null or of that type (a bool is no number here)."""
+    value = body.get(name)
+    if value is None:
+        return True
+    if kind is bool:
+        return isinstance(value, bool)
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def responses_eligible(body: Mapping[str, Any], injected: frozenset[str]) -> bool:
+    """True when LiteLLM's Responses-to-chat bridge alone decides what goes upstream."""
+    if not set(body) <= _RESPONSES_FIELDS | injected:
+        return False
+    items = body.get("input")
+    if not (
+        isinstance(items, str)
+        or (isinstance(items, list) and items and all(map(_input_item, items)))
+    ):
+        return False
+    tools = body.get("tools")
+    if tools is not None and not (isinstance(tools, list) and all(map(_responses_tool, tools))):
+        return False
+    checks = (
+        _optional(body, "instructions", str),
+        _optional(body, "stream", bool),
+        _optional(body, "store", bool),
+        _optional(body, "parallel_tool_calls", bool),
+        _optional(body, "temperature", (int, float)),
+        _optional(body, "top_p", (int, float)),
+        _optional(body, "max_output_tokens", int),
+        _optional(body, "prompt_cache_key", str),
+        _optional(body, "user", str),
+        _optional(body, "client_metadata", Mapping),
+        _optional(body, "metadata", Mapping),
+    )
+    if not all(checks):
+        return False
+    max_tokens = body.get("max_output_tokens")
+    if max_tokens is not None and max_tokens < 1:
+        return False
+    include = body.get("include")
+    if include is not None and not (isinstance(include, list) and set(include) <= _INCLUDES):
+        return False
+    if "reasoning" in body and body["reasoning"] is not None and not _reasoning(body["reasoning"]):
+        return False
+    if "text" in body and body["text"] is not None and not _text_param(body["text"]):
+        return False
+    return (
+        "tool_choice" not in body
+        or body["tool_choice"] is None
+        or _tool_choice(body["tool_choice"])
+    )

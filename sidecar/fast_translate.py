@@ -13,9 +13,10 @@ and logging layers:
   chunks through the adapter's stream wrapper (Anthropic events).
 
 Nothing is re-implemented here: a LiteLLM upgrade changes both paths alike, and the
-differential tests (``tests/sidecar/test_fast_messages_diff.py``) compare them. ``Kind`` has
-room for ``/v1/responses`` (LiteLLM's Responses to chat transformation), not wired yet. Imports are
-lazy: only a sidecar with LiteLLM loaded calls these.
+differential tests (``tests/sidecar/test_fast_messages_diff.py``,
+``tests/sidecar/test_fast_responses_diff.py``) compare them. ``/v1/responses`` goes through
+LiteLLM's Responses-to-chat bridge (``sidecar.fast_responses``). Imports are lazy: only a
+sidecar with LiteLLM loaded calls these.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class Translated:
     tool_name_mapping: dict[str, str] = field(default_factory=dict)
     # LiteLLM's context-management result (a ``PolyfillResult``) or None.
     polyfill: Any = None
+    # For /v1/responses: the request its answer echoes (``fast_responses.ResponsesRequest``).
+    responses: Any = None
 
 
 def _provider_config(provider: str) -> Any:
@@ -81,6 +84,8 @@ def chat_body(provider: str, upstream_model: str, kwargs: Mapping[str, Any]) -> 
     config = _provider_config(provider)
     params = {k: v for k, v in kwargs.items() if k not in ("model", "messages")}
     messages = validate_and_fix_openai_messages([dict(m) for m in kwargs.get("messages") or []])
+    # ``developer`` turns (the Responses bridge keeps them) become ``system`` for this provider.
+    messages = config.translate_developer_role_to_system_role(messages=messages)
     if "tools" in params:
         params["tools"] = validate_and_fix_openai_tools(params["tools"])
     if "tool_choice" in params:
@@ -173,6 +178,21 @@ async def translate_messages(
     )
 
 
+async def translate_responses(
+    body: Mapping[str, Any], provider: str, upstream_model: str
+) -> Translated:
+    from sidecar.fast_responses import responses_request
+
+    kwargs, request = responses_request(body, provider, upstream_model)
+    return Translated(
+        kind="responses",
+        body=chat_body(provider, upstream_model, kwargs),
+        stream=body.get("stream") is True,
+        model=upstream_model,
+        responses=request,
+    )
+
+
 def _model_response(data: Mapping[str, Any]) -> Any:
     from litellm.litellm_core_utils.llm_response_utils.convert_dict_to_response import (
         convert_to_model_response_object,
@@ -204,7 +224,9 @@ def answer(translated: Translated, data: Mapping[str, Any]) -> bytes:
             polyfill_result=translated.polyfill,
         )
         return _dump(anthropic, translated.model)
-    raise NotImplementedError(translated.kind)
+    from sidecar import fast_responses
+
+    return fast_responses.answer(translated.responses, response, translated.model)
 
 
 async def chunks(lines: AsyncIterator[dict[str, Any]]) -> AsyncIterator[Any]:
@@ -232,4 +254,6 @@ def event_stream(translated: Translated, stream: AsyncIterator[Any]) -> AsyncIte
         )
         assert wrapped is not None
         return wrapped  # type: ignore[return-value]
-    raise NotImplementedError(translated.kind)
+    from sidecar import fast_responses
+
+    return fast_responses.event_stream(translated.responses, stream, translated.model)

@@ -61,9 +61,10 @@ def build_fast_path(settings: Settings) -> FastPath | None:
         return None
     for name, reason in routes.skipped.items():
         _log(f"fast path: {name} goes through LiteLLM ({reason})")
-    if not routes.models:
+    if not routes:
         return None
-    _log(f"fast path on for {', '.join(routes.models)} ({FAST_PATH_ENV}=off to disable)")
+    served = [*routes.models, *(p.model_name for p in routes.patterns if p.params is not None)]
+    _log(f"fast path on for {', '.join(served)} ({FAST_PATH_ENV}=off to disable)")
     return FastPath(routes, os.environ["LITELLM_MASTER_KEY"], lambda: bridge_hook.bridge_hook.spec)
 
 

@@ -28,7 +28,11 @@ from tests.standins.llm import StandInLLM
 # A client-facing name different from the upstream's, so the model each answer reports shows.
 MODEL = "claude-test"
 UPSTREAM_MODEL = "internal-model"
-INJECT = {MODEL: {"token": ["token"], "literal": {"project": PROJECT}}}
+_FIELDS = {"token": ["token"], "literal": {"project": PROJECT}}
+# The shipped templates' wildcard shapes: any name onto one model, and a name family passed on.
+ONTO_ONE = "claude-*"
+PASSED_ON = "*"
+INJECT = {MODEL: _FIELDS, ONTO_ONE: _FIELDS, PASSED_ON: _FIELDS}
 LITELLM_MARK = "x-litellm-call-id"
 # Values made up per answer: compared by presence, not value.
 _VOLATILE_KEYS = frozenset({"id", "created_at", "created", "item_id", "call_id_generated"})
@@ -42,9 +46,16 @@ class Pair:
 
 
 def write_config(directory: Path, llm: StandInLLM) -> Path:
-    entry = chat_model(MODEL, llm.url + "/v1")
-    entry["litellm_params"]["model"] = f"hosted_vllm/{UPSTREAM_MODEL}"
-    return write_effective_config(directory, [entry])
+    entries = []
+    for name, model in (
+        (MODEL, UPSTREAM_MODEL),
+        (ONTO_ONE, UPSTREAM_MODEL),
+        (PASSED_ON, "*"),
+    ):
+        entry = chat_model(name, llm.url + "/v1")
+        entry["litellm_params"]["model"] = f"hosted_vllm/{model}"
+        entries.append(entry)
+    return write_effective_config(directory, entries)
 
 
 def start_pair(config_path: Path) -> Iterator[Pair]:
@@ -159,3 +170,20 @@ def compact_json(raw: bytes) -> bool:
     """
     head, colon, rest = raw.partition(b":")
     return bool(colon) and head.startswith(b'{"') and not rest.startswith(b" ")
+
+
+def event_fields(
+    pair: Pair, llm: StandInLLM, path: str, body: dict[str, Any], style: str
+) -> list[dict[str, Any]]:
+    """The request event each sidecar records for ``body`` (fast path first), minus timings."""
+    fields = []
+    for sidecar in (pair.fast, pair.litellm):
+        before = len(sidecar.request_events())
+        send(sidecar, llm, path, body, style)
+        event = sidecar.wait_event(
+            lambda e, s=sidecar, n=before: e in s.request_events()[n:] and e.get("route") == path
+        )
+        fields.append(
+            {k: v for k, v in event.items() if k not in ("latency_ms", "request_id", "ts")}
+        )
+    return fields

@@ -22,6 +22,7 @@ from tests.sidecar.differential import (
     Pair,
     compact_json,
     compare,
+    event_fields,
     normalise,
     send,
     start_pair,
@@ -443,3 +444,39 @@ def test_the_upstream_bytes_tell_the_paths_apart(pair: Pair, llm: StandInLLM) ->
         (request,) = llm.completions()
         seen.append(compact_json(request.raw))
     assert seen == [True, False]
+
+
+# -- wildcard names: the templates' "*" and "claude-*" deployments ---------------------------
+# differential.write_config has "claude-*" onto internal-model and "*" onto hosted_vllm/*.
+WILDCARD_NAMES = pytest.mark.parametrize(
+    "name, upstream",
+    [
+        ("claude-opus-5-5", "internal-model"),
+        ("claude-", "internal-model"),
+        ("gpt-6.2-sol", "gpt-6.2-sol"),
+        ("corp/coder-7b", "corp/coder-7b"),
+    ],
+)
+
+
+@STREAMING
+@WILDCARD_NAMES
+def test_wildcard_names_match_litellm(
+    pair: Pair, llm: StandInLLM, name: str, upstream: str, stream: bool
+) -> None:
+    body = {**body_of(CASES["tool-call-reply"], stream), "model": name}
+    ours, _ = compare(pair, llm, PATH, body, "anthropic")
+    (sent,) = ours.upstream
+    assert sent["model"] == upstream
+    assert verify(sent["token"]) is not None and sent["project"] == PROJECT
+
+
+@WILDCARD_NAMES
+def test_wildcard_request_events_are_the_same(
+    pair: Pair, llm: StandInLLM, name: str, upstream: str
+) -> None:
+    ours, oracle = event_fields(
+        pair, llm, PATH, {**body_of(CASES["plain"], True), "model": name}, "anthropic"
+    )
+    assert ours == oracle
+    assert ours["model"] == name

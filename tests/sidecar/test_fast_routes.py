@@ -53,7 +53,7 @@ def test_plain_openai_compatible_models_are_eligible() -> None:
 @pytest.mark.parametrize(
     ("entry", "reason"),
     [
-        (model("w-*"), "wildcard"),
+        (model("w-*", rpm=10), "rpm"),
         (model("r", rpm=10), "rpm"),
         (model("m", mock_response="hi"), "mock_response"),
         (model("x", extra_body={"k": 1}), "extra_body"),
