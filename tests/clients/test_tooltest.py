@@ -1,8 +1,9 @@
 """``clients setup --detected`` and ``clients test`` against a real sidecar and the stand-in LLM.
 
-One sidecar serves the module. Each tool is set up by the real setup code into a private
-HOME, then tested with the settings read back from its files; the real claude, gemini and
-codex programs (tests/e2e/install_clis.sh) answer through the bridge where npm is here.
+One sidecar serves the module (fixtures: tests/clients/bridge.py). Each tool is set up by
+the real setup code into a private HOME, then tested with the settings read back from its
+files; the real claude, gemini and codex programs (tests/e2e/install_clis.sh) answer
+through the bridge where npm is here.
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.clients.bridge import MODEL, REPLY, private_home, set_up
 from tests.conftest import free_port
-from tests.helpers.keyring import require_keyring
-from tests.helpers.sidecar import Sidecar, chat_model, launch_sidecar, write_effective_config
+from tests.helpers.sidecar import Sidecar
 from tests.standins.llm import StandInLLM
-from tests.standins.tokens import mint
 from tray_agent.clients import Target, get_client
 from tray_agent.clients.registry import all_clients
 from tray_agent.clients.setup import apply_setup, latest_backup, plan_setup
@@ -31,13 +28,9 @@ from tray_agent.clients.tooltest import check_tool
 from tray_agent.commands import clients as cmd
 from tray_agent.commands.context import CliContext
 from tray_agent.paths import get_paths
-from tray_agent.secrets import open_secret_store
 from tray_agent.secrets.store import MemoryStore
 
-ROOT = Path(__file__).resolve().parents[2]
-INSTALLER = ROOT / "tests" / "e2e" / "install_clis.sh"
-REPLY = "stand-in says ready"
-MODEL = "internal-model"
+TOOLS = [c.name for c in all_clients()]
 PATHS = {
     "claude-code": "/v1/messages",
     "anthropic-sdk": "/v1/messages",
@@ -45,41 +38,6 @@ PATHS = {
     "codex": "/v1/responses",
 }
 """The path each tool's request reaches the sidecar on; the others use chat completions."""
-TOOLS = [c.name for c in all_clients()]
-
-
-@pytest.fixture(scope="module")
-def cli_bin() -> Path | None:
-    """The pinned CLIs' bin directory; None without npm (their runs are then skipped)."""
-    if shutil.which("npm") is None:
-        return None
-    done = subprocess.run(
-        ["bash", str(INSTALLER)], capture_output=True, text=True, timeout=900, check=False
-    )
-    if done.returncode != 0:
-        pytest.fail(f"installing the CLIs failed:\n{done.stderr[-3000:]}")
-    return Path(done.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[StandInLLM]:
-    with StandInLLM(reply=REPLY, models=(MODEL,)) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def sidecar(llm: StandInLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
-    directory = tmp_path_factory.mktemp("sidecar")
-    config = write_effective_config(directory, [chat_model(MODEL, llm.url + "/v1")])
-    inject = {MODEL: {"token": ["token"], "literal": {"project": "proj-tools"}}}
-    car = launch_sidecar(config, inject=inject)
-    try:
-        car.wait_ready(150)
-        token, expires = mint("employee-tools", 3600)
-        car.send_token(token, expires)
-        yield car
-    finally:
-        car.stop()
 
 
 @pytest.fixture
@@ -87,42 +45,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli_bin: Path | None) -
     """A private HOME and bridge home, the CLIs on PATH, no tool variables inherited."""
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("LITELLM_BRIDGE_HOME", str(tmp_path / "bridge"))
-    drop = ("ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_", "CODEX_", "CLAUDE_", "LITELLM_BRIDGE_A")
-    for name in [k for k in os.environ if k.startswith(drop)]:
-        monkeypatch.delenv(name)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    if cli_bin is not None:
-        monkeypatch.setenv("PATH", f"{cli_bin}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("CI", "1")
+    private_home(home, monkeypatch, cli_bin)
     return dict(os.environ)
-
-
-def key_command() -> tuple[str, ...]:
-    paths = get_paths()
-    return (
-        "env",
-        f"LITELLM_BRIDGE_HOME={paths.config_dir.parent}",
-        f"PYTHONPATH={ROOT}",
-        sys.executable,
-        "-m",
-        "tray_agent",
-        "key",
-    )
-
-
-def set_up(name: str, sidecar: Sidecar, model: str | None = MODEL) -> None:
-    paths = get_paths()
-    paths.ensure()
-    # Claude Code's key helper is the real `litellm-bridge key`, reading the keyring.
-    require_keyring(open_secret_store(paths.keyring_namespace)).set(
-        "master-key", sidecar.master_key
-    )
-    target = Target(sidecar.url, sidecar.master_key, paths, model, key_command())
-    apply_setup(plan_setup(get_client(name), target))
 
 
 @pytest.mark.parametrize("name", TOOLS)

@@ -129,3 +129,10 @@ def press(widget: tk.Misc, key: str) -> None:
     """A key press delivered to ``widget`` through Tk's event queue."""
     widget.focus_force()
     widget.event_generate(f"<{key}>", when="tail")
+
+
+# The real sidecar, stand-in LLM and pinned CLIs the "Set up coding tools" tests share with
+# the ``clients test`` tests.
+from tests.clients.bridge import cli_bin, llm, sidecar  # noqa: E402
+
+__all__ = ["FakeServices", "Harness", "cli_bin", "llm", "press", "sidecar"]

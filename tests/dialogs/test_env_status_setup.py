@@ -235,7 +235,9 @@ def test_setup_fits_its_box_and_copies_text_and_key(ui: Harness, services: FakeS
     assert dlg.result == {"ok": True, "copied": ["API key", "setup"]}
 
 
-def test_wizard_last_page_shows_the_trays_setup_text(ui: Harness, services: FakeServices) -> None:
+def test_wizard_last_page_lists_the_tools_and_copies_the_trays_setup_text(
+    ui: Harness, services: FakeServices
+) -> None:
     services.account.create("local password")
     services.answers["key"] = {"key": "sk-k"}
     tray_text = TrayApp(FakePort(URL), services.paths).setup_text()
@@ -246,9 +248,13 @@ def test_wizard_last_page_shows_the_trays_setup_text(ui: Harness, services: Fake
     ui.pump()
     done = dlg.step
     assert isinstance(done, DoneStep) and done.panel is not None
-    assert done.panel.shown_text() == tray_text
-    assert done.panel.wrapped_lines() == 0
-    ui.shot(dlg, "wizard-done-fits")
+    panel = done.panel
+    ui.until(lambda: panel.loaded is not None, 10, "the tool list")
+    assert "claude-code" in panel.ticks
+    panel.copy_button.invoke()
+    assert dlg.root.clipboard_get() == tray_text
+    assert done.copied == ["setup"]
+    ui.shot(dlg, "wizard-done-tools")
 
 
 def test_save_dialog_checks_the_folder_inline(ui: Harness, services: FakeServices) -> None:

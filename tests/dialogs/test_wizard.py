@@ -119,8 +119,11 @@ def test_wizard_reaches_a_healthy_proxy_and_a_copyable_setup(
         ui.shot(dlg, "wizard-6-done")
         done = dlg.step
         assert isinstance(done, DoneStep) and done.panel is not None
-        assert done.panel.wrapped_lines() == 0
-        assert "litellm-bridge clients setup claude-code" in done.panel.shown_text()
+        panel = done.panel
+        ui.until(lambda: panel.loaded is not None, 30, "the tool list")
+        assert panel.loaded is not None and panel.loaded.target.url == f"http://127.0.0.1:{port}"
+        assert "claude-code" in panel.ticks
+        assert panel.loaded.target.key not in panel.shown_diff()
         dlg.next()
         ui.until(lambda: dlg.result is not None, 10, "result")
         assert dlg.result is not None

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from tray_agent.clients.summary import setup_summary
 from tray_agent.envstore import EnvStore
 from tray_agent.logs.redact import MASK, redact
 from tray_agent.paths import Paths
@@ -59,13 +58,13 @@ def notified(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return sent
 
 
-def test_copy_cli_setup_shows_the_summary_and_the_key(paths: Paths) -> None:
-    runner = FakeRunner({"setup": {"ok": True}})
+def test_set_up_coding_tools_opens_the_tools_dialog_for_the_proxy_url(paths: Paths) -> None:
+    runner = FakeRunner({"tools": {"ok": True}})
     TrayApp(FakePort(), paths, runner=runner).copy_setup()  # type: ignore[arg-type]
     [(name, payload)] = runner.shown
-    assert name == "setup"
-    assert payload["text"] == setup_summary(URL)
-    assert payload["key"] == "sk-bridge-key-0123456789"
+    assert name == "tools"
+    # The dialog asks the agent for the key itself: it never travels in the parameters.
+    assert payload == {"url": URL}
 
 
 def test_export_diagnostics_writes_the_full_redacted_bundle_and_says_where(

@@ -96,9 +96,16 @@ def run_key_helper(command: str, environ: Mapping[str, str]) -> tuple[str | None
 
 
 def read_settings(
-    client: ClientSetup, paths: Paths, environ: Mapping[str, str] | None = None
+    client: ClientSetup,
+    paths: Paths,
+    environ: Mapping[str, str] | None = None,
+    *,
+    resolve_key: bool = True,
 ) -> ToolSettings | None:
-    """The bridge settings ``client``'s files hold now, or None when it is not set up."""
+    """The bridge settings ``client``'s files hold now, or None when it is not set up.
+
+    ``resolve_key=False`` skips running Claude Code's key helper (for listing states).
+    """
     env = os.environ if environ is None else environ
     specs = client.files(Target(url="http://unused", key="", paths=paths))
     loaded = [_load(s.path, s.format) for s in specs]
@@ -111,7 +118,7 @@ def read_settings(
         helper = _text(_get(doc, "apiKeyHelper"))
         key: str | None = None
         problem = None
-        if helper:
+        if helper and resolve_key:
             key, problem = run_key_helper(helper, env)
         else:
             key = _text(_get(doc, "env", "ANTHROPIC_AUTH_TOKEN")) or _text(

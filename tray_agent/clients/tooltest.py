@@ -58,10 +58,13 @@ class ToolTest:
     def line(self) -> str:
         """One sentence for a person: "Claude Code answered in 1.4 s" or why not, and the fix."""
         if self.ok:
-            text = f"{self.title} answered in {self.seconds:.1f} s"
-            if self.binary is not None:
-                text += f" ({self.binary.argv[0]} itself: {self.binary.seconds:.1f} s)"
-            return text
+            if self.binary is None:
+                return f"{self.title} answered in {self.seconds:.1f} s"
+            program = " ".join([os.path.basename(self.binary.argv[0]), *self.binary.argv[1:2]])
+            return (
+                f"{self.title} answered in {self.binary.seconds:.1f} s "
+                f"(`{program}`; the request alone: {self.seconds:.1f} s)"
+            )
         return f"{self.title} did not answer: {self.cause}. Fix: {self.fix}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -219,9 +222,9 @@ def check_tool(
             result.binary = run
             if not run.ok:
                 result.ok = False
+                program = " ".join([os.path.basename(run.argv[0]), *run.argv[1:2]])
                 result.cause = (
-                    f"the bridge answered, but `{' '.join(run.argv[:2])}` did not: "
-                    f"{run.answer or 'no output'}"
+                    f"the bridge answered, but `{program}` did not: {run.answer or 'no output'}"
                 )
                 result.fix = (
                     f"run `{' '.join(run.argv)}` in a terminal to see its full output; "

@@ -15,6 +15,7 @@ DIALOGS = {
     "env": "tray_agent.dialogs.env_editor:EnvDialog",
     "status": "tray_agent.dialogs.status:StatusDialog",
     "setup": "tray_agent.dialogs.setup:SetupDialog",
+    "tools": "tray_agent.dialogs.tools:ToolsDialog",
     "save": "tray_agent.dialogs.save:SaveDialog",
     "wizard": "tray_agent.dialogs.wizard:WizardDialog",
     "audit_export": "tray_agent.dialogs.audit_export:AuditExportDialog",

@@ -50,7 +50,9 @@ class SignInForm:
             return False
         return True
 
-    def submit(self, done: Any, button: ttk.Button) -> None:
+    def submit(self, done: Any, button: ttk.Button, on_failed: Any = None) -> None:
+        """Sign in once (never retried: a wrong password must not lock the account);
+        ``on_failed(message)`` runs after an error is shown."""
         if not self.validate():
             return
         button.state(["disabled"])
@@ -75,6 +77,8 @@ class SignInForm:
             if "unknown command" in msg:
                 msg = "this agent cannot sign in yet (no token support); update it"
             self.password.set_error(msg[:300])
+            if on_failed is not None:
+                on_failed(msg)
 
         self.dialog.background(work, ok, failed)
 

@@ -12,6 +12,7 @@ from tkinter import ttk
 from typing import Any
 
 from tray_agent.dialogs.base import Dialog
+from tray_agent.dialogs.wizard_express import ExpressStep, express_mode
 from tray_agent.dialogs.wizard_steps import (
     AccountStep,
     DoneStep,
@@ -66,7 +67,20 @@ class WizardDialog(Dialog):
         )
         self.root.bind("<Return>", self._on_return)
         self.steps: list[Step] = []
-        for cls in (AccountStep, TemplateStep, EnvStep, SignInStep, StartStep, DoneStep):
+        # An admin-deployed setup (managed config.yaml) asks only what the user knows.
+        self.express, self.preset_env = express_mode(self.services)
+        self.express_tools: list[str] | None = None
+        kinds: tuple[type[Step], ...] = (
+            AccountStep,
+            TemplateStep,
+            EnvStep,
+            SignInStep,
+            StartStep,
+            DoneStep,
+        )
+        if self.express:
+            kinds = (ExpressStep, EnvStep, StartStep, DoneStep)
+        for cls in kinds:
             frame = ttk.Frame(self.body)
             frame.grid(row=0, column=0, sticky="nsew")
             frame.grid_remove()
@@ -166,4 +180,5 @@ class WizardDialog(Dialog):
             "signed_in": self.signed_in,
             "url": self.url,
             "copied": list(done.copied) if isinstance(done, DoneStep) else [],
+            "tools": done.panel.result() if isinstance(done, DoneStep) and done.panel else {},
         }

@@ -45,8 +45,9 @@ def config_data(paths: Paths) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def missing_env_names(paths: Paths) -> list[str]:
-    """The env entries config.yaml references that the env store does not have yet."""
+def missing_env_names(paths: Paths, preset: Iterable[str] = ()) -> list[str]:
+    """The env entries config.yaml references that neither the env store nor the policy
+    (``preset``: the names its ``env`` sets) has."""
     from tray_agent.config.refs import env_names
     from tray_agent.config.validate import EXEMPT_ENV
 
@@ -54,7 +55,7 @@ def missing_env_names(paths: Paths) -> list[str]:
         have = EnvStore(paths.env_file, None).enabled_names()
     except Exception:
         have = set()
-    return sorted(env_names(config_data(paths)) - EXEMPT_ENV - have)
+    return sorted(env_names(config_data(paths)) - EXEMPT_ENV - have - set(preset))
 
 
 def save_env_values(paths: Paths, secrets: SecretStore, values: Iterable[NewValue]) -> None:

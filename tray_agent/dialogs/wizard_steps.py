@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from tray_agent.account import password_problem
 from tray_agent.dialogs import wizard_files
 from tray_agent.dialogs.base import Field
-from tray_agent.dialogs.setup import SetupPanel
 from tray_agent.dialogs.signin import SignInForm, last_employee_id
+from tray_agent.dialogs.tools import ToolsPanel
+from tray_agent.dialogs.wizard_diagnose import SIGN_IN_CHECKS, START_CHECKS, Diagnosis
 from tray_agent.policy.lock import for_dialog
 
 if TYPE_CHECKING:
@@ -179,7 +180,8 @@ class EnvStep(Step):
         self.names: list[str] = []
 
     def _missing(self) -> list[str]:
-        return wizard_files.missing_env_names(self.w.services.paths)
+        # Values the organization's policy sets are never asked for.
+        return wizard_files.missing_env_names(self.w.services.paths, self.w.preset_env)
 
     def applies(self) -> bool:
         return bool(self.fields) or bool(self._missing())
@@ -239,6 +241,7 @@ class SignInStep(Step):
     def __init__(self, wizard: WizardDialog, frame: ttk.Frame) -> None:
         super().__init__(wizard, frame)
         self.form = SignInForm(wizard, frame, 0, last_employee_id(wizard.services))
+        self.diagnosis = Diagnosis(wizard, frame, 6)
         self.signed_in = False
 
     def applies(self) -> bool:
@@ -253,6 +256,7 @@ class SignInStep(Step):
             return
         if not self.form.validate():
             return
+        self.diagnosis.clear()
         self.w.status.set("Loading the new configuration…")
 
         def reloaded(_v: Any) -> None:
@@ -263,11 +267,14 @@ class SignInStep(Step):
                 self.w.signed_in = True
                 proceed()
 
-            self.form.submit(done, self.w.next_button)
+            self.form.submit(
+                done, self.w.next_button, lambda _m: self.diagnosis.run(SIGN_IN_CHECKS)
+            )
 
         def failed(exc: Exception) -> None:
             self.w.status.set("")
             self.form.password.set_error(str(exc))
+            self.diagnosis.run(SIGN_IN_CHECKS)
 
         self.w.background(lambda: self.w.services.call("reload", timeout=30), reloaded, failed)
 
@@ -288,11 +295,14 @@ class StartStep(Step):
         self.progress = ttk.Progressbar(frame, mode="indeterminate", length=wizard.px(300))
         self.progress.grid(row=2, column=0, columnspan=2, sticky="w", pady=(wizard.px(10), 0))
         self.progress.grid_remove()  # shown while starting
+        self.diagnosis = Diagnosis(wizard, frame, 3)
         self.started: dict[str, Any] | None = None
 
     def show(self) -> None:
         if self.started is None:
             self.info.set("Press Start: the local proxy takes 10 to 30 seconds to come up.")
+            if self.w.express and not self.error.get():
+                self.w.root.after(50, self.w.next)  # one press already said "set up"
         self.w.next_button.focus_set()
 
     def next(self, proceed: Callable[[], None]) -> None:
@@ -300,6 +310,7 @@ class StartStep(Step):
             proceed()
             return
         self.error.set("")
+        self.diagnosis.clear()
         self.progress.grid()
         self.progress.start(60)
         self.info.set("Starting the local proxy…")
@@ -322,6 +333,7 @@ class StartStep(Step):
             self.progress.grid_remove()
             self.info.set("The proxy did not start. Fix the problem, then press Start again.")
             self.error.set(str(exc)[:600])
+            self.diagnosis.run(START_CHECKS)
 
         self.w.busy(work, done, failed, "Starting…")
 
@@ -331,7 +343,7 @@ class DoneStep(Step):
 
     def __init__(self, wizard: WizardDialog, frame: ttk.Frame) -> None:
         super().__init__(wizard, frame)
-        self.panel: SetupPanel | None = None
+        self.panel: ToolsPanel | None = None
 
     @property
     def copied(self) -> list[str]:
@@ -340,12 +352,13 @@ class DoneStep(Step):
     def show(self) -> None:
         if self.panel is not None:
             return
-        from tray_agent.clients.summary import setup_summary
-
-        url = self.w.url or "http://127.0.0.1:4000"
-        try:
-            key = self.w.services.call("key", timeout=10)["key"]
-        except Exception:
-            key = None
-        # The same text as the tray's Copy CLI setup… for this URL.
-        self.panel = SetupPanel(self.w, self.frame, 0, setup_summary(url), key)
+        # The same list, diff and tests as the tray's "Set up coding tools…".
+        express = bool(self.w.express)
+        self.panel = ToolsPanel(
+            self.w,
+            self.frame,
+            0,
+            self.w.url,
+            preselect=self.w.express_tools if express else None,
+            auto_apply=express,
+        )

@@ -95,7 +95,7 @@ class TrayApp:
             Entry("environment", "Environment…", self.environment),
             Entry("status", "Status…", self.status, default=True),
             Entry("logs", "Open logs folder", self.open_logs),
-            Entry("setup", "Copy CLI setup…", self.copy_setup),
+            Entry("setup", "Set up coding tools…", self.copy_setup),
             Entry("diagnostics", "Export diagnostics…", self.export_diagnostics),
             Entry("audit-export", "Export audit log…", self.export_audit),
             Entry("updates", "Check for updates…", self.check_updates),
@@ -387,10 +387,8 @@ class TrayApp:
         return setup_summary(self.port.snapshot()["sidecar"]["url"])
 
     def copy_setup(self) -> None:
-        key = self._call("key")["key"]
-        self.runner.run(
-            "setup", {"text": self.setup_text(), "key": key, "key_env": "LITELLM_BRIDGE_API_KEY"}
-        )
+        """Set up coding tools…: tick, diff, write with backups, test each (dialogs.tools)."""
+        self.runner.run("tools", {"url": self.port.snapshot()["sidecar"]["url"]})
 
     def export_diagnostics(self) -> Path | None:
         """The full redacted bundle (``litellm-bridge diagnostics``) where the user chooses."""
