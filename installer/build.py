@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
-from installer import keys, preflight
+from installer import keys, preflight, slim
 from installer.imports import importable_here, imported_modules
 from installer.sign import sign_bundle
 from installer.update_keys import UpdateKeyError
@@ -232,14 +232,15 @@ def _copy_sources(package: Path, dst: Path) -> None:
 
 
 def normalise_modes(root: Path) -> None:
-    """0755 for folders and executables, 0644 for the rest: what users get on disk."""
+    """0755 for folders and executables, 0644 for the rest (shared libraries included: the
+    loader maps them without the execute bit, and Debian policy wants them 0644)."""
     for dirpath, _dirnames, filenames in os.walk(root):
         os.chmod(dirpath, 0o755)  # noqa: S103 -- installed folders are world-readable
         for name in filenames:
             path = Path(dirpath) / name
             if path.is_symlink():
                 continue
-            executable = os.stat(path).st_mode & 0o111
+            executable = os.stat(path).st_mode & 0o111 and not slim.is_shared_object(path)
             os.chmod(path, 0o755 if executable else 0o644)
 
 
@@ -275,6 +276,13 @@ def assemble(agent: Path, sidecar: Path, key: keys.Ed25519PrivateKey) -> Path:
     from tray_agent.update.names import SHIPPED_ROOT
 
     (app / SHIPPED_ROOT).write_bytes(shipped_root())
+    if sys.platform.startswith("linux"):
+        counts = slim.slim(app)
+        print(
+            f"build: stripped {counts['stripped']} shared objects "
+            f"(-{counts['stripped_bytes'] / 1e6:.0f} MB), removed {counts['removed']} unused "
+            f"files, cleared {counts['gzip_times']} gzip times"
+        )
     normalise_modes(app)
     # Code signing rewrites the executables: it must happen before they are hashed.
     codesign(sorted(p for p in app.rglob("*.exe") if p.is_file()))
@@ -293,6 +301,10 @@ def bundle() -> Path:
         sidecar_job = pool.submit(build_sidecar)
         agent_job = pool.submit(build_agent, key_module)
         sidecar, agent = sidecar_job.result(), agent_job.result()
+    # What the two programs hold, for the package's copyright file (installer/copyright.py).
+    modules = (agent.parent / MODULES_FILE).read_text().split()
+    modules += (sidecar.parent / MODULES_FILE).read_text().split()
+    (BUILD / MODULES_FILE).write_text("\n".join(sorted(set(modules))) + "\n")
     return assemble(agent, sidecar, key)
 
 
@@ -301,7 +313,8 @@ def package() -> Path:
 
     app = bundle()
     DIST.mkdir(parents=True, exist_ok=True)
-    deb = build_deb(app, BUILD / "deb", DIST)
+    modules = set((BUILD / MODULES_FILE).read_text().split())
+    deb = build_deb(app, BUILD / "deb", DIST, modules)
     print(f"build: {deb} ({deb.stat().st_size / 1e6:.1f} MB)")
     return deb
 

@@ -14,7 +14,7 @@ DEV_PKGS=(xvfb xauth xdotool x11-utils imagemagick trayer dbus dbus-x11 libnotif
     gnome-keyring libsecret-tools xdg-utils gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
     libgirepository1.0-dev libcairo2-dev libdbus-1-dev libglib2.0-dev pkg-config
     python3-dev python3-venv python3-tk nodejs npm dpkg-dev fakeroot binutils nsis iproute2 curl util-linux
-    wixl msitools gnupg apt)
+    wixl msitools gnupg apt lintian)
 
 apt_install() {
     local sudo=""

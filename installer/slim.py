@@ -1,0 +1,133 @@
+"""Make the assembled app folder smaller and its bytes the same on every build.
+
+Run by ``installer/build.py`` on the assembled folder *before* the manifest is hashed and
+signed: every change here rewrites files the manifest covers.
+
+- Shared libraries and extension modules lose their symbols (``strip --strip-unneeded``).
+  The two PyInstaller executables are left alone: the bootloader finds its archive appended
+  to its own file, and ``strip`` would cut that archive off.
+- Files the product never reads go: version-control leftovers, ``__pycache__`` folders,
+  package documentation.
+- Gzip members get a zero header time, so the files (and lintian) do not depend on when a
+  wheel was built.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+_ELF = b"\x7fELF"
+# ELF e_type values (little and big endian both read as one byte at offset 16 on x86/arm).
+_ET_DYN = 3
+# Dropped wherever they are: nothing at run time opens them.
+VCS_NAMES = frozenset({".gitignore", ".gitattributes", ".gitkeep", ".hgignore"})
+# Package documentation (read by people browsing a source tree, never by the code).
+DOC_STEMS = frozenset({"readme", "agents", "changelog", "changes", "contributing"})
+DOC_SUFFIXES = frozenset({".md", ".rst", ".txt"})
+# Gzip header: magic, method, flags, then the 4-byte MTIME field at offset 4.
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_FHCRC = 0x02
+
+
+def _files(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if not path.is_symlink():
+                yield path
+
+
+def is_shared_object(path: Path) -> bool:
+    """An ELF shared object named like a library or extension (``x.so``, ``libx.so.1``)."""
+    name = path.name
+    if not (name.endswith(".so") or ".so." in name):
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    return head[:4] == _ELF and len(head) == 18 and head[16] == _ET_DYN
+
+
+def strip_shared_objects(root: Path) -> tuple[int, int]:
+    """``strip --strip-unneeded`` every shared object below ``root``; (files, bytes saved).
+
+    Executables are never passed: see the module docstring. A file ``strip`` cannot handle
+    (an unusual format) is left as it was: it still works, it is only larger.
+    """
+    strip = shutil.which("strip")
+    if strip is None:
+        raise FileNotFoundError("strip (binutils) is not installed: apt-get install binutils")
+    targets = [p for p in _files(root) if is_shared_object(p)]
+    before = sum(p.stat().st_size for p in targets)
+    for chunk in range(0, len(targets), 200):
+        batch = targets[chunk : chunk + 200]
+        result = subprocess.run(
+            [strip, "--strip-unneeded", "--preserve-dates", *map(str, batch)],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            # One bad file fails the batch: retry one by one so the others are still stripped.
+            for path in batch:
+                subprocess.run(
+                    [strip, "--strip-unneeded", "--preserve-dates", str(path)],
+                    capture_output=True,
+                )
+    return len(targets), before - sum(p.stat().st_size for p in targets)
+
+
+def drop_unused_files(root: Path) -> list[Path]:
+    """Remove version-control files, bytecode caches and package docs; what was removed."""
+    removed: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames):
+            if name == "__pycache__":
+                shutil.rmtree(Path(dirpath) / name)
+                removed.append(Path(dirpath) / name)
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in filenames:
+            path = Path(dirpath) / name
+            # dist-info folders keep their files: licences and metadata are read there.
+            in_metadata = path.parent.name.endswith((".dist-info", ".egg-info"))
+            is_doc = path.suffix in DOC_SUFFIXES and path.stem.lower() in DOC_STEMS
+            if name in VCS_NAMES or (is_doc and not in_metadata):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def zero_gzip_times(root: Path) -> int:
+    """Set the header time of every ``.gz`` file to 0 (no time); how many were changed.
+
+    Only the header's MTIME field changes: it is not covered by the member's CRC, and a
+    header with its own CRC (FHCRC) is left alone.
+    """
+    changed = 0
+    for path in _files(root):
+        if not path.name.endswith((".gz", ".tgz")):
+            continue
+        with open(path, "r+b") as fh:
+            head = fh.read(8)
+            if len(head) < 8 or head[:3] != _GZIP_MAGIC or head[3] & _FHCRC:
+                continue
+            if head[4:8] != b"\0\0\0\0":
+                fh.seek(4)
+                fh.write(b"\0\0\0\0")
+                changed += 1
+    return changed
+
+
+def slim(root: Path) -> dict[str, int]:
+    """All of the above on ``root``; counts for the build log."""
+    removed = drop_unused_files(root)
+    stripped, saved = strip_shared_objects(root)
+    return {
+        "removed": len(removed),
+        "stripped": stripped,
+        "stripped_bytes": saved,
+        "gzip_times": zero_gzip_times(root),
+    }
