@@ -188,8 +188,18 @@ def system_libraries(app: Path) -> dict[str, list[str]]:
     )
     if not names:
         return {}
+    # Absolute paths are looked up directly (a glob makes dpkg read every file list per name).
+    arch = (
+        subprocess.run(
+            ["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], capture_output=True, text=True
+        ).stdout.strip()
+        or "x86_64-linux-gnu"
+    )
+    dirs = [f"/lib/{arch}", f"/usr/lib/{arch}", "/lib", "/usr/lib"]
     result = subprocess.run(
-        ["dpkg-query", "-S", *(f"*/{n}" for n in names)], capture_output=True, text=True
+        ["dpkg-query", "-S", *(f"{d}/{n}" for n in names for d in dirs)],
+        capture_output=True,
+        text=True,
     )
     owners: dict[str, set[str]] = {}
     for line in result.stdout.splitlines():
