@@ -134,7 +134,7 @@ class ExpressStep(Step):
         def ready(_v: Any) -> None:
             if wizard_files.needs_sign_in(services.paths):
                 self.form.submit(
-                    signed_in, self.w.next_button, lambda _m: self.diagnosis.run(SIGN_IN_CHECKS)
+                    signed_in, self.w.next_button, lambda m: self.diagnosis.run(SIGN_IN_CHECKS, m)
                 )
             else:
                 signed_in({})

@@ -18,7 +18,12 @@ from tray_agent.dialogs import wizard_files
 from tray_agent.dialogs.base import Field
 from tray_agent.dialogs.signin import SignInForm, last_employee_id
 from tray_agent.dialogs.tools import ToolsPanel
-from tray_agent.dialogs.wizard_diagnose import SIGN_IN_CHECKS, START_CHECKS, Diagnosis
+from tray_agent.dialogs.wizard_diagnose import (
+    KEYRING_CHECKS,
+    SIGN_IN_CHECKS,
+    START_CHECKS,
+    Diagnosis,
+)
 from tray_agent.policy.lock import for_dialog
 
 if TYPE_CHECKING:
@@ -268,7 +273,7 @@ class SignInStep(Step):
                 proceed()
 
             self.form.submit(
-                done, self.w.next_button, lambda _m: self.diagnosis.run(SIGN_IN_CHECKS)
+                done, self.w.next_button, lambda m: self.diagnosis.run(SIGN_IN_CHECKS, m)
             )
 
         def failed(exc: Exception) -> None:
@@ -301,6 +306,8 @@ class StartStep(Step):
     def show(self) -> None:
         if self.started is None:
             self.info.set("Press Start: the local proxy takes 10 to 30 seconds to come up.")
+            # Without an OS keyring the sign-in lasts one run only: said before it surprises.
+            self.diagnosis.run(KEYRING_CHECKS)
             if self.w.express and not self.error.get():
                 self.w.root.after(50, self.w.next)  # one press already said "set up"
         self.w.next_button.focus_set()
