@@ -5,8 +5,8 @@ Paths, all against the same stand-in internal LLM (separate process, no delay):
   litellm   the sidecar without the bridge hook (effective config without the callback,
             token and project as a plain ``extra_body`` in ``litellm_params``)
   hook      the sidecar as shipped, fast path off (LiteLLM + bridge hook)
-  fast      the sidecar as shipped, fast path on (chat and /v1/messages served by the fast
-            path; /v1/responses still through LiteLLM)
+  fast      the sidecar as shipped, fast path on (chat, /v1/messages and /v1/responses
+            served by the fast path)
   ccr       claude-code-router (pinned, bench/install_ccr.sh; log off) translating
             /v1/messages to chat for the same stand-in (an open model: it cannot add the
             token); its row is skipped with the reason when it cannot be installed or started
@@ -62,6 +62,7 @@ KINDS = (
     "responses-stream",
 )
 MESSAGE_KINDS = ("messages", "messages-stream")
+TRANSLATED_KINDS = (*MESSAGE_KINDS, "responses", "responses-stream")
 CCR_KEY = "bench-ccr-key"
 OPEN_MODEL = "open-model"
 
@@ -269,10 +270,10 @@ def _median(values: list[float]) -> float:
 
 
 def print_targets(cells: dict[tuple[str, str, int], Row]) -> None:
-    """The issue's targets for the fast path's translated route, each with its verdict."""
-    print("\n/v1/messages on the fast path against claude-code-router, LiteLLM and direct:")
+    """The issue's targets for the fast path's translated routes, each with its verdict."""
+    print("\n/v1/messages and /v1/responses on the fast path against ccr, LiteLLM and direct:")
     for (target, kind, clients), row in cells.items():
-        if target != "fast" or kind not in MESSAGE_KINDS:
+        if target != "fast" or kind not in TRANSLATED_KINDS:
             continue
         ccr, hook = cells.get(("ccr", kind, clients)), cells.get(("hook", kind, clients))
         p50 = _median(row.latencies)
