@@ -126,6 +126,26 @@ def test_wrong_password_is_said_once_without_a_retry_and_the_right_one_then_work
     assert dlg.signed_in
 
 
+def test_cancelled_after_sign_in_the_wizard_resumes_past_it(
+    ui: Harness, wizard_home: Shared
+) -> None:
+    configure(wizard_home, json_iam(wizard_home.iam))
+    dlg, step = sign_in(ui, PASSWORD)
+    assert step.signed_in
+    dlg.cancel()
+    assert dlg.result == {"cancelled": True}
+    wizard_home.agent.wait_for(lambda s: s["token"]["state"] == "valid", 30, "a valid token")
+    # Opened again (the tray's "First-run setup…"): the account and the sign-in are kept.
+    again = ui.open(WizardDialog, {}, Services(get_paths()))
+    assert isinstance(again, WizardDialog)
+    applies = {type(s).__name__: s.applies() for s in again.steps}
+    assert applies["AccountStep"] is False and applies["SignInStep"] is False
+    assert type(again.step).__name__ == "TemplateStep"
+    assert again.step.choice.get() == ""  # type: ignore[attr-defined]  # keep config.yaml
+    again.next()
+    ui.until(lambda: isinstance(again.step, StartStep), 30, "straight to the start step")
+
+
 def test_iam_unreachable_names_the_step_that_failed(ui: Harness, wizard_home: Shared) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     iam = json_iam(wizard_home.iam)

@@ -240,6 +240,15 @@ class EnvStep(Step):
         )
 
 
+def _token_valid(wizard: WizardDialog) -> bool:
+    try:
+        status = wizard.services.call("status", timeout=10)
+    except Exception:
+        return False
+    token = (status or {}).get("token") if isinstance(status, dict) else None
+    return isinstance(token, dict) and token.get("state") == "valid"
+
+
 class SignInStep(Step):
     title = "Sign in to the internal LLM API"
 
@@ -250,7 +259,10 @@ class SignInStep(Step):
         self.signed_in = False
 
     def applies(self) -> bool:
-        return wizard_files.needs_sign_in(self.w.services.paths)
+        if self.signed_in:
+            return True  # Back from a later step shows it again
+        # A wizard resumed after a sign-in (cancelled, or re-run from the tray) skips it.
+        return wizard_files.needs_sign_in(self.w.services.paths) and not _token_valid(self.w)
 
     def show(self) -> None:
         self.form.employee.entry.focus_set()

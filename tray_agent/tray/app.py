@@ -96,6 +96,7 @@ class TrayApp:
             Entry("status", "Status…", self.status, default=True),
             Entry("logs", "Open logs folder", self.open_logs),
             Entry("setup", "Set up coding tools…", self.copy_setup),
+            Entry("first-run", "First-run setup…", self.first_run),
             Entry("diagnostics", "Export diagnostics…", self.export_diagnostics),
             Entry("audit-export", "Export audit log…", self.export_audit),
             Entry("updates", "Check for updates…", self.check_updates),
