@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.helpers.keyring import require_keyring
-from tests.helpers.sidecar import Sidecar, chat_model, launch_sidecar, write_effective_config
+from tests.helpers.sidecar import Sidecar, launch_sidecar
 from tests.sidecar.differential import compact_json
 from tests.standins.llm import StandInLLM
 from tests.standins.tokens import mint, verify
 from tray_agent.clients import KEY_ENV, Target, get_client
 from tray_agent.clients.setup import apply_setup, plan_setup
+from tray_agent.config.render import render_data
 from tray_agent.paths import get_paths
 from tray_agent.secrets import open_secret_store
 
@@ -39,14 +41,16 @@ REPLY = "stand-in says hello"
 CLI_TIMEOUT = 120
 
 # Model names each pinned CLI asks for when the user configured none (measured against a
-# recording server): the bridge must serve them.
+# recording server): the shipped template's "*" entry must serve them.
 DEFAULT_MODELS = {
     "claude-code": ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"),
     "gemini": ("gemini-3.1-pro-preview", "gemini-3.5-flash-lite", "gemini-2.5-pro"),
     "codex": ("gpt-6.2-sol",),
 }
-INTERNAL = "internal-model"
-ALL_MODELS = (INTERNAL, *(m for names in DEFAULT_MODELS.values() for m in names))
+# The sidecar runs the shipped template, rendered by the agent's own code, against the
+# stand-in: every name lands on the template's one internal model.
+TEMPLATE = ROOT / "config_templates" / "openai-compatible.yaml"
+INTERNAL = "corp-llm"
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +67,28 @@ def cli_bin() -> Path:
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[StandInLLM]:
-    with StandInLLM(reply=REPLY, models=ALL_MODELS, project_field="project") as server:
+    with StandInLLM(reply=REPLY, models=(INTERNAL,), project_field="project") as server:
         yield server
+
+
+def template_config(directory: Path, api_base: str) -> tuple[Path, dict[str, Any]]:
+    """The shipped template with the stand-in as its upstream, rendered as the agent does."""
+    data = yaml.safe_load(TEMPLATE.read_text())
+    for entry in data["model_list"]:
+        entry["litellm_params"]["api_base"] = api_base
+    effective, inject = render_data(data)
+    path = directory / "effective-config.yaml"
+    path.write_text(yaml.safe_dump(effective, sort_keys=False))
+    path.chmod(0o600)
+    return path, dict(inject)
 
 
 @pytest.fixture(scope="module")
 def sidecar(llm: StandInLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
     directory = tmp_path_factory.mktemp("sidecar")
-    config = write_effective_config(
-        directory, [chat_model(name, llm.url + "/v1") for name in ALL_MODELS]
-    )
-    inject = {name: {"token": ["token"], "literal": {"project": PROJECT}} for name in ALL_MODELS}
-    car = launch_sidecar(config, inject=inject)
+    config, inject = template_config(directory, llm.url + "/v1")
+    env = {"CORP_LLM_KEY": "none", "CORP_PROJECT": PROJECT}
+    car = launch_sidecar(config, inject=inject, extra_env=env)
     try:
         car.wait_ready(150)
         token, expires = mint("employee-e2e", 3600)
@@ -182,11 +196,20 @@ def test_claude_code_answers_through_the_bridge(
     assert REPLY in out
     bodies = assert_every_request_authorized(llm, since)
     assert any(b.get("stream") for b in bodies), "Claude Code streams its answers"
-    assert {b["model"] for b in bodies} <= set(DEFAULT_MODELS["claude-code"])
-    # Served by the fast path, not LiteLLM (docs/FAST_PATH.md): the bytes show who sent them.
+    assert {b["model"] for b in bodies} == {INTERNAL}
+    assert_fast_path(llm, since, sidecar, "/v1/messages", DEFAULT_MODELS["claude-code"])
+
+
+def assert_fast_path(
+    llm: StandInLLM, since: int, sidecar: Sidecar, route: str, names: tuple[str, ...]
+) -> None:
+    """Every upstream request came from the fast path (docs/FAST_PATH.md): the bytes show
+    who sent them; the request events name the route and the wildcard name the CLI asked for."""
     sent = [r for r in llm.requests[since:] if r.path.endswith("/chat/completions")]
     by_litellm = [sorted(r.body) for r in sent if not compact_json(r.raw)]
-    assert by_litellm == [], "Claude Code requests went through LiteLLM"
+    assert by_litellm == [], f"requests on {route} went through LiteLLM"
+    events = [e for e in sidecar.request_events() if e.get("route", "").startswith(route)]
+    assert events and {e["model"] for e in events} <= set(names)
 
 
 def test_gemini_cli_answers_through_the_bridge(
@@ -212,4 +235,6 @@ def test_codex_answers_through_the_bridge(run_env: Run, sidecar: Sidecar, llm: S
     )
     assert REPLY in out
     bodies = assert_every_request_authorized(llm, since)
-    assert {b["model"] for b in bodies} <= set(DEFAULT_MODELS["codex"])
+    assert {b["model"] for b in bodies} == {INTERNAL}
+    assert any(b.get("stream") for b in bodies), "Codex streams its answers"
+    assert_fast_path(llm, since, sidecar, "/v1/responses", DEFAULT_MODELS["codex"])
