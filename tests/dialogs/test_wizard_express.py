@@ -4,12 +4,14 @@ The organization's policy (a root-owned directory) locks config.yaml to its mana
 sets the shared env value, so the wizard asks only for the local password, the employee ID
 and company password, and which tools. The test counts every input a person makes (a field
 filled or a key that presses a button) from the first window to "Claude Code answered",
-and the machine time it took. Real agent, sidecar, keyring, stand-in IAM and LLM, and the
-real ``claude`` program (tests/e2e/install_clis.sh). It runs the wizard from source.
+and the machine time it took (printed, and kept in test-artifacts/first-run.json). Real
+agent, sidecar, keyring, stand-in IAM and LLM, and the real ``claude`` program
+(tests/e2e/install_clis.sh). It runs the wizard from source, not the frozen build.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,7 +39,9 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow, needs_root, pytest.mark.timeout
 EMPLOYEE, PASSWORD = "e1001", "correct horse"
 REPLY = "corp model says ready"
 MAX_INPUTS = 5
-MAX_SECONDS = 60.0
+HANG_SECONDS = 180.0
+"""Far above the measured ~35-55 s: a bound for a hang, not a timing check (tests check
+behaviour; the measured time is printed and written to test-artifacts/first-run.json)."""
 
 
 @pytest.fixture
@@ -119,6 +123,7 @@ def test_admin_deployed_first_run_takes_five_inputs_to_claude_code_answering(
     corp_llm: StandInLLM,
     cli_bin: Path | None,
     monkeypatch: pytest.MonkeyPatch,
+    artifacts: Path,
 ) -> None:
     if cli_bin is None:
         pytest.skip("npm is not installed: the real claude is not here")
@@ -165,7 +170,17 @@ def test_admin_deployed_first_run_takes_five_inputs_to_claude_code_answering(
             result = done.panel.tests.get("claude-code")
             return result is not None
 
-        ui.until(claude_answered, 300, "Claude Code tested")
+        phases: dict[str, float] = {}
+
+        def mark() -> bool:
+            now = round(time.monotonic() - began, 1)
+            if dlg.signed_in:
+                phases.setdefault("signed_in", now)
+            if type(dlg.step).__name__ == "DoneStep":
+                phases.setdefault("proxy_started", now)
+            return claude_answered()
+
+        ui.until(mark, 300, "Claude Code tested")
         took = time.monotonic() - began
         done = dlg.step
         assert isinstance(done, DoneStep) and done.panel is not None
@@ -174,9 +189,12 @@ def test_admin_deployed_first_run_takes_five_inputs_to_claude_code_answering(
         assert line.startswith("Claude Code answered in "), line
         test = done.panel.tests["claude-code"]
         assert test.binary is not None and REPLY in test.binary.answer
-        print(f"\nfirst run, admin-deployed: {person.inputs} inputs, {took:.1f} s machine time")
+        phases["claude_code_answered"] = round(took, 1)
+        measured = {"inputs": person.inputs, "seconds": phases}
+        print(f"\nfirst run, admin-deployed: {json.dumps(measured)}")
+        (artifacts / "first-run.json").write_text(json.dumps(measured, indent=2) + "\n")
         assert person.inputs <= MAX_INPUTS
-        assert took <= MAX_SECONDS, f"{took:.1f} s from first launch to Claude Code answering"
+        assert took <= HANG_SECONDS, f"{took:.1f} s from first launch to Claude Code answering"
         assert dlg.created_account and dlg.signed_in
         assert not (home / "config" / "env.json").exists() or (
             "proj-42" not in (home / "config" / "env.json").read_text()
