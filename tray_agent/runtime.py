@@ -1,4 +1,9 @@
-"""Assemble a running agent: instance lock, logging, core thread, control channel, watcher."""
+"""Assemble a running agent: instance lock, logging, core thread, control channel, watcher.
+
+A runtime started to take over from a running agent (``update.takeover``: a restart into
+a new version) starts its sidecar on the socket it was handed first and opens its control
+channel and takes the instance lock only after the predecessor handed over.
+"""
 
 from __future__ import annotations
 
@@ -23,11 +28,13 @@ from tray_agent.seams import ControlHandler, Extension
 from tray_agent.secrets import open_secret_store
 from tray_agent.single_instance import InstanceLock
 from tray_agent.supervisor.health import HealthProbe
+from tray_agent.supervisor.ports import bind_listener
+from tray_agent.update.takeover import Takeover, TakeoverError, adopting, wait_for
 
 log = logging.getLogger("tray_agent.runtime")
 
 # Commands answered without the core thread (they only read).
-DIRECT = {"ping", "status", "key", "shutdown"}
+DIRECT = {"ping", "status", "key", "shutdown", "handover", "agent_restart"}
 LONG = {"start": 300.0, "restart": 300.0, "stop": 120.0}
 # Keyring entry of the MAC key that authenticates the record of verified sidecar files.
 INTEGRITY_RECORD_KEY = "integrity-record-key"
@@ -36,20 +43,30 @@ INTEGRITY_RECORD_KEY = "integrity-record-key"
 class Runtime:
     """Everything a running agent owns; ``serve()`` blocks until shutdown."""
 
-    def __init__(self, paths: Paths, console_log: bool = True) -> None:
+    def __init__(
+        self, paths: Paths, console_log: bool = True, takeover: Takeover | None = None
+    ) -> None:
         self.paths = paths
         if POSIX_PERMISSIONS:
             os.umask(0o077)  # every file the agent writes is private to the user
         paths.ensure()
         self.lock = InstanceLock(paths.lock_file, str(paths.config_dir.parent))
-        self.lock.acquire()
+        self.takeover = takeover
+        if takeover is None:
+            self.lock.acquire()  # a successor takes it once its predecessor handed over
         configure_agent_logging(paths.agent_log, console=console_log)
         self.secrets = open_secret_store(paths.keyring_namespace)
         self._remember_verified_sidecar()
-        self.agent = Agent(paths, self.secrets)
+        self.agent = Agent(paths, self.secrets, bind=adopting(takeover, bind_listener))
+        # Run once a predecessor has handed over (re-read what it saved last).
+        self.took_over: list[Callable[[], None]] | None = [] if takeover else None
+        self._handing_over = False
         self.stopped = threading.Event()
+        # The command line a restart gives the successor (``run --quiet``, ``tray``, ...).
+        self.argv: list[str] = sys.argv[1:]
         self.extensions: list[Extension] = []
-        self.control = ControlServer(paths.control_address, self.handle)
+        # Bound when opened: a successor must not take its predecessor's address early.
+        self.control: ControlServer | None = None
         self.watcher = FileWatcher(
             [paths.config_file, paths.env_file],
             lambda changed: self.agent.post(FilesChanged(changed)),
@@ -99,6 +116,16 @@ class Runtime:
         if method == "shutdown":
             threading.Thread(target=self.stopped.set, daemon=True).start()
             return {"stopping": True}
+        if method == "handover":
+            # Our successor's sidecar serves on our socket: leave. Commands wait for the
+            # successor's control channel meanwhile (the instance lock stays held).
+            self._handing_over = True
+            log_event = {"successor": params.get("successor")}
+            event(log, logging.INFO, "agent.handing_over", **log_event)
+            threading.Thread(target=self.stopped.set, daemon=True).start()
+            return {"stopping": True, "pid": os.getpid()}
+        if method == "agent_restart":
+            return self.restart_agent()
         if method in self.handlers:
             return self.handlers[method](params)
         fut = self.agent.call(method, **params)
@@ -111,7 +138,8 @@ class Runtime:
         self.agent.start_thread()
         for ext in self.extensions:
             ext.start()
-        self.control.start()
+        if self.takeover is None:
+            self._open_control()
         self.watcher.start()
         self.health.start()
         event(
@@ -120,9 +148,75 @@ class Runtime:
             "agent.started",
             home=str(self.paths.config_dir.parent),
             keyring=self.secrets.description,
+            takeover_from=self.takeover.predecessor if self.takeover else None,
         )
-        if autostart:
+        if self.takeover is not None:
+            self._take_over(self.takeover)
+        elif autostart:
             self.agent.call("start")
+
+    def _open_control(self) -> None:
+        self.control = ControlServer(self.paths.control_address, self.handle)
+        self.control.start()
+
+    def _take_over(self, takeover: Takeover) -> None:
+        """Serve beside the predecessor, then relieve it (see ``update.takeover``). Raises
+        TakeoverError with the predecessor untouched when this agent cannot serve."""
+        from tray_agent.control.client import ControlClient
+        from tray_agent.control.protocol import ControlError
+        from tray_agent.single_instance import AlreadyRunning
+
+        if takeover.fd >= 0:  # the predecessor served: so do we, before it leaves
+            try:
+                self.agent.call("start").result(LONG["start"])
+            except Exception as exc:
+                raise TakeoverError(f"the new sidecar did not get ready: {exc}") from exc
+        try:
+            client = ControlClient.connect(self.paths, wait=5)
+            if client is None:
+                raise TakeoverError("the agent to take over from is gone")
+            with client:
+                client.call("handover", timeout=30, successor=os.getpid())
+        except (ControlError, OSError) as exc:
+            raise TakeoverError(f"the running agent did not hand over: {exc}") from exc
+
+        def locked() -> bool:
+            try:
+                self.lock.acquire()
+            except AlreadyRunning:
+                return False
+            return True
+
+        wait_for(locked, "the previous agent freeing the instance lock")
+        for fn in self.took_over or []:
+            try:
+                fn()
+            except Exception:
+                log.exception("runtime.took_over_hook_failed")
+        self._open_control()
+        self.takeover = None
+        event(log, logging.INFO, "agent.took_over", predecessor=takeover.predecessor)
+
+    def restart_agent(self) -> dict[str, Any]:
+        """Start a successor (the current version) that takes over without downtime; this
+        agent leaves when the successor asks it to (``handover``)."""
+        from tray_agent.update.takeover import SUPPORTED, start_successor
+
+        if not SUPPORTED:
+            raise ControlError("restarting the agent without downtime needs Linux or macOS")
+        if not self.secrets.persistent:
+            raise ControlError(
+                "the token and the proxy key live only in this agent's memory (no keyring): "
+                "a new agent could not serve them; stop and start the agent instead"
+            )
+        # None while nothing serves: the successor then starts stopped, as this one stands.
+        listener = self.agent.call("listener").result(10)
+        try:
+            pid = start_successor(listener, self.argv, self.paths.log_dir / "successor.log")
+        except (TakeoverError, OSError) as exc:
+            raise ControlError(f"cannot start the new agent: {exc}") from exc
+        event(log, logging.INFO, "agent.restarting", successor=pid, serving=listener is not None)
+        return {"successor": pid, "serving": listener is not None}
 
     def serve(self, install_signals: bool = True) -> None:
         if install_signals:
@@ -133,11 +227,14 @@ class Runtime:
         self.close()
 
     def close(self) -> None:
-        event(log, logging.INFO, "agent.stopping")
+        event(log, logging.INFO, "agent.stopping", handing_over=self._handing_over)
         self.watcher.stop()
         self.health.stop()
-        self.control.close()
+        if self.control is not None:  # (a successor that failed never opened its own)
+            self.control.close()
+        # The sidecars drain first: requests that finish meanwhile are still counted (usage,
+        # metrics) and audited by the extensions, which stop (and save) after.
+        self.agent.shutdown()
         for ext in self.extensions:
             ext.stop()
-        self.agent.shutdown()
         self.lock.release()

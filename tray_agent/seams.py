@@ -78,3 +78,13 @@ class ExtensionHost(Protocol):
 
     @property
     def extensions(self) -> list[Extension]: ...
+
+    def restart_agent(self) -> dict[str, Any]:
+        """Restart the whole agent into the installed current version, without downtime."""
+        ...
+
+    @property
+    def took_over(self) -> list[Callable[[], None]] | None:
+        """Hooks run once the agent this one took over from has left (``update.takeover``):
+        re-read what it saved last. None when this agent did not start as a successor."""
+        ...

@@ -22,3 +22,7 @@ class Host:
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
     status_extras: dict[str, Callable[[], Any]] = field(default_factory=dict)
     extensions: list[Extension] = field(default_factory=list)
+    took_over: list[Callable[[], None]] | None = None
+
+    def restart_agent(self) -> dict[str, Any]:
+        raise NotImplementedError("a test host has no successor to start")

@@ -1,6 +1,7 @@
-"""Signed updates with the real frozen build: the extracted package (0.1.0) updates itself to
-a ``--version`` copy (0.2.0) over a loopback HTTP server, starts it, leaves a version that
-fails to start by itself (0.3.0), and rolls back by hand to the installed package.
+"""Signed updates with the real frozen build: the extracted package (0.1.0), serving, updates
+itself to a ``--version`` copy (0.2.0) over a loopback HTTP server and switches to it while
+clients call the proxy, leaves a version that fails to start by itself (0.3.0) without a
+failed request, and rolls back by hand to the installed package.
 
 One build per test run (``frozen.build_packages`` is shared with test_package.py).
 """
@@ -13,11 +14,13 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from installer import keys, release, update_keys
 from installer.sign import sign_bundle
+from tests.helpers.load import Load
 from tests.packaging.frozen import APP_REL, FrozenAgent, build_packages, extract
 from tests.packaging.test_package import _init_demo
 from tests.update.repo import serve
@@ -96,13 +99,26 @@ def _json(agent: FrozenAgent | Cli, *args: str) -> dict[str, object]:
     return doc
 
 
-def _running(agent: FrozenAgent) -> dict[str, object]:
+DEMO = "LiteLLM Bridge demo model"
+
+
+def _key(cli: Cli) -> str:
+    r = cli.cli("key")
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr
+    return r.stdout.strip()
+
+
+def status_url(cli: Cli) -> str:
+    return str(_json(cli, "status")["sidecar"]["url"])  # type: ignore[index]
+
+
+def _running(agent: FrozenAgent) -> dict[str, Any]:
     return agent.wait_for(
         lambda s: s["sidecar"]["state"] == "running", READY_TIMEOUT, "the frozen sidecar"
     )
 
 
-def test_update_applied_started_rolled_back_automatically_and_by_hand(
+def test_update_applied_while_serving_rolled_back_automatically_and_by_hand(
     app: Path, repo: Path, home: Path
 ) -> None:
     _init_demo(home, app)
@@ -111,20 +127,27 @@ def test_update_applied_started_rolled_back_automatically_and_by_hand(
         cli = Cli(app, home)
         check = _json(cli, "update", "check")
         assert check["available"] == "0.2.0" and check["current"] == "0.1.0"
-        applied = _json(cli, "update", "apply")
-        assert applied["installed"] == "0.2.0"
 
-        # The base package starts the new version on trial, sees it healthy, keeps it.
-        agent = FrozenAgent(app, home)
+        # The installed package serves; the update is installed and switched to while
+        # clients call the proxy: the new version takes the socket over, nothing fails.
+        agent = FrozenAgent(app, home, network=True)
         try:
-            _running(agent)
-            status = _json(agent, "update", "status")
+            status = _running(agent)
+            with Load(status["sidecar"]["url"], _key(cli), model="demo", expect=DEMO) as load:
+                load.wait_served(5)
+                applied = _json(cli, "update", "apply")
+                load.wait_served(load.ok + 5)
+            assert applied["installed"] == "0.2.0" and applied["switched"] is True
+            assert applied["running"] == "0.2.0" and applied["restart_needed"] is False
+            assert load.failures == [], load.failures[:3]
+            assert agent.proc.wait(60) == 0, "the 0.1.0 agent handed over and left"
+            status = _json(cli, "update", "status")
             assert status["running"] == "0.2.0" and status["trial"] is None
-            assert agent.cli("--version").stdout.strip() == "litellm-bridge 0.2.0"
+            assert cli.cli("--version").stdout.strip() == "litellm-bridge 0.2.0"
             # What outlives the version (a client's key helper) names the installed package.
             r = subprocess.run(
-                [str(agent.exe), "clients", "env", "--shell", "bash"],
-                env={**agent.env, "PATH": "/usr/bin:/bin"},
+                [str(cli.exe), "clients", "env", "--shell", "bash"],
+                env={**cli.env, "PATH": "/usr/bin:/bin"},
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -132,26 +155,27 @@ def test_update_applied_started_rolled_back_automatically_and_by_hand(
             assert r.returncode == 0, r.stderr
             assert f"{app / 'litellm-bridge'} key" in r.stdout, r.stdout
             assert "versions" not in r.stdout
-        finally:
-            agent.stop()
 
-        # A signed release that cannot start: two failed starts, then 0.2.0 comes back.
-        _broken_release(repo, app, "0.3.0")
-        applied = _json(cli, "update", "apply")
-        assert applied["installed"] == "0.3.0" and applied["previous"] == "0.2.0"
-        agent = FrozenAgent(app, home)
-        try:
-            _running(agent)
-            status = _json(agent, "update", "status")
+            # A signed release that cannot start, switched to while serving: it fails its
+            # two starts, the launcher brings 0.2.0 back, and that one takes over.
+            _broken_release(repo, app, "0.3.0")
+            with Load(status_url(cli), _key(cli), model="demo", expect=DEMO) as load:
+                load.wait_served(5)
+                applied = _json(cli, "update", "apply")
+                load.wait_served(load.ok + 5)
+            assert applied["installed"] == "0.3.0" and applied["previous"] == "0.2.0"
+            assert applied["switched"] is True and applied["running"] == "0.2.0"
+            assert load.failures == [], load.failures[:3]
+            status = _json(cli, "update", "status")
             assert status["current"] == "0.2.0" and status["running"] == "0.2.0"
             assert "0.3.0" in status["bad"]  # type: ignore[operator]
-            # The user is told: on the console, in the agent's status (the tray's notice).
-            assert "update 0.3.0 was rolled back to 0.2.0" in agent.output()
-            part = agent.wait_for(lambda s: bool(s["update"]["notice"]), 30, "the notice")
-            assert "rolled back to 0.2.0" in part["update"]["notice"]
-            check = _json(agent, "update", "check")
+            # The user is told: in the agent's status (the tray's notice) and its log.
+            part = _json(cli, "status")["update"]
+            assert "update 0.3.0 was rolled back to 0.2.0" in str(part["notice"])  # type: ignore[index]
+            check = _json(cli, "update", "check")
             assert check["available"] is None and "marked bad" in str(check["why_not"])
         finally:
+            cli.cli("stop", "--agent", timeout=120)
             agent.stop()
 
     # By hand: back to the installed package.

@@ -41,6 +41,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("restart", help="restart the sidecar (no downtime on Linux)")
+    p.add_argument(
+        "--agent",
+        action="store_true",
+        help="restart the whole agent (tray included) into the installed version, no downtime",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_restart)
 
@@ -60,13 +65,13 @@ def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.runtime import Runtime
 
     try:
-        rt = Runtime(ctx.paths, console_log=not args.quiet)
+        rt = Runtime(ctx.paths, console_log=not args.quiet, takeover=handed_over())
     except AlreadyRunning as exc:
         raise UserError(str(exc)) from exc
     from tray_agent.extensions import install_extensions
 
     install_extensions(rt)
-    rt.start(autostart=not args.no_start)
+    start_or_take_over(rt, autostart=not args.no_start)
     if not args.quiet:
         ctx.print(f"litellm-bridge agent running (pid {os.getpid()})")
         ctx.print(f"config: {ctx.paths.config_dir}")
@@ -76,6 +81,30 @@ def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print("press Ctrl+C to stop")
     rt.serve()
     return 0
+
+
+def handed_over() -> Any:
+    """The running agent this process was started to take over from (None: a plain start)."""
+    from tray_agent.update.takeover import Takeover, TakeoverError
+
+    try:
+        return Takeover.from_env()
+    except TakeoverError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def start_or_take_over(rt: Any, autostart: bool) -> None:
+    """``rt.start``; a take-over that fails leaves the running agent serving and ends here."""
+    from tray_agent.update.takeover import TakeoverError
+
+    try:
+        rt.start(autostart=autostart)
+    except TakeoverError as exc:
+        rt.close()
+        raise UserError(
+            f"this agent could not take over: {exc}; the running agent keeps serving",
+            hint="see `litellm-bridge logs` (agent.log)",
+        ) from exc
 
 
 def _print_when_ready(rt: ExtensionHost, ctx: CliContext) -> None:
@@ -235,8 +264,10 @@ def _wait_agent_gone(ctx: CliContext, pid: int, wait: float = AGENT_EXIT_WAIT) -
 
 
 def cmd_restart(args: argparse.Namespace, ctx: CliContext) -> int:
-    client = ctx.agent()
     as_json = getattr(args, "json", False)
+    if getattr(args, "agent", False):
+        return _restart_agent(ctx, as_json)
+    client = ctx.agent()
     if client is None:
         return cmd_start(argparse.Namespace(no_wait=False, json=as_json), ctx)
     with client:
@@ -246,6 +277,30 @@ def cmd_restart(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         ctx.print(f"running at {sc['url']} (pid {sc['pid']})")
     return 0
+
+
+def _restart_agent(ctx: CliContext, as_json: bool) -> int:
+    from tray_agent.update.boot import MAX_FAILURES, health_timeout
+    from tray_agent.update.takeover import switch
+
+    client = ctx.agent()
+    if client is None:
+        raise UserError("no agent is running", hint="start one: `litellm-bridge start`")
+    client.close()
+    try:
+        done = switch(ctx.paths, timeout=health_timeout() * MAX_FAILURES + 30)
+    except ControlError as exc:
+        raise UserError(str(exc), hint="see `litellm-bridge logs`") from exc
+    if as_json:
+        doc = {"ok": done.ok, "old_pid": done.old_pid, "pid": done.new_pid}
+        ctx.print_json({**doc, "version": done.version}, indent=None)
+    elif done.ok:
+        ctx.print(f"agent restarted: {done.version} now serves (pid {done.new_pid}), no downtime")
+    else:
+        ctx.print(f"the new agent did not take over; the agent (pid {done.old_pid}) still serves")
+    if not done.ok:
+        ctx.err.write(f"see {ctx.paths.log_dir / 'successor.log'} and `litellm-bridge logs`\n")
+    return 0 if done.ok else 1
 
 
 def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -41,6 +41,7 @@ def _managed_config_in_place(ctx: CliContext) -> None:
 
 
 def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
+    from tray_agent.commands.agent import handed_over, start_or_take_over
     from tray_agent.extensions import install_extensions
     from tray_agent.runtime import Runtime
     from tray_agent.single_instance import AlreadyRunning
@@ -49,7 +50,7 @@ def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.tray.port import RuntimePort
 
     try:
-        rt = Runtime(ctx.paths, console_log=False)
+        rt = Runtime(ctx.paths, console_log=False, takeover=handed_over())
     except AlreadyRunning as exc:
         raise UserError(
             str(exc), hint="quit the running agent first: `litellm-bridge stop --agent`"
@@ -61,7 +62,7 @@ def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
     if tray_click_allowed():  # a test hook: any same-user client could press Quit with it
         rt.handlers["tray.click"] = lambda params: app.click(str(params["id"]))
     first_run = not args.no_wizard and app.needs_first_run()
-    rt.start(autostart=not args.no_start and ctx.paths.config_file.exists())
+    start_or_take_over(rt, autostart=not args.no_start and ctx.paths.config_file.exists())
 
     # The control channel's "shutdown" (and `stop --agent`) quits the tray too.
     def quit_when_stopped() -> None:

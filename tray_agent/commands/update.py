@@ -10,6 +10,7 @@ from typing import Any
 
 from tray_agent import __version__
 from tray_agent.commands.context import CliContext, UserError
+from tray_agent.control.protocol import ControlError
 
 EXIT_REFUSED = 4
 Handler = Callable[[argparse.Namespace, CliContext], int]
@@ -41,6 +42,12 @@ def register(sub: Any) -> None:
     ):
         a = actions.add_parser(name, help=help_text)
         a.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "apply":
+            a.add_argument(
+                "--no-switch",
+                action="store_true",
+                help="install only; a running agent switches at its next start",
+            )
         a.set_defaults(func=func)
 
 
@@ -120,12 +127,17 @@ def cmd_apply(args: argparse.Namespace, ctx: CliContext) -> int:
         applied = apply(source, ctx.paths.data_dir, progress=_progress_bar)
     except Refused as exc:
         return _refused(ctx, args, exc, installed=None)
+    switched = None
+    if applied is not None and not args.no_switch:
+        switched = _switch_running_agent(ctx, args.json)
     doc = {
         "ok": True,
         "installed": None if applied is None else applied.version,
         "previous": None if applied is None else applied.previous,
         "removed": [] if applied is None else applied.removed,
-        "restart_needed": applied is not None,
+        "restart_needed": applied is not None and not (switched and switched.ok),
+        "switched": None if switched is None else switched.ok,
+        "running": None if switched is None else switched.version,
     }
     if args.json:
         ctx.print_json(doc)
@@ -133,9 +145,38 @@ def cmd_apply(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print("no update to install")
     else:
         ctx.print(f"installed {applied.version} (was {applied.previous or __version__})")
-        ctx.print("it starts with the next agent start: `litellm-bridge stop` then start it")
+        if switched is not None and switched.ok and switched.version != applied.version:
+            ctx.print(f"{applied.version} failed to start and was left: {switched.version} serves")
+        elif switched is not None and switched.ok:
+            ctx.print(f"the agent restarted into it without downtime: {switched.version} serves")
+        elif switched is not None:
+            ctx.print("the new version did not take over: the running agent keeps serving")
+            ctx.print("see `litellm-bridge update status` and `litellm-bridge logs`")
+        else:
+            ctx.print("it starts with the next agent start: `litellm-bridge stop` then start it")
         ctx.print("if it fails to start twice, the previous version comes back by itself")
     return 0
+
+
+def _switch_running_agent(ctx: CliContext, quiet: bool) -> Any:
+    """Restart a running agent into the version just installed (None: no agent runs, or
+    the platform restarts at the next start)."""
+    from tray_agent.update.boot import MAX_FAILURES, health_timeout
+    from tray_agent.update.takeover import SUPPORTED, switch
+
+    if not SUPPORTED or not getattr(sys, "frozen", False):
+        return None  # from source, an installed version is never what runs
+    client = ctx.agent()
+    if client is None:
+        return None
+    client.close()
+    if not quiet:
+        ctx.warn("restarting the agent into the new version (requests keep being answered)…")
+    try:
+        return switch(ctx.paths, timeout=health_timeout() * MAX_FAILURES + 30)
+    except ControlError as exc:
+        ctx.warn(f"cannot restart the running agent: {exc}")
+        return None
 
 
 @_state_errors

@@ -88,6 +88,7 @@ class Agent:
         wall: Callable[[], float] = time.time,
         prepare: Callable[[Paths, SecretStore], Prepared] = config_prepare.prepare,
         policy: CrashPolicy | None = None,
+        bind: Callable[[str, int], socket.socket] = bind_listener,
     ) -> None:
         self.paths = paths
         self.secrets = secrets
@@ -120,7 +121,7 @@ class Agent:
             timers=self,
             clock=clock,
             wall=wall,
-            bind=bind_listener,
+            bind=bind,
             write_config=self._write_effective,
             master_key=lambda: self.key,
             emit=self._emit,
@@ -309,6 +310,12 @@ class Agent:
         """A liveness probe result for the serving sidecar (posted by the health probe)."""
         cmd.reply.set_result(None)
         self.lifecycle.health(cmd.params.get("generation"), cmd.params.get("reason"))
+
+    def _cmd_listener(self, cmd: Command) -> None:
+        """The listening socket while the proxy is meant to run (None otherwise): what a
+        restart of the whole agent hands its successor (``update.takeover``)."""
+        running = self.lifecycle.desired_running and self.lifecycle.current is not None
+        cmd.reply.set_result(self.lifecycle.listener if running else None)
 
     def _cmd_status(self, cmd: Command) -> None:
         cmd.reply.set_result(self._build_snapshot())

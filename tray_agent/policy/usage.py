@@ -61,6 +61,9 @@ def quota_of(view: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+MAX_JOURNAL = 100_000  # requests counted while taking over (seconds of traffic)
+
+
 class UsageTracker:
     """Runtime extension: counts request events, saves them, posts ``UsageChanged``."""
 
@@ -88,6 +91,12 @@ class UsageTracker:
         self._save_failing = False
         self._period: tuple[str, str] | None = None
         self._views: list[dict[str, Any]] = []
+        # A successor counts beside its predecessor for a few seconds: what it counts
+        # meanwhile is replayed onto the predecessor's last save (``rebase``).
+        self._journal: list[tuple[dict[str, Any], float]] | None = None
+        if rt.took_over is not None:
+            self._journal = []
+            rt.took_over.append(self.rebase)
         agent = rt.agent
         agent.on("request", self._on_request)
         agent.on("policy_changed", self._on_policy)
@@ -105,9 +114,34 @@ class UsageTracker:
 
     # -- observers (core thread: no blocking, no file access) ----------------------------
     def _on_request(self, payload: dict[str, Any]) -> None:
+        now = self.wall()
         with self._lock:
-            if self.book.record(payload, self.wall()):
+            if self.book.record(payload, now):
                 self._unsaved = self._unposted = True
+            if self._journal is not None and len(self._journal) < MAX_JOURNAL:
+                self._journal.append((payload, now))
+
+    def rebase(self) -> None:
+        """The predecessor left: its last save plus what this agent counted since it started
+        (both sidecars served meanwhile, each agent counted its own)."""
+        book, problem = load_book(self.path)
+        with self._lock:
+            journal, self._journal = self._journal or [], None
+            if problem is not None:  # keep our own count rather than lose it
+                event(
+                    log,
+                    logging.WARNING,
+                    "usage.file_unreadable",
+                    file=str(self.path),
+                    error=problem,
+                )
+                return
+            book.set_quota({**self.book.quota, "timezone": self.book.timezone})
+            book.current = self.book.current  # whom this agent counted the journal for
+            for payload, at in journal:
+                book.record(payload, at)
+            self.book = book
+            self._unsaved = self._unposted = True
 
     def _on_snapshot(self, snap: dict[str, Any]) -> None:
         token = snap.get("token") or {}
@@ -138,6 +172,8 @@ class UsageTracker:
                 self._unposted = True
             post = self._unposted and mono - self._posted_at >= POST_INTERVAL
             save = self._unsaved and (final or mono - self._saved_at >= SAVE_INTERVAL)
+            # While taking over, the file is the predecessor's: ``rebase`` reads it later.
+            save = save and self._journal is None
             usage = self.book.usage(now) if post else None
             data = self.book.to_json() if save else None
             if post:

@@ -94,6 +94,11 @@ class Lifecycle:
     _health_failures: int = 0
     _on_shut: Callable[[], None] | None = None
 
+    @property
+    def listener(self) -> socket.socket | None:
+        """The socket every sidecar of this agent serves on (None while none is bound)."""
+        return self._listener
+
     # -- commands --------------------------------------------------------------------------
     def start(self, reply: Future[Any]) -> None:
         self.desired_running = True

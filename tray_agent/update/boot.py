@@ -113,10 +113,10 @@ def handoff(argv: list[str]) -> int | None:
 def _run(exe: Path, argv: list[str]) -> int:
     if os.name == "posix":
         os.execve(exe, [str(exe), *argv], _child_env())  # noqa: S606 -- our own app
-    return subprocess.call([str(exe), *argv], env=_child_env())
+    return subprocess.call([str(exe), *argv], env=_child_env(), pass_fds=_handed_fds())
 
 
-def _healthy(no_start: bool) -> bool:
+def _healthy(no_start: bool, pid: int) -> bool:
     from tray_agent.control.client import ControlClient
     from tray_agent.control.protocol import ControlError
     from tray_agent.paths import get_paths
@@ -129,7 +129,9 @@ def _healthy(no_start: bool) -> bool:
             snap = client.call("status", timeout=5)
     except (ControlError, OSError, ValueError):
         return False
-    state = snap.get("sidecar", {}).get("state") if isinstance(snap, dict) else None
+    if not isinstance(snap, dict) or snap.get("agent", {}).get("pid") != pid:
+        return False  # still the agent this one takes over from (``update.takeover``)
+    state = snap.get("sidecar", {}).get("state")
     return state == "running" or (no_start and state == "stopped")
 
 
@@ -142,14 +144,34 @@ def _forward(proc: subprocess.Popen[bytes]) -> None:
         signal.signal(sig, send)
 
 
+def _handed_fds() -> tuple[int, ...]:
+    """The listening socket a running agent hands the version it restarts into: it must
+    reach the version through this launcher."""
+    from tray_agent.update.takeover import Takeover, TakeoverError
+
+    try:
+        takeover = Takeover.from_env()
+    except TakeoverError:
+        return ()
+    return (takeover.fd,) if takeover is not None and takeover.fd >= 0 else ()
+
+
+def _starts_stopped(argv: list[str]) -> bool:
+    """The version is healthy without a sidecar: asked not to start one, or restarted from
+    an agent that served nothing (``update.takeover``)."""
+    from tray_agent.update.takeover import TAKEOVER_ENV
+
+    return "--no-start" in argv or (bool(os.environ.get(TAKEOVER_ENV)) and not _handed_fds())
+
+
 def _start_watched(exe: Path, argv: list[str]) -> tuple[subprocess.Popen[bytes], bool]:
-    proc = subprocess.Popen([str(exe), *argv], env=_child_env())
+    proc = subprocess.Popen([str(exe), *argv], env=_child_env(), pass_fds=_handed_fds())
     _forward(proc)
     deadline = time.monotonic() + health_timeout()
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return proc, False
-        if _healthy("--no-start" in argv):
+        if _healthy(_starts_stopped(argv), proc.pid):
             return proc, True
         time.sleep(0.3)
     return proc, False

@@ -2,8 +2,9 @@
 
 In mode ``default`` the agent checks a minute or so after it starts and then every 4 hours
 (each wait drawn with jitter, so a fleet started at 9:00 does not hit the update server at
-once), and installs what it finds side by side; the new version starts with the next agent
-start. ``manual`` checks only on request (``litellm-bridge update``, the tray's "Check for
+once), installs what it finds side by side and restarts into it without dropping a request
+(``update.takeover``; on Windows the new version starts with the next agent start).
+``manual`` checks only on request (``litellm-bridge update``, the tray's "Check for
 updates…"); ``off`` never. A rollback notice left by the launcher is shown once.
 
 Runtime extension: status gains ``update``: ``{"mode", "ready", "checked_at", "error",
@@ -65,6 +66,8 @@ def check_and_install(rt_paths: Any, install: bool) -> dict[str, Any]:
     if source.mode == "off" or not source.url:
         return result  # nothing to check: not an error to report every 4 hours
     argv = [*_cli(), "update", "apply" if install else "check", "--json"]
+    if install:
+        argv.append("--no-switch")  # the agent switches itself (``UpdateLink.switch``)
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=APPLY_TIMEOUT, stdin=subprocess.DEVNULL
@@ -93,13 +96,18 @@ def summary(result: dict[str, Any]) -> tuple[str, str]:
     if result.get("mode") == "off":
         return "Updates are off", "Your organization or config.yaml turned updates off."
     if result.get("ready"):
-        return f"Update {result['ready']} installed", READY_TEXT
+        text = SWITCH_TEXT if result.get("switching") else READY_TEXT
+        return f"Update {result['ready']} installed", text
     return "No update", f"LiteLLM Bridge {installed_now()} is the newest version available."
 
 
 READY_TEXT = (
     "It starts the next time LiteLLM Bridge starts (Quit, then start it again). If it fails "
     "to start twice, the version you have now comes back by itself."
+)
+SWITCH_TEXT = (
+    "LiteLLM Bridge restarts into it now; requests keep being answered meanwhile. If it "
+    "fails to start twice, the version you have now stays."
 )
 
 
@@ -173,7 +181,23 @@ class UpdateLink:
     def _check_now(self, params: dict[str, Any]) -> dict[str, Any]:
         result = check_and_install(self.rt.paths, install=bool(params.get("install", True)))
         self._record(dict(result))
+        if result.get("ready") and params.get("switch", True):
+            result["switching"] = self.switch()
         return result
+
+    def switch(self) -> bool:
+        """Restart into the version just installed (no downtime); False where the platform
+        cannot hand the socket over or the successor could not be started."""
+        from tray_agent.update.takeover import SUPPORTED
+
+        if not SUPPORTED or not getattr(sys, "frozen", False):
+            return False  # from source, an installed version is never what runs
+        try:
+            self.rt.restart_agent()
+        except Exception as exc:
+            log.warning("cannot restart into the new version: %s", exc)
+            return False
+        return True
 
     def _loop(self) -> None:
         first = True
@@ -190,7 +214,9 @@ class UpdateLink:
                 result = check_and_install(self.rt.paths, install=True)
                 self._record(dict(result))
                 if result.get("ready"):
-                    _tell(f"Update {result['ready']} installed", READY_TEXT)
+                    switching = self.switch()
+                    text = SWITCH_TEXT if switching else READY_TEXT
+                    _tell(f"Update {result['ready']} installed", text)
 
     def start(self) -> None:
         self._take_notice()

@@ -1,0 +1,76 @@
+"""Clients calling the proxy without pause while something changes under it (a restart of
+the agent, an update): every answer is checked, every failure kept."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+
+@dataclass
+class Load:
+    """Clients calling chat and /v1/messages (stream and not) until stopped."""
+
+    url: str
+    key: str
+    model: str = "corp-llm"
+    expect: str = "stand-in"  # a word every answer carries
+    clients: int = 3
+    ok: int = 0
+    failures: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def _one(self, client: httpx.Client, n: int) -> None:
+        stream = n % 2 == 1
+        if n % 4 < 2:
+            path = "/v1/chat/completions"
+            body = {
+                "model": self.model,
+                "stream": stream,
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+            headers = {"Authorization": f"Bearer {self.key}"}
+        else:
+            path = "/v1/messages"
+            body = {
+                "model": self.model,
+                "stream": stream,
+                "max_tokens": 16,
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+            headers = {"x-api-key": self.key, "anthropic-version": "2023-06-01"}
+        with client.stream("POST", self.url + path, json=body, headers=headers) as r:
+            text = "".join(r.iter_text())
+        if r.status_code != 200 or self.expect not in text:
+            raise AssertionError(f"HTTP {r.status_code} on {path}: {text[:200]}")
+
+    def wait_served(self, n: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.ok < n and not self.failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def loop(self) -> None:
+        n = 0
+        with httpx.Client(timeout=60) as client:
+            while not self.stop.is_set():
+                n += 1
+                try:
+                    self._one(client, n)
+                except (httpx.HTTPError, AssertionError) as exc:
+                    self.failures.append(f"{time.time():.3f} {exc!r}")
+                else:
+                    self.ok += 1
+
+    def __enter__(self) -> Load:
+        self.threads = [threading.Thread(target=self.loop) for _ in range(self.clients)]
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(90)
