@@ -12,7 +12,6 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -27,12 +26,14 @@ from tray_agent.paths import Paths, get_paths
 from tray_agent.secrets import open_secret_store
 from tray_agent.supervisor import proctree
 
-pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
+# One agent for the module (a start and a sign-in cost ~20 s): the two failures first, each
+# leaving the same agent serving, then the restart that succeeds, last.
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow, pytest.mark.xdist_group("takeover")]
 
 
-@pytest.fixture
-def bridge(tmp_path: Path) -> Iterator[tuple[AgentProc, StandInLLM]]:
-    home = tmp_path / "home"
+@pytest.fixture(scope="module")
+def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProc, StandInLLM]]:
+    home = tmp_path_factory.mktemp("takeover") / "home"
     home.mkdir()
     with (
         StandinIam(ttl=3600) as iam,
@@ -46,6 +47,10 @@ def bridge(tmp_path: Path) -> Iterator[tuple[AgentProc, StandInLLM]]:
             yield agent, llm
         finally:
             cli(home, "stop", "--agent", env=agent.env, timeout=120)
+
+
+SERVED: list[int] = []
+"""Requests answered in each test of this module: the usage book must count them all."""
 
 
 def _paths(agent: AgentProc) -> Paths:
@@ -63,37 +68,6 @@ def _usage_requests(agent: AgentProc) -> int:
     return sum(int(e["requests_today"]) for e in book["employees"].values())
 
 
-def test_the_agent_restarts_into_its_successor_without_a_failed_request(
-    bridge: tuple[AgentProc, StandInLLM],
-) -> None:
-    agent, llm = bridge
-    home, env = agent.home, agent.env
-    before = agent.status()
-    assert before is not None
-    old_sidecar = before["sidecar"]["pid"]
-    with Load(before["sidecar"]["url"], proxy_key(agent)) as load:
-        load.wait_served(5)
-        served_before = load.ok
-        r = cli(home, "restart", "--agent", "--json", env=env, timeout=200)
-        load.wait_served(served_before + 5)
-    assert r.returncode == 0, r.stderr + r.stdout
-    doc = json.loads(r.stdout)
-    assert doc["ok"] and doc["pid"] != agent.proc.pid and doc["old_pid"] == agent.proc.pid
-    assert load.failures == [], load.failures[:3]
-    assert served_before > 0 and load.ok > served_before, "the clients were calling throughout"
-    assert agent.proc.wait(60) == 0, "the old agent left by itself, cleanly"
-
-    after = agent.status()
-    assert after is not None and after["agent"]["pid"] == doc["pid"]
-    assert after["sidecar"]["state"] == "running" and after["sidecar"]["pid"] != old_sidecar
-    assert after["token"]["state"] == "valid", "the successor serves the same sign-in"
-    assert all(c.body.get("token") for c in llm.completions()), "no request went without a token"
-    # Both agents counted their own sidecar's requests; the successor's count is the sum.
-    assert cli(home, "stop", "--agent", env=env).returncode == 0
-    assert _usage_requests(agent) == load.ok
-    assert cli(home, "audit", "verify", env=env).returncode == 0, "one intact audit chain"
-
-
 def test_a_successor_that_cannot_serve_leaves_the_running_agent(
     bridge: tuple[AgentProc, StandInLLM],
 ) -> None:
@@ -103,24 +77,27 @@ def test_a_successor_that_cannot_serve_leaves_the_running_agent(
     assert status is not None
     # A config the running agent refuses (it keeps serving the last good one) is all a new
     # agent has: it cannot start a sidecar, so it must not take over.
-    agent.config_file.write_text(agent.config_file.read_text() + "\nmodel_list: [unclosed\n")
+    good = agent.config_file.read_text()
+    agent.config_file.write_text(good + "\nmodel_list: [unclosed\n")
     agent.wait_for(lambda s: s["config"]["valid"] is False, 60, "the config refused")
     with Load(status["sidecar"]["url"], proxy_key(agent)) as load:
         r = cli(home, "restart", "--agent", "--json", env=env, timeout=200)
         time.sleep(0.5)
     assert r.returncode == 1, r.stdout
     assert json.loads(r.stdout)["ok"] is False
+    SERVED.append(load.ok)
     assert load.failures == [], load.failures[:3]
     assert load.ok > 0
     assert agent.proc.poll() is None and _agent_pid(agent) == agent.proc.pid
     assert "could not take over" in (_paths(agent).log_dir / "successor.log").read_text()
+    agent.config_file.write_text(good)
+    agent.wait_for(lambda s: s["config"]["valid"] is True, 60, "the config valid again")
 
 
 def test_kill_9_of_the_successor_mid_switch_leaves_the_running_agent(
     bridge: tuple[AgentProc, StandInLLM],
 ) -> None:
     agent, _llm = bridge
-    home, env = agent.home, agent.env
     status = agent.status()
     assert status is not None
     with Load(status["sidecar"]["url"], proxy_key(agent)) as load:
@@ -135,8 +112,39 @@ def test_kill_9_of_the_successor_mid_switch_leaves_the_running_agent(
             time.sleep(0.05)
         os.kill(successor, signal.SIGKILL)
         time.sleep(3)
+    SERVED.append(load.ok)
     assert load.failures == [], load.failures[:3]
     assert agent.proc.poll() is None and _agent_pid(agent) == agent.proc.pid
-    # The next restart works: nothing the killed one held is left in the way.
-    r = cli(home, "restart", "--agent", "--json", env=env, timeout=200)
-    assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stderr + r.stdout
+    # The next restart (the test below) works: nothing the killed one held is in the way.
+
+
+def test_the_agent_restarts_into_its_successor_without_a_failed_request(
+    bridge: tuple[AgentProc, StandInLLM],
+) -> None:
+    agent, llm = bridge
+    home, env = agent.home, agent.env
+    before = agent.status()
+    assert before is not None
+    old_sidecar = before["sidecar"]["pid"]
+    with Load(before["sidecar"]["url"], proxy_key(agent)) as load:
+        load.wait_served(5)
+        served_before = load.ok
+        r = cli(home, "restart", "--agent", "--json", env=env, timeout=200)
+        load.wait_served(served_before + 5)
+    SERVED.append(load.ok)
+    assert r.returncode == 0, r.stderr + r.stdout
+    doc = json.loads(r.stdout)
+    assert doc["ok"] and doc["pid"] != agent.proc.pid and doc["old_pid"] == agent.proc.pid
+    assert load.failures == [], load.failures[:3]
+    assert served_before > 0 and load.ok > served_before, "the clients were calling throughout"
+    assert agent.proc.wait(60) == 0, "the old agent left by itself, cleanly"
+
+    after = agent.status()
+    assert after is not None and after["agent"]["pid"] == doc["pid"]
+    assert after["sidecar"]["state"] == "running" and after["sidecar"]["pid"] != old_sidecar
+    assert after["token"]["state"] == "valid", "the successor serves the same sign-in"
+    assert all(c.body.get("token") for c in llm.completions()), "no request went without a token"
+    # Both agents counted their own sidecar's requests; the successor's count is the sum.
+    assert cli(home, "stop", "--agent", env=env).returncode == 0
+    assert _usage_requests(agent) == sum(SERVED)
+    assert cli(home, "audit", "verify", env=env).returncode == 0, "one intact audit chain"
