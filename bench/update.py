@@ -5,8 +5,11 @@ Publishes a ``--version`` copy of build/package/app/litellm-bridge into a tempor
 repository served on loopback, then times the frozen CLI in a fresh home: ``update check``
 (first, with no trusted metadata yet, and again), ``update apply`` (download through ngclient
 with its hash and length check, unpack, the app's signed-manifest check, the switch), the
-pointer switch alone, and what the hand-off from the base package to ``versions/V`` adds
-to a command (``--version``).
+pointer switch alone, what the hand-off from the base package to ``versions/V`` adds
+to a command (``--version``), and a live switch of a serving agent (``restart --agent``, the
+hand-over an update does) while a client calls the proxy: how long until the new agent
+serves, requests answered meanwhile, failures, the slowest answer. The live switch needs the
+OS keyring (``scripts/with-desktop.sh``); without one it is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -86,6 +89,55 @@ def main() -> None:
         f"switch of the current pointer (median of 50): {statistics.median(switches) * 1e3:.2f} ms"
     )
     print(f"--version: base {direct * 1000:.0f} ms, handed to versions/V {handed * 1000:.0f} ms")
+    live_switch(exe)
+
+
+def live_switch(exe: Path) -> None:
+    """``restart --agent`` on a serving frozen agent (demo profile) with a client calling."""
+    from tests.conftest import free_port
+    from tests.helpers.load import Load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "LITELLM_BRIDGE_HOME": tmp}
+        for name in ("LITELLM_BRIDGE_SIDECAR_CMD", "PYTHONPATH", "VIRTUAL_ENV"):
+            env.pop(name, None)
+        port = free_port()
+        init = [str(exe), "init", "--template", "demo", "--non-interactive", "--port", str(port)]
+        timed(init, env)
+        agent = subprocess.Popen(
+            [str(exe), "run", "--quiet"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            timed([str(exe), "start", "--json"], env)
+            _, key = timed([str(exe), "key"], env)
+            url = f"http://127.0.0.1:{port}"
+            demo = "LiteLLM Bridge demo model"
+            with Load(url, key.strip(), model="demo", expect=demo, clients=2) as load:
+                load.wait_served(20)
+                before, began = load.ok, time.perf_counter()
+                done = subprocess.run(
+                    [str(exe), "restart", "--agent", "--json"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
+                took = time.perf_counter() - began
+                load.wait_served(load.ok + 20)
+            if done.returncode != 0:
+                print(f"live switch: skipped ({(done.stderr or done.stdout).strip()[-200:]})")
+                return
+            print(
+                f"live switch (restart --agent, frozen): new agent serving after {took:.1f} s; "
+                f"{load.ok - before} requests meanwhile and after, {len(load.failures)} failed, "
+                f"slowest {load.slowest * 1000:.0f} ms"
+            )
+        finally:
+            subprocess.run([str(exe), "stop", "--agent"], env=env, capture_output=True, timeout=120)
+            agent.wait(60)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ class Load:
     expect: str = "stand-in"  # a word every answer carries
     clients: int = 3
     ok: int = 0
+    slowest: float = 0.0  # seconds, of an answered request
     failures: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -57,12 +58,14 @@ class Load:
         with httpx.Client(timeout=60) as client:
             while not self.stop.is_set():
                 n += 1
+                began = time.monotonic()
                 try:
                     self._one(client, n)
                 except (httpx.HTTPError, AssertionError) as exc:
                     self.failures.append(f"{time.time():.3f} {exc!r}")
                 else:
                     self.ok += 1
+                    self.slowest = max(self.slowest, time.monotonic() - began)
 
     def __enter__(self) -> Load:
         self.threads = [threading.Thread(target=self.loop) for _ in range(self.clients)]
