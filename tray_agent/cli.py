@@ -13,6 +13,7 @@ import warnings
 from tray_agent import __version__, commands
 from tray_agent.commands.context import CliContext, UserError
 from tray_agent.control.protocol import AgentNotRunning, ControlError
+from tray_agent.formats import FormatError
 from tray_agent.paths import UnsafeDirectory, get_paths
 from tray_agent.platform import IS_WINDOWS
 from tray_agent.policy.lock import EXIT_LOCKED, LockedError
@@ -102,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return EXIT_LOCKED
+    except FormatError as exc:  # a file a newer version wrote (after a rollback)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except AgentNotRunning as exc:
         print(f"error: {exc}; start it with `litellm-bridge start`", file=sys.stderr)
         return 3

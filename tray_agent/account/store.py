@@ -21,10 +21,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tray_agent import formats
 from tray_agent.fsutil import atomic_write, file_lock
 from tray_agent.platform import POSIX_PERMISSIONS
 
-FILE_VERSION = 1
+FILE_VERSION = formats.ACCOUNT.current
 MIN_LENGTH = 8
 FREE_ATTEMPTS = 3
 BASE_DELAY = 5.0
@@ -134,22 +135,19 @@ class Account:
         except OSError as exc:
             raise AccountError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
         try:
-            data = json.loads(raw)
-            found = data.get("version") if isinstance(data, dict) else None
-            if isinstance(found, int) and found > FILE_VERSION:
-                # Never misread (or call damaged) what a newer release wrote: after a rollback
-                # the newer version can still read it.
-                raise AccountError(
-                    f"{self.path} was written by a newer LiteLLM Bridge (format {found}; this "
-                    f"version reads {FILE_VERSION}): start the newer version again "
-                    "(`litellm-bridge update status` lists them)"
-                )
+            # Never misread (or call damaged) what a newer release wrote: after a rollback
+            # the newer version can still read it.
+            data = formats.upgrade(json.loads(raw), formats.ACCOUNT.name, self.path)
             return _Record.from_json(data)
+        except formats.FormatError as exc:
+            raise AccountError(str(exc)) from exc
         except (ValueError, TypeError) as exc:
             raise AccountError(
                 f"{self.path} is damaged; remove it and create the account again "
                 "(`litellm-bridge account create`)"
             ) from exc
+        except OSError as exc:  # the migrated file could not be written
+            raise AccountError(str(exc)) from exc
 
     def _save(self, rec: _Record) -> None:
         try:

@@ -15,6 +15,7 @@ append, which then rewrites what failed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import time
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tray_agent import formats
 from tray_agent.audit.chain import CHECKPOINT, GENESIS, MAX_LINE_BYTES, decode, encode, line_hash
 from tray_agent.audit.chain import stamp as make_stamp
 from tray_agent.audit.keys import Signer
@@ -104,6 +106,7 @@ class AuditLog:
         self.wall = wall
         self.max_file_bytes = max_file_bytes
         self.lock_wait = lock_wait  # how long a write waits for the log's lock, at most
+        self._formats: dict[Path, object] = {}  # a file's format (its first line never changes)
 
     def _locked(self) -> Any:
         return file_lock(
@@ -135,11 +138,23 @@ class AuditLog:
             "count": seq - 1,
             "key": self.signer.key_id,
             "sig": self.signer.sign(seq - 1, prev, when),
+            # The format of the lines from here on (tray_agent.formats). Lines are never
+            # rewritten (that would break the chain): a new format starts at a checkpoint.
+            "format": _format(),
         }
         return encode(seq, when, CHECKPOINT, fields, prev)
 
+    def _format_of(self, path: Path) -> object:
+        if path not in self._formats:
+            self._formats[path] = _file_format(path)
+        return self._formats[path]
+
     def _needs_new_file(self, head: Head, day: str) -> bool:
         if head.file is None:
+            return True
+        if self._format_of(head.file) != _format():
+            # Lines go only into a file of this version's format (after an update or a
+            # rollback): a new file starts with a checkpoint that states it.
             return True
         match = FILE_RE.fullmatch(head.file.name)
         return match is None or match.group(1) != day or head.size >= self.max_file_bytes
@@ -170,6 +185,10 @@ class AuditLog:
             day = time.strftime("%Y%m%d", time.gmtime(now))
             target = head.file
             rotating = self.signer is not None and self._needs_new_file(head, day)
+            if not rotating and head.file is not None:
+                found = self._format_of(head.file)
+                if found != _format():  # and no key to start a new file with
+                    raise OSError(errno.EPROTO, str(formats.FormatError(head.file, "audit", found)))
             if (seal or rotating) and self.signer is not None and sealed_from is not None:
                 problem = chain_problem(self.dir, *sealed_from)  # only before signing
                 if problem is not None:
@@ -298,6 +317,22 @@ def _starts_with_checkpoint(path: Path) -> bool:
         return decode(first).get("event") == CHECKPOINT
     except (OSError, ValueError):
         return False
+
+
+def _format() -> int:
+    """The format this version writes (looked up on each use: tests raise it)."""
+    return formats.current(formats.AUDIT.name)
+
+
+def _file_format(path: Path) -> object:
+    """The format a file's first line states (a checkpoint's ``format``; none: 1)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(MAX_LINE_BYTES + 1).rstrip(b"\n")
+        record = decode(first)
+    except (OSError, ValueError):
+        return _format()  # empty or damaged: verify names it, writing goes on
+    return formats.format_of(record, "audit") if record.get("event") == CHECKPOINT else 1
 
 
 def _write_whole(path: Path, data: bytes) -> None:

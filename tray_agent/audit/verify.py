@@ -16,7 +16,9 @@ What each problem means (``kind``):
 - ``malformed``: not an audit line at all;
 - ``bad_checkpoint``: a checkpoint's signature or count does not hold (lines before it
   changed and the chain recomputed, or a forged checkpoint);
-- ``unanchored``: the first line is neither ``seq`` 1 nor a checkpoint.
+- ``unanchored``: the first line is neither ``seq`` 1 nor a checkpoint;
+- ``newer_format``: a checkpoint states a format newer than this version reads (a newer
+  version wrote the lines after it; that version verifies them).
 Lines after the last checkpoint are an unsealed tail (a warning: written since, or cut off
 by a crash), and so is a last line without its newline -- not tampering.
 """
@@ -31,12 +33,20 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from tray_agent import formats
 from tray_agent.audit.chain import CHECKPOINT, GENESIS, decode, line_hash
 from tray_agent.audit.keys import check_signature
 from tray_agent.audit.log import lines_of, log_files
 
 Kind = Literal[
-    "edited", "missing", "inserted", "out_of_order", "malformed", "bad_checkpoint", "unanchored"
+    "edited",
+    "missing",
+    "inserted",
+    "out_of_order",
+    "malformed",
+    "bad_checkpoint",
+    "unanchored",
+    "newer_format",
 ]
 
 
@@ -145,6 +155,13 @@ def verify_lines(
             rep.problem = problem
             return rep
         if record["event"] == CHECKPOINT:
+            # A checkpoint states the format of the lines after it (none: 1); what a newer
+            # version wrote is not judged by this one's rules.
+            try:
+                formats.check_format(record, formats.AUDIT.name, where_file)
+            except formats.FormatError as exc:
+                rep.problem = Problem("newer_format", where_file, number, seq, str(exc))
+                return rep
             why = _checkpoint_problem(record, seq, keys)
             if why is not None:
                 rep.problem = Problem("bad_checkpoint", where_file, number, seq, why)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
+from tray_agent import formats
 from tray_agent.policy.schema import Update
 from tray_agent.token.profiles import IamProfile
 
@@ -81,6 +82,9 @@ class SidecarSection(_Closed):
 class BridgeSection(_Closed):
     """``bridge:``: settings of the agent itself, removed before LiteLLM sees the config."""
 
+    # The section's format (tray_agent.formats): absent means 1. The config is the user's
+    # file, so a step would edit it in place; a newer format is refused like any bad value.
+    format: StrictInt = Field(1, ge=1)
     port: StrictInt = Field(DEFAULT_PORT, ge=PORT_MIN, le=PORT_MAX)
     iam: IamProfile | None = None
     notify_before: StrictInt = Field(DEFAULT_NOTIFY_BEFORE, ge=0, le=86400)
@@ -91,6 +95,17 @@ class BridgeSection(_Closed):
     policy: dict[str, Any] | None = None
     # Per-user updates (docs/UPDATES.md); the organization policy's ``update`` wins.
     update: Update | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _readable_format(cls, value: int) -> int:
+        known = formats.CONFIG
+        if value > known.current:
+            raise ValueError(
+                f"written by a newer LiteLLM Bridge (format {value}; this version reads up "
+                f"to {known.current}): {known.advice}"
+            )
+        return value
 
 
 class ConfigFile(_Closed):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tray_agent import formats
 from tray_agent.envstore.names import name_problem
 from tray_agent.envstore.values import value_problem
 from tray_agent.fsutil import LockTimeout, atomic_write, file_lock, write_problem
@@ -23,7 +24,7 @@ from tray_agent.secrets import SecretStore
 
 log = logging.getLogger("tray_agent.envstore")
 
-FILE_VERSION = 1
+FILE_VERSION = formats.ENV.current
 NO_KEYRING = (
     "cannot store a secret value: no secure OS keyring is available on this machine. "
     "Install and unlock a keyring (e.g. gnome-keyring or KWallet in your desktop session; "
@@ -36,6 +37,10 @@ def _audit(event: str, **fields: object) -> None:
     from tray_agent.audit.action import note
 
     note(event, **fields)
+
+
+def _dump(doc: dict[str, object]) -> str:
+    return json.dumps(doc, indent=2) + "\n"
 
 
 class EnvStoreError(Exception):
@@ -119,18 +124,17 @@ class EnvStore:
         except OSError as exc:
             raise EnvStoreError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
         try:
-            data = _StoreFile.model_validate(json.loads(raw))
+            doc = formats.upgrade(json.loads(raw), formats.ENV.name, self.path, _dump)
+            data = _StoreFile.model_validate(doc)
+        except formats.FormatError as exc:
+            raise EnvStoreError(str(exc)) from exc
         except (json.JSONDecodeError, ValidationError) as exc:
             raise EnvStoreError(
                 f"{self.path} is damaged ({exc.__class__.__name__}): fix it or remove it "
                 "and add the entries again with litellm-bridge env set"
             ) from exc
-        if data.version > FILE_VERSION:
-            raise EnvStoreError(
-                f"{self.path} was written by a newer LiteLLM Bridge (format {data.version}; this "
-                f"version reads {FILE_VERSION}): start the newer version again "
-                "(`litellm-bridge update status` lists them)"
-            )
+        except OSError as exc:  # the migrated file could not be written
+            raise EnvStoreError(f"{exc}; nothing was changed") from exc
         return data
 
     def entries(self) -> list[EnvEntry]:
@@ -186,7 +190,7 @@ class EnvStore:
     def _save(self, data: _StoreFile) -> None:
         data.revision += 1
         data.version = FILE_VERSION
-        text = json.dumps(data.model_dump(exclude_none=True), indent=2) + "\n"
+        text = _dump(data.model_dump(exclude_none=True))
         try:
             atomic_write(self.path, text, mode=0o600)
         except OSError as exc:

@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tray_agent import formats
 from tray_agent.fsutil import atomic_write
 from tray_agent.integrity.keys import builtin_public_key
 from tray_agent.integrity.manifest import (
@@ -72,7 +73,7 @@ def _stat_key(st: os.stat_result) -> StatKey:
 _known_good: dict[str, StatKey] = {}
 _lock = threading.Lock()
 
-RECORD_VERSION = 1
+RECORD_VERSION = formats.INTEGRITY_RECORD.current
 FULL_ENV = "LITELLM_BRIDGE_VERIFY"
 # Where (and with which MAC key) verified stat keys persist between agent runs; None = off.
 _record: tuple[Path, bytes] | None = None
@@ -117,6 +118,9 @@ def _load_record(app_root: Path, manifest_digest: str) -> None:
         if not hmac.compare_digest(str(data.get("mac", "")), _record_mac(mac_key, body)):
             log.warning("integrity record %s failed its check: hashing every file", path)
             return
+        # A cache: a newer record is not used (every file is hashed, then this version's
+        # record replaces it; nothing is lost but time).
+        body = formats.migrated(body, formats.INTEGRITY_RECORD.name, path)
         if (
             body.get("version") != RECORD_VERSION
             or body.get("manifest") != manifest_digest
@@ -128,6 +132,9 @@ def _load_record(app_root: Path, manifest_digest: str) -> None:
             raise TypeError("files is not a mapping")
         entries = {str(app_root / rel): tuple(int(x) for x in key) for rel, key in files.items()}
     except FileNotFoundError:
+        return
+    except formats.FormatError as exc:
+        log.warning("%s: hashing every file", exc)
         return
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("integrity record %s unreadable (%s): hashing every file", path, exc)

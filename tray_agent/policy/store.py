@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tray_agent import strictjson
+from tray_agent import formats, strictjson
 from tray_agent.fsutil import atomic_write
 
 log = logging.getLogger("tray_agent.policy")
 
 RECORD_FILE = "policy-last-good.json"
 MAC_KEY_NAME = "policy-record-key"
-VERSION = 1
+VERSION = formats.POLICY_RECORD.current
 MAX_RECORD_BYTES = 4 << 20
 
 
@@ -119,7 +119,13 @@ class LastGoodStore:
         mac = hmac.new(self._key, canonical, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(str(record.get("mac", "")), mac):
             return None, "was not written by this agent (MAC mismatch)"
-        if body.get("version") != VERSION or not isinstance(body.get("policy"), dict):
+        try:
+            # A cache under this user's MAC key: an older format would be stepped forward
+            # here and signed again on the next save; a newer one is never misread.
+            body = formats.migrated(body, formats.POLICY_RECORD.name, self.path)
+        except formats.FormatError as exc:
+            return None, str(exc).removeprefix(f"{self.path} ")
+        if not isinstance(body.get("policy"), dict):
             return None, "has an unknown format"
         return (
             LastGood(

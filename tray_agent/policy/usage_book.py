@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tray_agent import strictjson
+from tray_agent import formats, strictjson
 from tray_agent.fsutil import atomic_write, read_bytes_capped
 from tray_agent.policy.periods import DEFAULT_ZONE, Period, period_at
 from tray_agent.policy.recent import NOT_GENERATING, RecentWindow
@@ -35,7 +35,7 @@ from tray_agent.policy.recent import NOT_GENERATING, RecentWindow
 log = logging.getLogger("tray_agent.policy.usage")
 
 USAGE_FILE = "usage.json"
-FILE_VERSION = 1
+FILE_VERSION = formats.USAGE.current
 MAX_FILE_BYTES = 1 << 20
 MAX_EMPLOYEES = 64  # employees remembered on one machine (the least recent are dropped)
 MAX_COUNT = 10**15  # far above any quota (the schema caps them at 10**12)
@@ -221,7 +221,7 @@ class UsageBook:
         book = cls()
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        if data.get("version") != FILE_VERSION:
+        if data.get("version") != FILE_VERSION:  # load_book migrated or refused it before
             raise ValueError(f"unknown version {data.get('version')!r}")
         book.set_quota({**(data.get("quota") or {}), "timezone": data.get("timezone")})
         current = data.get("current")
@@ -239,7 +239,11 @@ class UsageBook:
 
 def write_book(data: dict[str, Any], path: Path) -> None:
     """Write ``UsageBook.to_json()`` output (taken under the caller's lock) atomically."""
-    atomic_write(path, strictjson.dumps(data, indent=1) + "\n", mode=0o600)
+    atomic_write(path, _dump(data), mode=0o600)
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return strictjson.dumps(data, indent=1) + "\n"
 
 
 def load_book(path: Path) -> tuple[UsageBook, str | None]:
@@ -256,6 +260,17 @@ def load_book(path: Path) -> tuple[UsageBook, str | None]:
     except OSError as exc:
         return UsageBook(), str(exc)
     try:
-        return UsageBook.from_json(json.loads(raw.decode("utf-8"))), None
+        doc = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return UsageBook(), f"{path} is not a usage file ({exc})"
+    try:
+        doc = formats.upgrade(doc, formats.USAGE.name, path, _dump)
+    except formats.FormatError as exc:
+        return UsageBook(), str(exc)
+    except OSError as exc:  # not migrated on disk this time: migrated in memory only
+        log.warning("cannot migrate the usage file %s: %s", path, exc)
+        doc = formats.migrated(doc, formats.USAGE.name, path)
+    try:
+        return UsageBook.from_json(doc), None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return UsageBook(), f"{path} is not a usage file ({exc})"

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from tray_agent import strictjson
+from tray_agent import formats, strictjson
 from tray_agent.fsutil import atomic_write, file_lock
 from tray_agent.secrets import SecretStore
 from tray_agent.token.iam import MAX_LIFETIME, TOKEN_SHAPE, Grant
@@ -258,13 +258,23 @@ class TokenStore:
                     whole = {}
             except (OSError, RecursionError, ValueError):
                 whole = {}
+            # Never write over a newer file (its other sections would be lost with it).
+            formats.check_format(whole, formats.TOKEN_STATE.name, self.state_path)
             whole[STATE_KEY] = checked.to_json()
-            text = strictjson.dumps(whole, indent=2, sort_keys=True) + "\n"
+            whole[formats.TOKEN_STATE.key] = formats.TOKEN_STATE.current
+            text = _dump(whole)
             atomic_write(self.state_path, text)
 
 
+def _dump(whole: dict[str, Any]) -> str:
+    return strictjson.dumps(whole, indent=2, sort_keys=True) + "\n"
+
+
 def read_state(path: Path | str, now: float | None = None) -> PersistedState:
-    """The token section of the state file; an empty state when missing or unreadable."""
+    """The token section of the state file; an empty state when missing or unreadable.
+
+    A file of a newer format raises ``formats.FormatError``: read as empty, the next write
+    would replace what the newer version keeps there."""
     try:
         whole = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -272,5 +282,10 @@ def read_state(path: Path | str, now: float | None = None) -> PersistedState:
     except (OSError, RecursionError, ValueError) as exc:
         log.warning("ignoring unreadable state file %s: %s", path, str(exc)[:200])
         return PersistedState()
+    try:
+        whole = formats.upgrade(whole, formats.TOKEN_STATE.name, path, _dump)
+    except OSError as exc:  # not migrated on disk this time: migrated in memory only
+        log.warning("cannot migrate the state file %s: %s", path, exc)
+        whole = formats.migrated(whole, formats.TOKEN_STATE.name, path)
     section = whole.get(STATE_KEY) if isinstance(whole, dict) else None
     return PersistedState.from_json(section, now)

@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tray_agent import fsutil
+from tray_agent import formats, fsutil
 from tray_agent.update.names import VERSION_PATTERN
 
-STATE_FORMAT = 1
+STATE_FORMAT = formats.UPDATE_STATE.current
 KEEP_PREVIOUS = 2
 STAGING_PREFIX = ".staging-"
 _STATE_MAX = 256 * 1024
@@ -52,13 +52,10 @@ class State:
     def from_json(cls, doc: Any, where: Path) -> State:
         if not isinstance(doc, dict):
             raise UpdateStateError(f"{where}: not a JSON object; remove it to start over")
-        fmt = doc.get("format")
-        if not isinstance(fmt, int) or fmt > STATE_FORMAT:
-            raise UpdateStateError(
-                f"{where} has format {fmt!r}, newer than this version understands "
-                f"({STATE_FORMAT}): it was written by a newer LiteLLM Bridge; run that one, "
-                "or remove the file to go back to the installed package"
-            )
+        try:
+            formats.check_format(doc, formats.UPDATE_STATE.name, where)
+        except formats.FormatError as exc:
+            raise UpdateStateError(str(exc)) from None
         try:
             trial = doc.get("trial")
             state = cls(
@@ -117,6 +114,12 @@ class Layout:
             raise UpdateStateError(
                 f"{self.state_file}: not JSON; remove it to go back to the installed package"
             ) from None
+        try:
+            doc = formats.upgrade(doc, formats.UPDATE_STATE.name, self.state_file)
+        except formats.FormatError as exc:
+            raise UpdateStateError(str(exc)) from None
+        except OSError as exc:
+            raise UpdateStateError(f"{self.state_file}: {exc}") from None
         return State.from_json(doc, self.state_file)
 
     def save(self, state: State) -> None:
