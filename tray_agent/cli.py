@@ -9,6 +9,7 @@ import pkgutil
 import sys
 import traceback
 import warnings
+from pathlib import Path
 
 from tray_agent import __version__, commands
 from tray_agent.commands.context import CliContext, UserError
@@ -58,6 +59,29 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         if register is not None:
             register(sub)
     return parser
+
+
+def os_problem(exc: OSError) -> str:
+    """An OS error no command handled: where (the file, else the data folder the command
+    works in) and what to do, in the words a write failure gets everywhere else."""
+    from tray_agent.fsutil import write_problem
+    from tray_agent.paths import get_paths
+
+    if exc.filename:
+        target = Path(os.fsdecode(exc.filename))
+    else:  # e.g. a write through a file object (an unpacked archive): no name attached
+        try:
+            target = get_paths().data_dir / "file"
+        except Exception:
+            target = Path.home() / "file"
+    advice = write_problem(exc, target)
+    if advice != (exc.strerror or str(exc)):
+        return f"cannot write in {target.parent}: {advice}"
+    return (
+        f"cannot use {target if exc.filename else target.parent}: {exc.strerror or exc}. "
+        "Check that the directory exists and is writable by you, or set LITELLM_BRIDGE_HOME "
+        "to a writable one"
+    )
 
 
 def _debug() -> bool:
@@ -120,12 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 141  # stdout closed early (e.g. piped into head)
     except OSError as exc:
-        where = f" {exc.filename}" if exc.filename else ""
-        print(
-            f"error: cannot use{where}: {exc.strerror or exc}. Check that the directory "
-            "exists and is writable by you, or set LITELLM_BRIDGE_HOME to a writable one",
-            file=sys.stderr,
-        )
+        print(f"error: {os_problem(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

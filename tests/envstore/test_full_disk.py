@@ -19,6 +19,7 @@ import pytest
 from tests.agentproc import cli, env_for
 from tests.helpers.keyring import require_keyring
 from tests.helpers.parallel import keyring_names
+from tests.helpers.smallfs import small_fs as mount_small_fs
 from tray_agent.envstore import EnvStore, secret_key
 from tray_agent.fsutil import STALE_TEMP_AGE
 from tray_agent.paths import Paths, get_paths
@@ -30,22 +31,8 @@ NO_SPACE = "no space left on the device; free some space on the disk holding"
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs, unmounted afterwards; skips where mounting is not permitted."""
-    mount_point = tmp_path / "fs"
-    mount_point.mkdir()
-    if os.name == "nt" or os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode:
-            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+    with mount_small_fs(tmp_path) as fs:
+        yield fs
 
 
 @pytest.fixture

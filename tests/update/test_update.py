@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from installer import release
+from tests.helpers.smallfs import small_fs
 from tests.update.repo import fake_app, payload, serve
 from tray_agent.update.fetch import Client, Refused
 from tray_agent.update.install import apply, metadata_dir
@@ -264,6 +265,19 @@ def test_kill_9_mid_download_leaves_the_old_version(repo: Path, tmp_path: Path) 
     assert r.returncode == 0, r.stderr
     assert layout.installed() == ["0.2.0"]
     assert not list(layout.root.glob(".staging-*"))
+
+
+def test_a_full_disk_during_install_leaves_the_old_version(repo: Path, tmp_path: Path) -> None:
+    # 1.5 MiB: the 1 MiB archive downloads, unpacking it beside does not fit.
+    with small_fs(tmp_path, "1536k") as fs:
+        home = fs / "home"
+        with serve(repo) as url:
+            _config(home, url)
+            r = _cli(home, "update", "apply")
+            assert r.returncode != 0
+            assert "no space left" in r.stderr and "Traceback" not in r.stderr, r.stderr
+            _nothing_installed(home / "data")
+            assert not list((home / "data" / "versions").glob(".staging-*")), "no leftover"
 
 
 def _machine_policy(update_env: Path, doc: dict[str, object]) -> None:
