@@ -1,7 +1,7 @@
 """One real sidecar in front of the stand-in LLM, the pinned CLIs, and tool setup into a
 private HOME: shared by the ``clients test`` tests and the "Set up coding tools" dialog tests.
 
-Test modules import the fixtures (``from tests.clients.bridge import cli_bin, llm, sidecar``).
+The fixtures are session-scoped: every test file of one pytest process shares one sidecar.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ REPLY = "stand-in says ready"
 MODEL = "internal-model"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cli_bin() -> Path | None:
     """The pinned CLIs' bin directory; None without npm (their runs are then skipped)."""
     if shutil.which("npm") is None:
@@ -43,13 +43,13 @@ def cli_bin() -> Path | None:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def llm() -> Iterator[StandInLLM]:
     with StandInLLM(reply=REPLY, models=(MODEL,)) as server:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sidecar(llm: StandInLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
     directory = tmp_path_factory.mktemp("sidecar")
     config = write_effective_config(directory, [chat_model(MODEL, llm.url + "/v1")])
