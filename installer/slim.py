@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 _ELF = b"\x7fELF"
 # ELF e_type values (little and big endian both read as one byte at offset 16 on x86/arm).
 _ET_DYN = 3
+_PT_LOAD = 1
+_PAGE = 4096
 # Dropped wherever they are: nothing at run time opens them.
 VCS_NAMES = frozenset({".gitignore", ".gitattributes", ".gitkeep", ".hgignore"})
 # Package documentation (read by people browsing a source tree, never by the code).
@@ -52,32 +55,56 @@ def is_shared_object(path: Path) -> bool:
     return head[:4] == _ELF and len(head) == 18 and head[16] == _ET_DYN
 
 
+def loadable_segments(path: Path) -> bool:
+    """Whether every PT_LOAD segment of a 64-bit ELF file is page-congruent.
+
+    glibc refuses a library whose segment's address and file offset differ by a non-multiple
+    of the page size ("ELF load command address/offset not page-aligned"): what ``strip``
+    makes of a library whose headers ``patchelf`` rewrote (auditwheel-repaired wheels).
+    """
+    with open(path, "rb") as fh:
+        data = fh.read(1 << 16)
+    if data[:4] != _ELF or data[4] != 2 or data[5] != 1:
+        return True  # only 64-bit little-endian files are checked (what is built here)
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    if phoff + phentsize * phnum > len(data):
+        return False
+    for i in range(phnum):
+        p_type, _flags, offset, vaddr = struct.unpack_from("<IIQQ", data, phoff + i * phentsize)
+        if p_type == _PT_LOAD and (vaddr - offset) % _PAGE:
+            return False
+    return True
+
+
 def strip_shared_objects(root: Path) -> tuple[int, int]:
     """``strip --strip-unneeded`` every shared object below ``root``; (files, bytes saved).
 
-    Executables are never passed: see the module docstring. A file ``strip`` cannot handle
-    (an unusual format) is left as it was: it still works, it is only larger.
+    Executables are never passed (see the module docstring), nor the libraries wheels vendor
+    in ``NAME.libs/`` (auditwheel rewrote their headers with patchelf). A stripped file that
+    would no longer load (see ``loadable_segments``), or that ``strip`` cannot handle, is put
+    back as it was: it still works, it is only larger.
     """
     strip = shutil.which("strip")
     if strip is None:
         raise FileNotFoundError("strip (binutils) is not installed: apt-get install binutils")
-    targets = [p for p in _files(root) if is_shared_object(p)]
-    before = sum(p.stat().st_size for p in targets)
-    for chunk in range(0, len(targets), 200):
-        batch = targets[chunk : chunk + 200]
+    targets = [
+        p
+        for p in _files(root)
+        if is_shared_object(p) and not any(part.endswith(".libs") for part in p.parts)
+    ]
+    stripped = saved = 0
+    for path in targets:
+        original = path.read_bytes()
         result = subprocess.run(
-            [strip, "--strip-unneeded", "--preserve-dates", *map(str, batch)],
-            capture_output=True,
-            text=True,
+            [strip, "--strip-unneeded", "--preserve-dates", str(path)], capture_output=True
         )
-        if result.returncode != 0:
-            # One bad file fails the batch: retry one by one so the others are still stripped.
-            for path in batch:
-                subprocess.run(
-                    [strip, "--strip-unneeded", "--preserve-dates", str(path)],
-                    capture_output=True,
-                )
-    return len(targets), before - sum(p.stat().st_size for p in targets)
+        if result.returncode != 0 or not loadable_segments(path):
+            path.write_bytes(original)
+            continue
+        stripped += 1
+        saved += len(original) - path.stat().st_size
+    return stripped, saved
 
 
 def drop_unused_files(root: Path) -> list[Path]:

@@ -132,3 +132,28 @@ def test_source_date_epoch_comes_from_the_variable_or_the_commit(
     ).stdout.strip()
     assert debian_docs.source_date_epoch() == int(commit or 0)
     assert os.environ.get("SOURCE_DATE_EPOCH") is None
+
+
+def test_misaligned_segments_are_detected_and_never_left_after_stripping(tmp_path: Path) -> None:
+    """A PT_LOAD segment whose address and offset are not page-congruent (what strip makes of
+    some patchelf-rewritten wheel libraries, e.g. numpy's OpenBLAS) is detected; stripping
+    leaves only loadable files (stripped, or put back as they were)."""
+    import struct
+
+    so = _shared_object(tmp_path)
+    assert slim.loadable_segments(so)
+    data = bytearray(so.read_bytes())
+    phoff = struct.unpack_from("<Q", data, 0x20)[0]
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        at = phoff + i * phentsize
+        if struct.unpack_from("<I", data, at)[0] == 1:  # PT_LOAD
+            vaddr = struct.unpack_from("<Q", data, at + 16)[0]
+            struct.pack_into("<Q", data, at + 16, vaddr + 8)
+            break
+    broken = tmp_path / "lib" / "libbroken.so"
+    broken.write_bytes(bytes(data))
+    assert not slim.loadable_segments(broken)
+    slim.strip_shared_objects(tmp_path / "lib")
+    for path in (tmp_path / "lib").iterdir():
+        assert slim.loadable_segments(path), path
