@@ -38,15 +38,14 @@ from typing import Any
 import httpx
 
 from sidecar import allowlist, fast_adapted
+from sidecar.fast_responses_rules import RESPONSES_PATHS, responses_eligible
 from sidecar.fast_routes import (
     MESSAGES_PATHS,
     MESSAGES_QUERY,
-    RESPONSES_PATHS,
     FastRoutes,
     Upstream,
     messages_eligible,
     request_eligible,
-    responses_eligible,
     translated_eligible,
 )
 from sidecar.fast_translate import Kind, Translated, translate_messages, translate_responses
