@@ -181,7 +181,9 @@ def pyinstaller(
         ],
         check=True,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        # A fixed hash seed: PyInstaller's docs name it the condition for a reproducible
+        # build (set and dict order reach its data structures and the bytecode).
+        env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})},
     )
     modules = frozen_modules(work / Path(spec).stem, out)
     missing = sorted(m for m in needs if m not in modules)
