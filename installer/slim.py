@@ -80,19 +80,15 @@ def loadable_segments(path: Path) -> bool:
 def strip_shared_objects(root: Path) -> tuple[int, int]:
     """``strip --strip-unneeded`` every shared object below ``root``; (files, bytes saved).
 
-    Executables are never passed (see the module docstring), nor the libraries wheels vendor
-    in ``NAME.libs/`` (auditwheel rewrote their headers with patchelf). A stripped file that
-    would no longer load (see ``loadable_segments``), or that ``strip`` cannot handle, is put
+    Executables are never passed (see the module docstring). A stripped file that would no
+    longer load (see ``loadable_segments``: some libraries wheels vendor in ``NAME.libs/``,
+    whose headers auditwheel rewrote with patchelf), or that ``strip`` cannot handle, is put
     back as it was: it still works, it is only larger.
     """
     strip = shutil.which("strip")
     if strip is None:
         raise FileNotFoundError("strip (binutils) is not installed: apt-get install binutils")
-    targets = [
-        p
-        for p in _files(root)
-        if is_shared_object(p) and not any(part.endswith(".libs") for part in p.parts)
-    ]
+    targets = [p for p in _files(root) if is_shared_object(p)]
     stripped = saved = 0
     for path in targets:
         original = path.read_bytes()
