@@ -7,6 +7,7 @@ channel and takes the instance lock only after the predecessor handed over.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -15,6 +16,8 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+
+import psutil
 
 from tray_agent.control.protocol import ControlError
 from tray_agent.control.server import ControlServer
@@ -26,16 +29,18 @@ from tray_agent.paths import Paths
 from tray_agent.platform import POSIX_PERMISSIONS
 from tray_agent.seams import ControlHandler, Extension
 from tray_agent.secrets import open_secret_store
-from tray_agent.single_instance import InstanceLock
+from tray_agent.single_instance import AlreadyRunning, InstanceLock
 from tray_agent.supervisor.health import HealthProbe
 from tray_agent.supervisor.ports import bind_listener
-from tray_agent.update.takeover import Takeover, TakeoverError, adopting, wait_for
+from tray_agent.update.takeover import Takeover, TakeoverError, adopting
 
 log = logging.getLogger("tray_agent.runtime")
 
-# Commands answered without the core thread (they only read).
-DIRECT = {"ping", "status", "key", "shutdown", "handover", "agent_restart"}
 LONG = {"start": 300.0, "restart": 300.0, "stop": 120.0}
+# How long a predecessor waits, after ``handover``, for its successor's ``release``.
+RELEASE_WAIT = 30.0
+# A predecessor's ``handover`` waits for a token refresh under way (IAM timeout) at most.
+HANDOVER_TIMEOUT = 90.0
 # Keyring entry of the MAC key that authenticates the record of verified sidecar files.
 INTEGRITY_RECORD_KEY = "integrity-record-key"
 
@@ -53,14 +58,27 @@ class Runtime:
         self.lock = InstanceLock(paths.lock_file, str(paths.config_dir.parent))
         self.takeover = takeover
         if takeover is None:
-            self.lock.acquire()  # a successor takes it once its predecessor handed over
+            self.lock.acquire()
+        else:  # the predecessor's own lock, inherited: no moment without a holder
+            try:
+                self.lock.adopt(takeover.lock_fd)
+            except AlreadyRunning as exc:
+                raise TakeoverError("the inherited instance lock is not this home's") from exc
         configure_agent_logging(paths.agent_log, console=console_log)
         self.secrets = open_secret_store(paths.keyring_namespace)
         self._remember_verified_sidecar()
         self.agent = Agent(paths, self.secrets, bind=adopting(takeover, bind_listener))
         # Run once a predecessor has handed over (re-read what it saved last).
         self.took_over: list[Callable[[], None]] | None = [] if takeover else None
+        # Run on a predecessor when a successor takes over (give up one-agent duties), and
+        # when that successor never released it (take them back).
+        self.handing_over: list[Callable[[], None]] = []
+        self.resumed: list[Callable[[], None]] = []
+        self._handover_lock = threading.Lock()
         self._handing_over = False
+        self._released = False
+        self._resume_timer: threading.Timer | None = None
+        self._successor: int | None = None
         self.stopped = threading.Event()
         # The command line a restart gives the successor (``run --quiet``, ``tray``, ...).
         self.argv: list[str] = sys.argv[1:]
@@ -117,13 +135,9 @@ class Runtime:
             threading.Thread(target=self.stopped.set, daemon=True).start()
             return {"stopping": True}
         if method == "handover":
-            # Our successor's sidecar serves on our socket: leave. Commands wait for the
-            # successor's control channel meanwhile (the instance lock stays held).
-            self._handing_over = True
-            log_event = {"successor": params.get("successor")}
-            event(log, logging.INFO, "agent.handing_over", **log_event)
-            threading.Thread(target=self.stopped.set, daemon=True).start()
-            return {"stopping": True, "pid": os.getpid()}
+            return self._hand_over(params)
+        if method == "release":
+            return self._release()
         if method == "agent_restart":
             return self.restart_agent()
         if method in self.handlers:
@@ -161,10 +175,17 @@ class Runtime:
 
     def _take_over(self, takeover: Takeover) -> None:
         """Serve beside the predecessor, then relieve it (see ``update.takeover``). Raises
-        TakeoverError with the predecessor untouched when this agent cannot serve."""
+        TakeoverError with the predecessor untouched when this agent cannot serve.
+
+        Two phases, so there is never a moment without an agent: ``handover`` makes the
+        predecessor stop what only one agent may do (refresh the token, save the usage
+        book, answer commands) while it keeps serving; this agent then re-reads what it
+        saved, opens its own control channel and only then sends ``release``, after which
+        the predecessor drains and leaves. If this agent dies in between, the predecessor
+        takes its duties back by itself.
+        """
         from tray_agent.control.client import ControlClient
         from tray_agent.control.protocol import ControlError
-        from tray_agent.single_instance import AlreadyRunning
 
         if takeover.fd >= 0:  # the predecessor served: so do we, before it leaves
             try:
@@ -172,30 +193,91 @@ class Runtime:
             except Exception as exc:
                 raise TakeoverError(f"the new sidecar did not get ready: {exc}") from exc
         try:
-            client = ControlClient.connect(self.paths, wait=5)
-            if client is None:
-                raise TakeoverError("the agent to take over from is gone")
-            with client:
-                client.call("handover", timeout=30, successor=os.getpid())
-        except (ControlError, OSError) as exc:
-            raise TakeoverError(f"the running agent did not hand over: {exc}") from exc
-
-        def locked() -> bool:
+            # Longer than a predecessor waits for a release: one whose successor died
+            # between the two phases answers again by then.
+            client = ControlClient.connect(self.paths, wait=RELEASE_WAIT + 5)
+        except (ControlError, OSError):
+            client = None
+        if client is not None:
             try:
-                self.lock.acquire()
-            except AlreadyRunning:
-                return False
-            return True
-
-        wait_for(locked, "the previous agent freeing the instance lock")
+                client.call("handover", timeout=HANDOVER_TIMEOUT, successor=os.getpid())
+            except (ControlError, OSError) as exc:
+                client.close()
+                raise TakeoverError(f"the running agent did not hand over: {exc}") from exc
+        # No answer at all: the predecessor died, or released an earlier successor that
+        # died. We hold the lock and the socket, so we serve.
         for fn in self.took_over or []:
             try:
                 fn()
             except Exception:
                 log.exception("runtime.took_over_hook_failed")
+        self.lock.record_pid()
         self._open_control()
         self.takeover = None
+        if client is not None:
+            with client, contextlib.suppress(ControlError, OSError):
+                client.call("release", timeout=10)
         event(log, logging.INFO, "agent.took_over", predecessor=takeover.predecessor)
+
+    def _hand_over(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Phase one, on the predecessor: give up the duties only one agent may have (the
+        sidecar keeps serving); back to normal unless ``release`` follows in time."""
+        successor = params.get("successor")
+        if not isinstance(successor, int) or not self._is_our_successor(successor):
+            raise ControlError("handover: only the agent this one started may take over")
+        with self._handover_lock:
+            if self._handing_over:
+                raise ControlError("handover: already handing over")
+            self._handing_over = True
+        event(log, logging.INFO, "agent.handing_over", successor=successor)
+        for fn in self.handing_over:
+            try:
+                fn()
+            except Exception:
+                log.exception("runtime.handing_over_hook_failed")
+        if self.control is not None:  # the successor binds the address next
+            self.control.close()
+            self.control = None
+        self._resume_timer = threading.Timer(RELEASE_WAIT, self._resume)
+        self._resume_timer.daemon = True
+        self._resume_timer.start()
+        return {"handing_over": True, "pid": os.getpid()}
+
+    def _release(self) -> dict[str, Any]:
+        """Phase two: the successor has taken every duty: drain and leave."""
+        with self._handover_lock:
+            if not self._handing_over or self._resume_timer is None:
+                raise ControlError("release: no hand-over under way")
+            self._resume_timer.cancel()
+            self._released = True
+        threading.Thread(target=self.stopped.set, daemon=True).start()
+        return {"stopping": True}
+
+    def _resume(self) -> None:
+        """The successor never released us (it died): take the duties back."""
+        with self._handover_lock:
+            if self._released or not self._handing_over:
+                return
+            self._handing_over = False
+        event(log, logging.WARNING, "agent.handover_abandoned")
+        for fn in self.resumed:
+            try:
+                fn()
+            except Exception:
+                log.exception("runtime.resumed_hook_failed")
+        self._open_control()
+
+    def _is_our_successor(self, pid: int) -> bool:
+        """``pid`` is the successor we started or runs under it (the installed launcher
+        starts the version as its child)."""
+        spawned = self._successor
+        if spawned is None:
+            return False
+        try:
+            chain = [psutil.Process(pid), *psutil.Process(pid).parents()]
+        except psutil.Error:
+            return False
+        return any(p.pid == spawned for p in chain)
 
     def restart_agent(self) -> dict[str, Any]:
         """Start a successor (the current version) that takes over without downtime; this
@@ -209,12 +291,20 @@ class Runtime:
                 "the token and the proxy key live only in this agent's memory (no keyring): "
                 "a new agent could not serve them; stop and start the agent instead"
             )
+        if self._handing_over:
+            raise ControlError("a hand-over to a new agent is already under way")
+        lock_fd = self.lock.fileno()
+        if lock_fd is None:
+            raise ControlError("this agent does not hold its instance lock")
         # None while nothing serves: the successor then starts stopped, as this one stands.
         listener = self.agent.call("listener").result(10)
         try:
-            pid = start_successor(listener, self.argv, self.paths.log_dir / "successor.log")
+            pid = start_successor(
+                listener, lock_fd, self.argv, self.paths.log_dir / "successor.log"
+            )
         except (TakeoverError, OSError) as exc:
             raise ControlError(f"cannot start the new agent: {exc}") from exc
+        self._successor = pid
         event(log, logging.INFO, "agent.restarting", successor=pid, serving=listener is not None)
         return {"successor": pid, "serving": listener is not None}
 
@@ -233,8 +323,9 @@ class Runtime:
         if self.control is not None:  # (a successor that failed never opened its own)
             self.control.close()
         # The sidecars drain first: requests that finish meanwhile are still counted (usage,
-        # metrics) and audited by the extensions, which stop (and save) after.
-        self.agent.shutdown()
+        # metrics) and audited by the extensions, which stop (and save) after. Handing over,
+        # they get the whole drain timeout, as in a swap: the successor already serves.
+        self.agent.shutdown(drain=self._released)
         for ext in self.extensions:
             ext.stop()
-        self.lock.release()
+        self.lock.release(handed_over=self._released)

@@ -88,3 +88,14 @@ class ExtensionHost(Protocol):
         """Hooks run once the agent this one took over from has left (``update.takeover``):
         re-read what it saved last. None when this agent did not start as a successor."""
         ...
+
+    @property
+    def handing_over(self) -> list[Callable[[], None]]:
+        """Hooks run when a successor takes over from this agent: stop what only one agent
+        may do (refresh the token, save the usage book); the sidecar still serves."""
+        ...
+
+    @property
+    def resumed(self) -> list[Callable[[], None]]:
+        """Hooks run when that successor died before releasing this agent: take it back."""
+        ...

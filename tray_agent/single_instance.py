@@ -67,10 +67,43 @@ class InstanceLock:
             _unlock(fh)
             return None
 
-    def release(self) -> None:
+    def adopt(self, fd: int) -> None:
+        """Hold the lock through ``fd``, inherited from the agent this one takes over from.
+
+        A flock belongs to the open file, not the process: the inherited descriptor holds
+        the very lock the predecessor took, so the hand-over leaves no moment in which
+        another agent could take it. Refused unless ``fd`` is this lock file and holds it.
+        """
+        fh = open(fd, "r+", encoding="utf-8", closefd=True)  # noqa: SIM115 - held for life
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            _try_lock(fh)  # succeeds at once on the description that holds the lock
+        except OSError as exc:
+            fh.close()
+            raise AlreadyRunning(None, self.home) from exc
+        if not same:
+            fh.close()
+            raise AlreadyRunning(None, self.home)
+        self._fh = fh
+        self.record_pid()
+
+    def record_pid(self) -> None:
         if self._fh is not None:
-            with contextlib.suppress(OSError):
-                self._fh.seek(0)
-                self._fh.truncate()
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(str(os.getpid()))
+            self._fh.flush()
+
+    def fileno(self) -> int | None:
+        return None if self._fh is None else self._fh.fileno()
+
+    def release(self, handed_over: bool = False) -> None:
+        """Let go; ``handed_over``: the successor holds the same lock and its pid is in the
+        file, so only close our descriptor (never unlock: that would free it for both)."""
+        if self._fh is not None:
+            if not handed_over:
+                with contextlib.suppress(OSError):
+                    self._fh.seek(0)
+                    self._fh.truncate()
             self._fh.close()
             self._fh = None

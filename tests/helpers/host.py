@@ -23,6 +23,8 @@ class Host:
     status_extras: dict[str, Callable[[], Any]] = field(default_factory=dict)
     extensions: list[Extension] = field(default_factory=list)
     took_over: list[Callable[[], None]] | None = None
+    handing_over: list[Callable[[], None]] = field(default_factory=list)
+    resumed: list[Callable[[], None]] = field(default_factory=list)
 
     def restart_agent(self) -> dict[str, Any]:
         raise NotImplementedError("a test host has no successor to start")

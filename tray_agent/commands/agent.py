@@ -63,10 +63,11 @@ def register(sub: Any) -> None:
 
 def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.runtime import Runtime
+    from tray_agent.update.takeover import TakeoverError
 
     try:
         rt = Runtime(ctx.paths, console_log=not args.quiet, takeover=handed_over())
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, TakeoverError) as exc:
         raise UserError(str(exc)) from exc
     from tray_agent.extensions import install_extensions
 
@@ -85,12 +86,14 @@ def cmd_run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def handed_over() -> Any:
     """The running agent this process was started to take over from (None: a plain start)."""
-    from tray_agent.update.takeover import Takeover, TakeoverError
+    from tray_agent.update.takeover import TAKEOVER_ENV, Takeover, TakeoverError
 
     try:
         return Takeover.from_env()
     except TakeoverError as exc:
         raise UserError(str(exc)) from exc
+    finally:  # not for our children (sidecars, tools): the descriptors are ours alone
+        os.environ.pop(TAKEOVER_ENV, None)
 
 
 def start_or_take_over(rt: Any, autostart: bool) -> None:

@@ -48,10 +48,11 @@ def cmd_tray(args: argparse.Namespace, ctx: CliContext) -> int:
     from tray_agent.testhooks import tray_click_allowed
     from tray_agent.tray.app import TrayApp
     from tray_agent.tray.port import RuntimePort
+    from tray_agent.update.takeover import TakeoverError
 
     try:
         rt = Runtime(ctx.paths, console_log=False, takeover=handed_over())
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, TakeoverError) as exc:
         raise UserError(
             str(exc), hint="quit the running agent first: `litellm-bridge stop --agent`"
         ) from exc

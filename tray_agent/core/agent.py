@@ -168,10 +168,12 @@ class Agent:
         self._thread = threading.Thread(target=self.run, name="agent-core", daemon=True)
         self._thread.start()
 
-    def shutdown(self, timeout: float = 30.0) -> None:
-        ev = Shutdown()
+    def shutdown(self, timeout: float = 30.0, drain: bool = False) -> None:
+        """Stop every sidecar and the core; ``drain``: their requests finish first (up to
+        the drain timeout), for an agent handing over to its successor."""
+        ev = Shutdown(drain=drain)
         self.post(ev)
-        ev.reply.result(timeout)
+        ev.reply.result(self.settings.drain_timeout + 15 if drain else timeout)
 
     @property
     def key(self) -> str:
@@ -314,8 +316,8 @@ class Agent:
     def _cmd_listener(self, cmd: Command) -> None:
         """The listening socket while the proxy is meant to run (None otherwise): what a
         restart of the whole agent hands its successor (``update.takeover``)."""
-        running = self.lifecycle.desired_running and self.lifecycle.current is not None
-        cmd.reply.set_result(self.lifecycle.listener if running else None)
+        # Also while a crashed sidecar restarts: the successor then starts one itself.
+        cmd.reply.set_result(self.lifecycle.listener if self.lifecycle.desired_running else None)
 
     def _cmd_status(self, cmd: Command) -> None:
         cmd.reply.set_result(self._build_snapshot())
@@ -348,7 +350,7 @@ class Agent:
             self._output.close()
             ev.reply.set_result(True)
 
-        self.lifecycle.shutdown(done)
+        self.lifecycle.shutdown(done, drain=ev.drain)
 
     # -- snapshots ----------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:

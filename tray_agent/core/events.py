@@ -44,6 +44,7 @@ class Timer:
 
 @dataclass
 class Shutdown:
+    drain: bool = False  # let requests finish (an agent handing over), not the stop timeout
     reply: Future[Any] = field(default_factory=Future)
 
 

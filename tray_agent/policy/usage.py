@@ -97,6 +97,12 @@ class UsageTracker:
         if rt.took_over is not None:
             self._journal = []
             rt.took_over.append(self.rebase)
+        # Handing over: save now, then journal what our draining sidecar still serves and
+        # pass it to the successor at the end (``replay``) instead of writing over its file.
+        self._handed = False
+        rt.handing_over.append(self._hand_over)
+        rt.resumed.append(self._resume)
+        rt.handlers["usage.replay"] = self._replay
         agent = rt.agent
         agent.on("request", self._on_request)
         agent.on("policy_changed", self._on_policy)
@@ -118,8 +124,55 @@ class UsageTracker:
         with self._lock:
             if self.book.record(payload, now):
                 self._unsaved = self._unposted = True
-            if self._journal is not None and len(self._journal) < MAX_JOURNAL:
-                self._journal.append((payload, now))
+                if self._journal is not None and len(self._journal) < MAX_JOURNAL:
+                    self._journal.append((payload, now))
+
+    def _hand_over(self) -> None:
+        self.tick(final=True)
+        with self._lock:
+            self._journal, self._handed = [], True
+
+    def _resume(self) -> None:
+        with self._lock:  # the journaled requests are in our book already
+            self._journal, self._handed = None, False
+            self._unsaved = True
+
+    def _replay(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The predecessor's requests that finished after the hand-over."""
+        events = params.get("events")
+        if not isinstance(events, list):
+            raise ValueError("usage.replay: events must be a list")
+        taken = 0
+        with self._lock:
+            for item in events[:MAX_JOURNAL]:
+                if (
+                    isinstance(item, list)
+                    and len(item) == 2
+                    and isinstance(item[0], dict)
+                    and isinstance(item[1], (int, float))
+                    and not isinstance(item[1], bool)
+                ) and self.book.record(item[0], float(item[1])):
+                    taken += 1
+            self._unsaved = self._unposted = True
+        return {"recorded": taken}
+
+    def _pass_on(self) -> None:
+        """Give the successor what we counted after handing over (it saves the book now)."""
+        from tray_agent.control.client import ControlClient
+
+        with self._lock:
+            journal, self._journal = self._journal or [], None
+        if not journal:
+            return
+        events = [[payload, at] for payload, at in journal]
+        try:
+            client = ControlClient.connect(self.rt.paths, wait=15)
+            if client is None:
+                raise OSError("no agent answers")
+            with client:
+                client.call("usage.replay", timeout=30, events=events)
+        except Exception as exc:
+            event(log, logging.WARNING, "usage.handover_lost", requests=len(events), error=str(exc))
 
     def rebase(self) -> None:
         """The predecessor left: its last save plus what this agent counted since it started
@@ -211,8 +264,11 @@ class UsageTracker:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop ticking and save what is not saved yet."""
+        """Stop ticking and save what is not saved yet (handed over: pass it on)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if self._handed:
+            self._pass_on()
+            return
         self.tick(final=True)

@@ -210,20 +210,26 @@ class Lifecycle:
             return None
         return self.current.number, f"http://{HOST}:{self.status.port}"
 
-    def shutdown(self, done: Callable[[], None]) -> None:
+    def shutdown(self, done: Callable[[], None], drain: bool = False) -> None:
         """End every sidecar (TERM, then KILL after the stop timeout) and call ``done`` once
-        all have exited, or at the latest a little after the stop timeout."""
+        all have exited, or at the latest a little after the stop timeout. ``drain``: let
+        their requests finish as a swap does (up to the drain timeout) -- an agent handing
+        over to its successor, whose sidecar already serves."""
         self.desired_running = False
         self.timers.cancel(RESTART)
         self._on_shut = done
         gens = self.generations()
+        wait = self.settings.drain_timeout if drain else self.settings.stop_timeout
         for g in gens:
             g.stopping = True
-            g.proc.kill_soon(grace=self.settings.stop_timeout)
+            if drain:
+                g.proc.drain(wait)
+            else:
+                g.proc.kill_soon(grace=wait)
         if not gens:
             self._finish_shutdown()
         else:
-            self.timers.schedule(self.settings.stop_timeout + 5, SHUTDOWN_BACKSTOP)
+            self.timers.schedule(wait + 5, SHUTDOWN_BACKSTOP)
 
     # -- events ----------------------------------------------------------------------------
     def on_event(self, generation: int, payload: dict[str, Any]) -> None:

@@ -18,6 +18,8 @@ from tray_agent.token.lifecycle import TokenManager
 from tray_agent.token.refresher import CONTROL_METHODS, TokenRefresher
 from tray_agent.token.store import TokenStatus
 
+HAND_OVER_WAIT = 60.0  # an IAM call under way ends within its own timeout
+
 
 class TokenLink:
     """Runtime extension: ``start()``/``stop()``; answers the ``token.*`` control methods."""
@@ -34,6 +36,13 @@ class TokenLink:
         )
         self.refresher = TokenRefresher(self.manager)
         agent.on("config_changed", self._config_changed)
+        # A successor loads the token (its sidecar needs it) but refreshes only once its
+        # predecessor stopped refreshing, then re-reads what that one may have rotated.
+        if rt.took_over is not None:
+            self.refresher.held = True
+            rt.took_over.append(self._took_over)
+        rt.handing_over.append(self._handing_over)
+        rt.resumed.append(self._resumed)
         for method in CONTROL_METHODS:
             rt.handlers[method] = lambda params, m=method: self._handle(m, params)
 
@@ -58,6 +67,20 @@ class TokenLink:
 
     def _handle(self, method: str, params: dict[str, Any]) -> Any:
         return self.refresher.handle(method, params).result(120)
+
+    def _handing_over(self) -> None:
+        """Stop refreshing; a refresh under way finishes (and is stored) before we return."""
+        self.refresher.held = True
+        self.refresher.submit(lambda: None).result(HAND_OVER_WAIT)
+
+    def _took_over(self) -> None:
+        self.refresher.submit(self.manager.reload).result(HAND_OVER_WAIT)
+        self.refresher.held = False
+        self.refresher.wake()
+
+    def _resumed(self) -> None:
+        self.refresher.held = False
+        self.refresher.wake()
 
     def start(self) -> None:
         self.rt.agent.post(TokenStateChanged(self.manager.status().to_dict()))

@@ -92,6 +92,13 @@ class TokenManager:
         self._save()
         self._emit_state()
 
+    def reload(self) -> None:
+        """Read the stored token again: another agent (the one this took over from) may
+        have renewed it since ``load``."""
+        with self._op:
+            self._loaded = False
+        self.load()
+
     def load(self) -> None:
         """Read the stored token (unlocks the keyring) and announce it. Idempotent."""
         with self._op:

@@ -41,6 +41,9 @@ class TokenRefresher:
         self._jobs: list[tuple[Future[Any], Callable[[], Any]]] = []
         self._woken = False
         self._stopping = False
+        # No refresh while set: the agent is handing over to, or taking over from, another
+        # (one refresh token, two refreshers: the second would use a rotated-out one).
+        self.held = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -141,6 +144,9 @@ class TokenRefresher:
                         future.set_result(fn())
                     except BaseException as exc:
                         future.set_exception(exc)
+            if self.held:  # another agent refreshes meanwhile (a hand-over under way)
+                due = self.manager.clock() + self.max_sleep
+                continue
             try:
                 due = self.manager.run_due(self.manager.clock())
             except Exception:

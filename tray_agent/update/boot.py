@@ -153,15 +153,19 @@ def _handed_fds() -> tuple[int, ...]:
         takeover = Takeover.from_env()
     except TakeoverError:
         return ()
-    return (takeover.fd,) if takeover is not None and takeover.fd >= 0 else ()
+    return () if takeover is None else takeover.fds()
 
 
 def _starts_stopped(argv: list[str]) -> bool:
     """The version is healthy without a sidecar: asked not to start one, or restarted from
     an agent that served nothing (``update.takeover``)."""
-    from tray_agent.update.takeover import TAKEOVER_ENV
+    from tray_agent.update.takeover import Takeover, TakeoverError
 
-    return "--no-start" in argv or (bool(os.environ.get(TAKEOVER_ENV)) and not _handed_fds())
+    try:
+        takeover = Takeover.from_env()
+    except TakeoverError:
+        takeover = None
+    return "--no-start" in argv or (takeover is not None and takeover.fd < 0)
 
 
 def _start_watched(exe: Path, argv: list[str]) -> tuple[subprocess.Popen[bytes], bool]:

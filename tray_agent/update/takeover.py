@@ -58,9 +58,15 @@ class Takeover:
     fd: int
     port: int
     predecessor: int
+    lock_fd: int  # the predecessor's instance lock, held through this inherited descriptor
 
     def to_env(self) -> str:
-        return json.dumps({"fd": self.fd, "port": self.port, "predecessor": self.predecessor})
+        doc = {"fd": self.fd, "port": self.port, "predecessor": self.predecessor}
+        return json.dumps({**doc, "lock_fd": self.lock_fd})
+
+    def fds(self) -> tuple[int, ...]:
+        """What a launcher between the two agents must pass on."""
+        return (self.lock_fd,) if self.fd < 0 else (self.fd, self.lock_fd)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Takeover | None:
@@ -72,12 +78,13 @@ class Takeover:
         try:
             doc = json.loads(raw)
             fd, port, pid = int(doc["fd"]), int(doc["port"]), int(doc["predecessor"])
+            lock_fd = int(doc["lock_fd"])
         except (ValueError, TypeError, KeyError) as exc:
             raise TakeoverError(f"{TAKEOVER_ENV} is not a hand-over description: {exc}") from None
         serving = fd >= 3 and 0 < port < 65536
-        if not (serving or (fd, port) == (-1, 0)) or pid <= 0:
-            raise TakeoverError(f"{TAKEOVER_ENV} names an impossible socket, port or pid")
-        return cls(fd, port, pid)
+        if not (serving or (fd, port) == (-1, 0)) or pid <= 0 or lock_fd < 3 or lock_fd == fd:
+            raise TakeoverError(f"{TAKEOVER_ENV} names an impossible socket, lock, port or pid")
+        return cls(fd, port, pid, lock_fd)
 
 
 def adopting(takeover: Takeover | None, bind: Binder) -> Binder:
@@ -104,7 +111,10 @@ def adopting(takeover: Takeover | None, bind: Binder) -> Binder:
         except OSError:
             ok = False
         if not ok:
-            sock.detach()  # not ours to close: only a socket we checked is adopted
+            if port != handed.port:
+                sock.close()  # ours, for a port config.yaml no longer names: let it go
+            else:
+                sock.detach()  # not ours to close: only a socket we checked is adopted
             log.warning("handed-over fd %d is not a listener on %s:%d", handed.fd, host, port)
             return bind(host, port)
         sock.set_inheritable(True)
@@ -123,7 +133,9 @@ def successor_command(argv: list[str]) -> list[str]:
     return [sys.executable, "-m", "tray_agent", *argv]
 
 
-def start_successor(listener: socket.socket | None, argv: list[str], log_file: Path) -> int:
+def start_successor(
+    listener: socket.socket | None, lock_fd: int, argv: list[str], log_file: Path
+) -> int:
     """Start the successor with ``listener`` inherited; its pid. It outlives this process:
     own session, so a signal to our terminal's group does not end it."""
     if not SUPPORTED:
@@ -133,13 +145,14 @@ def start_successor(listener: socket.socket | None, argv: list[str], log_file: P
     fd, port = (-1, 0) if listener is None else (listener.fileno(), listener.getsockname()[1])
     # The launcher's own markers would make it skip choosing the version: drop them.
     env = {k: v for k, v in os.environ.items() if k not in (BASE_ENV, CHILD_ENV, TAKEOVER_ENV)}
-    env[TAKEOVER_ENV] = Takeover(fd, port, os.getpid()).to_env()
+    takeover = Takeover(fd, port, os.getpid(), lock_fd)
+    env[TAKEOVER_ENV] = takeover.to_env()
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(
             successor_command(argv),
             env=env,
-            pass_fds=(fd,) if fd >= 0 else (),
+            pass_fds=takeover.fds(),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
