@@ -3,11 +3,37 @@ the agent, an update): every answer is checked, every failure kept."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
 
 import httpx
+
+
+def streamed_text(body: str) -> str:
+    """The answer's text pieces of a server-sent-event stream, joined (a word of the answer
+    may be split over two chunks)."""
+    pieces: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("content", "text") and isinstance(value, str):
+                    pieces.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for line in body.splitlines():
+        if line.startswith("data:"):
+            try:
+                walk(json.loads(line[5:]))
+            except ValueError:
+                continue
+    return "".join(pieces)
 
 
 @dataclass
@@ -45,7 +71,7 @@ class Load:
             headers = {"x-api-key": self.key, "anthropic-version": "2023-06-01"}
         with client.stream("POST", self.url + path, json=body, headers=headers) as r:
             text = "".join(r.iter_text())
-        if r.status_code != 200 or self.expect not in text:
+        if r.status_code != 200 or self.expect not in text + streamed_text(text):
             raise AssertionError(f"HTTP {r.status_code} on {path}: {text[:200]}")
 
     def wait_served(self, n: int, timeout: float = 60) -> None:
