@@ -74,9 +74,14 @@ def _files(patterns: Iterable[str]) -> list[Path]:
     return sorted(found)
 
 
+# PyInstaller's hash seed (see ``pyinstaller``): part of the key, so output frozen with
+# another seed is never reused.
+HASH_SEED = "0"
+
+
 def environment_fingerprint() -> str:
     dists = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in metadata.distributions())
-    return "\n".join([sys.version, sys.platform, *dists])
+    return "\n".join([sys.version, sys.platform, f"PYTHONHASHSEED={HASH_SEED}", *dists])
 
 
 def fingerprint(patterns: Iterable[str], *extra: str) -> str:
@@ -183,7 +188,7 @@ def pyinstaller(
         cwd=ROOT,
         # A fixed hash seed: PyInstaller's docs name it the condition for a reproducible
         # build (set and dict order reach its data structures and the bytecode).
-        env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})},
+        env={**os.environ, "PYTHONHASHSEED": HASH_SEED, **(env or {})},
     )
     modules = frozen_modules(work / Path(spec).stem, out)
     missing = sorted(m for m in needs if m not in modules)
