@@ -137,6 +137,29 @@ def test_extracted_app_serves_a_demo_completion_offline(
     assert r.returncode == 0, r.stderr
     answer = json.loads(r.stdout)
     assert "LiteLLM Bridge demo model" in answer["choices"][0]["message"]["content"]
+    # Claude Code's route too: LiteLLM loads it lazily, from a module the build must not drop.
+    body = json.dumps(
+        {"model": "demo", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    )
+    r = agent.in_netns(
+        [
+            "curl",
+            "-sS",
+            "--max-time",
+            "60",
+            f"http://127.0.0.1:{port}/v1/messages",
+            "-H",
+            f"x-api-key: {key}",
+            "-H",
+            "anthropic-version: 2023-06-01",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+        ]
+    )
+    assert r.returncode == 0, r.stderr
+    assert "LiteLLM Bridge demo model" in json.loads(r.stdout)["content"][0]["text"], r.stdout
     # Nothing may write into the installed bundle while it runs (it would fail verification).
     verify_mod.forget_verified()
     verify_bundle(app, None, built_public_key())
