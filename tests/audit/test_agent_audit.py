@@ -33,6 +33,7 @@ from tests.helpers.live_bridge import (
     oauth_iam,
     proxy_key,
 )
+from tests.helpers.smallfs import small_fs
 from tests.policy.policy_files import needs_root, policy_dir, write_policy
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
@@ -216,20 +217,8 @@ def test_a_kill_9_mid_burst_leaves_a_log_that_verifies_and_the_chain_goes_on(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """``home/data/audit`` on a 3 MiB tmpfs (CI runs as root)."""
-    audit = tmp_path / "home" / "data" / "audit"
-    audit.mkdir(parents=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m,mode=0700", "tmpfs", str(audit)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with small_fs(tmp_path / "home" / "data" / "audit", "3m") as audit:
         yield audit
-    finally:
-        subprocess.run(["umount", "-l", str(audit)], check=False)
 
 
 def test_a_required_audit_log_on_a_full_disk_refuses_with_503_and_recovers(

@@ -31,7 +31,7 @@ NO_SPACE = "no space left on the device; free some space on the disk holding"
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs, unmounted afterwards; skips where mounting is not permitted."""
-    with mount_small_fs(tmp_path) as fs:
+    with mount_small_fs(tmp_path / "fs") as fs:
         yield fs
 
 

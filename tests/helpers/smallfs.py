@@ -12,11 +12,10 @@ import pytest
 
 
 @contextlib.contextmanager
-def small_fs(where: Path, size: str = "1m") -> Iterator[Path]:
-    """A tmpfs of ``size`` at ``where``/fs, unmounted afterwards; skips where mounting is
-    not permitted."""
-    mount_point = where / "fs"
-    mount_point.mkdir()
+def small_fs(mount_point: Path, size: str = "1m") -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``mount_point`` (made), unmounted afterwards; skips
+    where mounting is not permitted."""
+    mount_point.mkdir(parents=True)
     if os.name == "nt" or os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     done = subprocess.run(

@@ -269,7 +269,7 @@ def test_kill_9_mid_download_leaves_the_old_version(repo: Path, tmp_path: Path) 
 
 def test_a_full_disk_during_install_leaves_the_old_version(repo: Path, tmp_path: Path) -> None:
     # 1.5 MiB: the 1 MiB archive downloads, unpacking it beside does not fit.
-    with small_fs(tmp_path, "1536k") as fs:
+    with small_fs(tmp_path / "fs", "1536k") as fs:
         home = fs / "home"
         with serve(repo) as url:
             _config(home, url)
