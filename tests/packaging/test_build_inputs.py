@@ -21,6 +21,24 @@ def test_imports_of_a_package_are_found_without_running_it(tmp_path: Path) -> No
     assert imported_modules(pkg) == ["json", "litellm.proxy", "os", "uvicorn"]
 
 
+def test_a_submodule_imported_by_name_from_its_package_is_named_too(tmp_path: Path) -> None:
+    # ``import tkinter`` does not import tkinter.font: a build given only "tkinter" left the
+    # dialogs' fonts, ttk and file dialogs out of the frozen agent.
+    pkg = tmp_path / "tray_agent"
+    pkg.mkdir()
+    (pkg / "base.py").write_text(
+        "from tkinter import font as tkfont, ttk\nfrom tkinter import TclError\n"
+        "from json import decoder, loads\n"
+    )
+    assert imported_modules(pkg) == [
+        "json",
+        "json.decoder",
+        "tkinter",
+        "tkinter.font",
+        "tkinter.ttk",
+    ]
+
+
 def test_sidecar_code_changes_reuse_the_frozen_libraries() -> None:
     # The sidecar's own code is copied at assembly; only its imports key the frozen build.
     assert not any(p.startswith("sidecar/") and p.endswith(".py") for p in build.SIDECAR_INPUTS)
