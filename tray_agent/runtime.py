@@ -30,6 +30,7 @@ from tray_agent.platform import POSIX_PERMISSIONS
 from tray_agent.seams import ControlHandler, Extension
 from tray_agent.secrets import open_secret_store
 from tray_agent.single_instance import AlreadyRunning, InstanceLock
+from tray_agent.supervisor import proctree
 from tray_agent.supervisor.health import HealthProbe
 from tray_agent.supervisor.ports import bind_listener
 from tray_agent.update.takeover import Takeover, TakeoverError, adopting
@@ -177,12 +178,12 @@ class Runtime:
         """Serve beside the predecessor, then relieve it (see ``update.takeover``). Raises
         TakeoverError with the predecessor untouched when this agent cannot serve.
 
-        Two phases, so there is never a moment without an agent: ``handover`` makes the
-        predecessor stop what only one agent may do (refresh the token, save the usage
-        book, answer commands) while it keeps serving; this agent then re-reads what it
-        saved, opens its own control channel and only then sends ``release``, after which
-        the predecessor drains and leaves. If this agent dies in between, the predecessor
-        takes its duties back by itself.
+        Two phases, so there is never a moment without an agent and never two: ``handover``
+        makes the predecessor give up what only one agent may do (refresh the token, save
+        the usage book, answer commands) while its sidecar keeps serving; ``release`` is
+        the point of no return, accepted only while the predecessor has not taken its
+        duties back (it does after ``RELEASE_WAIT``). Only after ``release`` succeeded does
+        this agent take those duties up; if it fails, this agent leaves.
         """
         from tray_agent.control.client import ControlClient
         from tray_agent.control.protocol import ControlError
@@ -193,19 +194,21 @@ class Runtime:
             except Exception as exc:
                 raise TakeoverError(f"the new sidecar did not get ready: {exc}") from exc
         try:
-            # Longer than a predecessor waits for a release: one whose successor died
-            # between the two phases answers again by then.
+            # The lock file still names the predecessor: while it lives, this waits for its
+            # channel (one whose earlier successor died answers again after RELEASE_WAIT).
             client = ControlClient.connect(self.paths, wait=RELEASE_WAIT + 5)
         except (ControlError, OSError):
             client = None
+        if client is None and proctree.is_alive(takeover.predecessor):
+            raise TakeoverError("the running agent does not answer; it keeps serving")
         if client is not None:
-            try:
-                client.call("handover", timeout=HANDOVER_TIMEOUT, successor=os.getpid())
-            except (ControlError, OSError) as exc:
-                client.close()
-                raise TakeoverError(f"the running agent did not hand over: {exc}") from exc
-        # No answer at all: the predecessor died, or released an earlier successor that
-        # died. We hold the lock and the socket, so we serve.
+            with client:
+                try:
+                    client.call("handover", timeout=HANDOVER_TIMEOUT, successor=os.getpid())
+                    client.call("release", timeout=10)
+                except (ControlError, OSError) as exc:
+                    raise TakeoverError(f"the running agent did not hand over: {exc}") from exc
+        # Released (or the predecessor is gone): the duties are ours now.
         for fn in self.took_over or []:
             try:
                 fn()
@@ -214,9 +217,6 @@ class Runtime:
         self.lock.record_pid()
         self._open_control()
         self.takeover = None
-        if client is not None:
-            with client, contextlib.suppress(ControlError, OSError):
-                client.call("release", timeout=10)
         event(log, logging.INFO, "agent.took_over", predecessor=takeover.predecessor)
 
     def _hand_over(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -233,8 +233,10 @@ class Runtime:
         for fn in self.handing_over:
             try:
                 fn()
-            except Exception:
+            except Exception as exc:  # e.g. a token refresh that did not end: keep serving
                 log.exception("runtime.handing_over_hook_failed")
+                self._resume()
+                raise ControlError(f"handover: this agent cannot hand over now: {exc}") from exc
         if self.control is not None:  # the successor binds the address next
             self.control.close()
             self.control = None
@@ -250,22 +252,31 @@ class Runtime:
                 raise ControlError("release: no hand-over under way")
             self._resume_timer.cancel()
             self._released = True
+        # Nothing of ours may keep the successor waiting or hold the port while our sidecar
+        # drains (up to the drain timeout): the lock and our copy of the socket go now.
+        self.lock.release(handed_over=True)
+        with contextlib.suppress(Exception):
+            self.agent.call("drop_listener").result(10)
         threading.Thread(target=self.stopped.set, daemon=True).start()
         return {"stopping": True}
 
     def _resume(self) -> None:
-        """The successor never released us (it died): take the duties back."""
+        """The successor never released us (it died or stalled; a late ``release`` is then
+        refused and it leaves): take the duties back."""
         with self._handover_lock:
             if self._released or not self._handing_over:
                 return
             self._handing_over = False
+            if self._resume_timer is not None:
+                self._resume_timer.cancel()
         event(log, logging.WARNING, "agent.handover_abandoned")
         for fn in self.resumed:
             try:
                 fn()
             except Exception:
                 log.exception("runtime.resumed_hook_failed")
-        self._open_control()
+        if self.control is None:
+            self._open_control()
 
     def _is_our_successor(self, pid: int) -> bool:
         """``pid`` is the successor we started or runs under it (the installed launcher
@@ -291,7 +302,9 @@ class Runtime:
                 "the token and the proxy key live only in this agent's memory (no keyring): "
                 "a new agent could not serve them; stop and start the agent instead"
             )
-        if self._handing_over:
+        if self._handing_over or (
+            self._successor is not None and proctree.is_alive(self._successor)
+        ):
             raise ControlError("a hand-over to a new agent is already under way")
         lock_fd = self.lock.fileno()
         if lock_fd is None:
@@ -328,4 +341,5 @@ class Runtime:
         self.agent.shutdown(drain=self._released)
         for ext in self.extensions:
             ext.stop()
-        self.lock.release(handed_over=self._released)
+        # A successor that did not make it leaves the lock file naming its predecessor.
+        self.lock.release(handed_over=self._released or self.takeover is not None)

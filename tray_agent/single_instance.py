@@ -84,8 +84,7 @@ class InstanceLock:
         if not same:
             fh.close()
             raise AlreadyRunning(None, self.home)
-        self._fh = fh
-        self.record_pid()
+        self._fh = fh  # the file still names the predecessor until we relieved it
 
     def record_pid(self) -> None:
         if self._fh is not None:

@@ -22,8 +22,10 @@ from tests.helpers.load import Load
 from tests.standins.iam import StandinIam
 from tests.standins.llm import StandInLLM
 from tray_agent.control.client import ControlClient
+from tray_agent.control.protocol import ControlError
 from tray_agent.paths import Paths, get_paths
 from tray_agent.secrets import open_secret_store
+from tray_agent.single_instance import InstanceLock
 from tray_agent.supervisor import proctree
 
 # One agent for the module (a start and a sign-in cost ~20 s): the two failures first, each
@@ -90,6 +92,14 @@ def test_a_successor_that_cannot_serve_leaves_the_running_agent(
     assert load.ok > 0
     assert agent.proc.poll() is None and _agent_pid(agent) == agent.proc.pid
     assert "could not take over" in (_paths(agent).log_dir / "successor.log").read_text()
+    # The lock file still names the agent that serves (the failed one held the same lock).
+    assert InstanceLock.holder(_paths(agent).lock_file) == agent.proc.pid
+    # Nobody else may make it hand over, or feed its usage book.
+    with ControlClient.require(_paths(agent)) as c:
+        with pytest.raises(ControlError, match="only the agent this one started"):
+            c.call("handover", successor=os.getpid())
+        with pytest.raises(ControlError, match="only the agent this one took over from"):
+            c.call("usage.replay", events=[[{"status": 200, "route": "/v1/chat"}, 4e9]])
     agent.config_file.write_text(good)
     agent.wait_for(lambda s: s["config"]["valid"] is True, 60, "the config valid again")
 

@@ -319,6 +319,12 @@ class Agent:
         # Also while a crashed sidecar restarts: the successor then starts one itself.
         cmd.reply.set_result(self.lifecycle.listener if self.lifecycle.desired_running else None)
 
+    def _cmd_drop_listener(self, cmd: Command) -> None:
+        """Close our copy of the listening socket (the sidecars keep theirs): an agent that
+        handed over must not hold the port while its sidecar drains."""
+        self.lifecycle.drop_listener()
+        cmd.reply.set_result(None)
+
     def _cmd_status(self, cmd: Command) -> None:
         cmd.reply.set_result(self._build_snapshot())
 

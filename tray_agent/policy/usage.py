@@ -62,6 +62,9 @@ def quota_of(view: dict[str, Any]) -> dict[str, Any] | None:
 
 
 MAX_JOURNAL = 100_000  # requests counted while taking over (seconds of traffic)
+# How long after taking over the predecessor's last counts are accepted: its drain timeout
+# (300 s) and a margin.
+REPLAY_WINDOW = 360.0
 
 
 class UsageTracker:
@@ -100,6 +103,7 @@ class UsageTracker:
         # Handing over: save now, then journal what our draining sidecar still serves and
         # pass it to the successor at the end (``replay``) instead of writing over its file.
         self._handed = False
+        self._replay_from: float | None = None
         rt.handing_over.append(self._hand_over)
         rt.resumed.append(self._resume)
         rt.handlers["usage.replay"] = self._replay
@@ -128,9 +132,13 @@ class UsageTracker:
                     self._journal.append((payload, now))
 
     def _hand_over(self) -> None:
-        self.tick(final=True)
+        """Save the book as it is and journal from the same instant (one lock: no request
+        falls between the two)."""
         with self._lock:
             self._journal, self._handed = [], True
+            data = self.book.to_json()
+            self._unsaved = False
+        write_book(data, self.path)
 
     def _resume(self) -> None:
         with self._lock:  # the journaled requests are in our book already
@@ -138,10 +146,17 @@ class UsageTracker:
             self._unsaved = True
 
     def _replay(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The predecessor's requests that finished after the hand-over."""
+        """The predecessor's requests that finished after the hand-over: accepted once, and
+        only in the window its drain can last, each at a time inside that window (a date
+        in the future would roll the day over and reset the quota)."""
         events = params.get("events")
         if not isinstance(events, list):
             raise ValueError("usage.replay: events must be a list")
+        now = self.wall()
+        with self._lock:
+            opened, self._replay_from = self._replay_from, None
+        if opened is None or now - opened > REPLAY_WINDOW:
+            raise ValueError("usage.replay: only the agent this one took over from, once")
         taken = 0
         with self._lock:
             for item in events[:MAX_JOURNAL]:
@@ -151,7 +166,7 @@ class UsageTracker:
                     and isinstance(item[0], dict)
                     and isinstance(item[1], (int, float))
                     and not isinstance(item[1], bool)
-                ) and self.book.record(item[0], float(item[1])):
+                ) and self.book.record(item[0], min(max(float(item[1]), opened), now)):
                     taken += 1
             self._unsaved = self._unposted = True
         return {"recorded": taken}
@@ -194,6 +209,7 @@ class UsageTracker:
             for payload, at in journal:
                 book.record(payload, at)
             self.book = book
+            self._replay_from = self.wall()  # the predecessor's drain may now report in
             self._unsaved = self._unposted = True
 
     def _on_snapshot(self, snap: dict[str, Any]) -> None:

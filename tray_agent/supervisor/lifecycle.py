@@ -99,6 +99,10 @@ class Lifecycle:
         """The socket every sidecar of this agent serves on (None while none is bound)."""
         return self._listener
 
+    def drop_listener(self) -> None:
+        """Let go of the socket without stopping anything (an agent that handed over)."""
+        self._close_listener()
+
     # -- commands --------------------------------------------------------------------------
     def start(self, reply: Future[Any]) -> None:
         self.desired_running = True

@@ -13,6 +13,7 @@ version, so even a version that cannot start at all is left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -203,6 +204,9 @@ def _supervise(layout: Layout, version: str, argv: list[str]) -> int | None:
     while True:
         proc, ok = _start_watched(exe, argv)
         if ok:
+            for fd in _handed_fds():  # the version holds them now; we must not keep the port
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             with layout.editing() as state:
                 if state.trial and state.trial.version == version:
                     state.trial = None

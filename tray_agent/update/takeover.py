@@ -4,17 +4,22 @@ The way a config swap hands the listening socket from one sidecar to the next, a
 hands it from one agent to the next:
 
 1. The running agent (the predecessor) starts its successor -- the installed launcher,
-   which picks the current version -- with the proxy's listening socket inherited and
-   ``LITELLM_BRIDGE_TAKEOVER`` naming it. It keeps serving meanwhile.
-2. The successor starts everything but its control channel, adopts the socket instead of
-   binding the port, and starts its sidecar on it: both sidecars now accept from the same
-   queue, as during a swap.
-3. Once its sidecar is ready, the successor asks the predecessor to ``handover``. The
-   predecessor closes its control channel, stops its extensions (the usage book and the
-   audit log are saved and sealed), frees the instance lock and only then drains its
-   sidecar: requests it holds finish, new ones reach the successor's sidecar.
-4. The successor takes the instance lock, re-reads what the predecessor saved last and
-   opens the control channel. A command run in between waits for it (the lock is held).
+   which picks the current version -- with the proxy's listening socket and its instance
+   lock inherited (a flock belongs to the open file: the lock never has a moment without a
+   holder) and ``LITELLM_BRIDGE_TAKEOVER`` naming both. It keeps serving meanwhile.
+2. The successor starts everything but its control channel and the duties only one agent
+   may have (token refresh, saving the usage book), adopts the socket instead of binding
+   the port and starts its sidecar on it: both sidecars now accept from the same queue.
+3. Once its sidecar is ready, the successor asks ``handover``: the predecessor stops
+   refreshing (a refresh under way finishes first), saves the usage book and journals from
+   then on, and closes its control channel. Then ``release``, the point of no return: the
+   predecessor frees its lock and socket copies and drains its sidecar (requests finish,
+   up to the drain timeout, and are still counted and audited; the counts reach the
+   successor through ``usage.replay``). Without a ``release`` within ``RELEASE_WAIT`` the
+   predecessor takes its duties back, and a late ``release`` is refused.
+4. After ``release`` the successor re-reads the token and the usage book, records its pid
+   in the lock file and opens its control channel. A command run in between waits for it
+   (the lock is held).
 
 A successor that never gets ready exits (or is stopped by the launcher watching a version
 on trial) and the predecessor goes on serving: a bad version is never switched to.
@@ -38,9 +43,6 @@ from pathlib import Path
 log = logging.getLogger("tray_agent.update.takeover")
 
 TAKEOVER_ENV = "LITELLM_BRIDGE_TAKEOVER"
-# How long the successor waits for the predecessor to free the instance lock after it
-# agreed to hand over (it stops its extensions first: the audit log's last checkpoint).
-LOCK_WAIT = 60.0
 SUPPORTED = os.name == "posix"
 
 Binder = Callable[[str, int], socket.socket]
@@ -163,14 +165,6 @@ def start_successor(
     return proc.pid
 
 
-def wait_for(free: Callable[[], bool], what: str, timeout: float = LOCK_WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not free():
-        if time.monotonic() >= deadline:
-            raise TakeoverError(f"{what} did not happen within {timeout:.0f} s")
-        time.sleep(0.05)
-
-
 @dataclass(frozen=True)
 class Switched:
     """How a restart of the agent ended: who serves now, in which version."""
@@ -211,6 +205,7 @@ def switch(paths: object, timeout: float) -> Switched:
             continue  # between the two agents: the lock is being handed over
         agent = snap.get("agent", {}) if isinstance(snap, dict) else {}
         pid = agent.get("pid")
-        if isinstance(pid, int) and pid != old and not proctree.is_alive(old):
+        # Done once the successor answers: the old agent may still drain a long stream.
+        if isinstance(pid, int) and pid != old:
             return Switched(old, pid, agent.get("version"))
     return Switched(old, None, None)
