@@ -54,8 +54,8 @@ class ExpressStep(Step):
         px = wizard.px
         ttk.Label(
             frame,
-            text=f"{wizard.express} The template, port and shared values are set. "
-            "Your local password protects your secrets on this computer; it is not your "
+            text=f"{str(wizard.express).rstrip('.')}. The template, port and shared values "
+            "are set. Your local password protects your secrets on this computer; it is not your "
             "company password and never leaves this machine.",
             wraplength=px(480),
         ).grid(row=0, column=0, columnspan=2, sticky="w")
