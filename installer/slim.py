@@ -103,6 +103,9 @@ def strip_shared_objects(root: Path) -> tuple[int, int]:
     return stripped, saved
 
 
+INSTALL_RECORDS = {"RECORD", "SOURCES.txt", "installed-files.txt", "direct_url.json"}
+
+
 def drop_unused_files(root: Path) -> list[Path]:
     """Remove version-control files, bytecode caches and package docs; what was removed."""
     removed: list[Path] = []
@@ -114,10 +117,14 @@ def drop_unused_files(root: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for name in filenames:
             path = Path(dirpath) / name
-            # dist-info folders keep their files: licences and metadata are read there.
+            # dist-info folders keep their files: licences and metadata are read there --
+            # except the install records, which list the build machine's installed files
+            # (they change with its environment, not with the product, and nothing reads
+            # them at run time: a reproducible build must not ship them).
             in_metadata = path.parent.name.endswith((".dist-info", ".egg-info"))
             is_doc = path.suffix in DOC_SUFFIXES and path.stem.lower() in DOC_STEMS
-            if name in VCS_NAMES or (is_doc and not in_metadata):
+            install_record = in_metadata and name in INSTALL_RECORDS
+            if name in VCS_NAMES or (is_doc and not in_metadata) or install_record:
                 path.unlink()
                 removed.append(path)
     return removed

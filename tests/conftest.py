@@ -63,6 +63,9 @@ GUARANTEES = (
 RERUN_BUDGET = int(os.environ.get("TEST_RERUN_BUDGET", "2"))
 # Directories whose files share a session-scoped resource: the package build runs once.
 SHARED_DIRS = ("packaging",)
+# Load tests whose token lives 15 s (refreshed 5 s before it expires): never beside a
+# PyInstaller freeze, which takes both cores for minutes, so they run in its group.
+BESIDE_NO_FREEZE = ("agent/test_zero_downtime.py",)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks into node ids
@@ -76,6 +79,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             group = "desktop"
         elif rel.parts[0] in SHARED_DIRS:
             group = rel.parts[0]
+        elif rel.as_posix() in BESIDE_NO_FREEZE:
+            group = SHARED_DIRS[0]
         else:
             group = str(rel)
         item.add_marker(pytest.mark.xdist_group(group))
