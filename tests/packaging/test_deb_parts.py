@@ -60,10 +60,18 @@ def test_unused_files_go_and_metadata_stays(tmp_path: Path) -> None:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")
     (tmp_path / "pkg-1.0.dist-info").mkdir()
-    (tmp_path / "pkg-1.0.dist-info" / "README.md").write_text("x")
+    # Licences and metadata stay; the build machine's install record does not (it changes
+    # with that machine's environment: a reproducible build cannot ship it).
+    for name in ("README.md", "METADATA", "entry_points.txt", "RECORD"):
+        (tmp_path / "pkg-1.0.dist-info" / name).write_text("x")
     slim.drop_unused_files(tmp_path)
     left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert left == ["pkg-1.0.dist-info/README.md", "pkg/data.txt"]
+    assert left == [
+        "pkg-1.0.dist-info/METADATA",
+        "pkg-1.0.dist-info/README.md",
+        "pkg-1.0.dist-info/entry_points.txt",
+        "pkg/data.txt",
+    ]
 
 
 def test_identical_files_become_hard_links_in_staging_only(tmp_path: Path) -> None:
