@@ -58,6 +58,8 @@ GUARANTEES = (
     "agent/test_watched_apply.py",
     "sidecar/test_token.py",
     "agent/test_token_flow.py",
+    # One agent for the whole module: a retry would only see what the failed try left.
+    "update/test_takeover.py",
 )
 # Other tests may be retried, but a run that needed more retries than this fails.
 RERUN_BUDGET = int(os.environ.get("TEST_RERUN_BUDGET", "2"))
