@@ -15,6 +15,7 @@ from typing import Any
 from sidecar.wire import event_line
 
 _QUEUE_LIMIT = 10_000
+_BATCH_LIMIT = 256
 
 
 class EventWriter:
@@ -62,12 +63,18 @@ class EventWriter:
         done.wait(timeout)
 
     def _pump(self) -> None:
+        # Everything queued by the time the thread runs goes out in one write: under load
+        # the proxy's loop queues a few events per request, and each write wakes the agent.
         while True:
-            data = self._queue.get()
+            batch = [self._queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < _BATCH_LIMIT:
+                    batch.append(self._queue.get_nowait())
             try:
-                self._write(data)
+                self._write(b"".join(batch))
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
 
     def _write(self, data: bytes) -> None:
         if self._fd is None or self._broken:

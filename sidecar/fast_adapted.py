@@ -16,9 +16,8 @@ import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from sidecar.fast_translate import Kind, Translated, answer, chunks, event_stream
+from sidecar.upstream_http import UpstreamError, UpstreamResponse
 
 if TYPE_CHECKING:
     from sidecar.metrics import RequestRecord
@@ -90,14 +89,14 @@ def upstream_failure(status: int, data: bytes) -> str:
 
 async def relay_whole(
     translated: Translated,
-    response: httpx.Response,
+    response: UpstreamResponse,
     send: Send,
     record: RequestRecord,
     send_whole: Callable[[Send, int, str, bytes], Any],
 ) -> None:
     try:
         data = await response.aread()
-    except httpx.HTTPError as exc:
+    except UpstreamError as exc:
         record.error = "APIConnectionError"
         message = f"upstream answer broke off: {type(exc).__name__}"
         await send_whole(send, 500, "application/json", error_body(translated.kind, 500, message))
@@ -129,7 +128,7 @@ def _error_class(status: int) -> str:
 
 
 async def _sse_chunks(
-    response: httpx.Response, record: RequestRecord
+    response: UpstreamResponse, record: RequestRecord
 ) -> AsyncIterator[dict[str, Any]]:
     """The upstream's chat chunks, parsed; usage counted on the way."""
     async for line in response.aiter_lines():
@@ -147,7 +146,7 @@ async def _sse_chunks(
 
 async def relay_stream(
     translated: Translated,
-    response: httpx.Response,
+    response: UpstreamResponse,
     receive: Receive,
     send: Send,
     record: RequestRecord,
@@ -164,20 +163,25 @@ async def relay_stream(
         }
     )
     events = event_stream(translated, chunks(_sse_chunks(response, record)))
-    # Events made from one upstream chunk go out in one write: the first chunk makes
-    # message_start and content_block_start, the last one three events.
+    # The route's opening event (``message_start``, ``response.created``) needs no upstream
+    # chunk: it goes out at once, as LiteLLM sends it once the upstream's headers are in.
+    # After it, the events made from what arrived together go out in one write.
     pending: list[bytes] = []
     ready = asyncio.Event()
     finished = False
 
     async def produce() -> None:
         nonlocal finished
+        opened = False
         try:
             async for data in events:
                 if data:
                     pending.append(data)
                     ready.set()
-        except (httpx.HTTPError, ValueError):
+                    if not opened:
+                        opened = True
+                        await asyncio.sleep(0)  # let the pump write it before reading on
+        except (UpstreamError, ValueError):
             # The stream broke off or went bad upstream: end it here, unfinished.
             record.error = "APIConnectionError"
         finally:

@@ -35,8 +35,6 @@ from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import Any
 
-import httpx
-
 from sidecar import allowlist, fast_adapted
 from sidecar.fast_responses_rules import RESPONSES_PATHS, responses_eligible
 from sidecar.fast_routes import (
@@ -61,6 +59,7 @@ from sidecar.inject import (
 from sidecar.metrics import RequestRecord
 from sidecar.policy.request import PARSED_BODY, read_body, replay
 from sidecar.state import STATE, BridgeState
+from sidecar.upstream_http import UpstreamClient, UpstreamError, UpstreamResponse, UpstreamTimeout
 
 FAST_PATH_ENV = "LITELLM_BRIDGE_FAST_PATH"
 FAST_PATH_DEFAULT = "on"
@@ -101,7 +100,7 @@ def _should_retry(status: int) -> bool:
     return status in (408, 409, 429) or status >= 500
 
 
-def _retry_delay(attempt: int, response: httpx.Response | None) -> float:
+def _retry_delay(attempt: int, response: UpstreamResponse | None) -> float:
     retry_after = None if response is None else response.headers.get("retry-after")
     if retry_after is not None:
         with contextlib.suppress(ValueError):
@@ -197,17 +196,8 @@ class FastPath:
         self._key = master_key.encode()
         self._spec = spec
         self.state = state
-        self._client: httpx.AsyncClient | None = None
         self._user_agent = _user_agent()
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                follow_redirects=False,
-            )
-        return self._client
+        self.client = UpstreamClient(self._user_agent)
 
     def _authorized(self, scope: Mapping[str, Any]) -> bool:
         route = allowlist.match("POST", str(scope.get("path", "")))
@@ -372,29 +362,27 @@ class FastPath:
 
     async def _send_upstream(
         self, upstream: Upstream, body: dict[str, Any], stream: bool, record: RequestRecord
-    ) -> httpx.Response | bytes:
+    ) -> UpstreamResponse | bytes:
         """The upstream response (headers read), or an error body after the last retry."""
         content = json.dumps(body, separators=(",", ":")).encode()
         headers = {
-            "authorization": f"Bearer {upstream.api_key}",
-            "content-type": "application/json",
-            "user-agent": self._user_agent,
+            "Authorization": f"Bearer {upstream.api_key}",
+            "Content-Type": "application/json",
         }
         seconds = upstream.stream_timeout if stream else upstream.timeout
-        timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_TIMEOUT_SECONDS))
+        connect = min(seconds, _CONNECT_TIMEOUT_SECONDS)
         failure = b""
         for attempt in range(RETRIES + 1):
             last = attempt == RETRIES
-            response: httpx.Response | None = None
+            response: UpstreamResponse | None = None
             try:
-                request = self.client.build_request(
-                    "POST", upstream.url, content=content, headers=headers, timeout=timeout
+                response = await self.client.post(
+                    upstream.url, content, headers, read_timeout=seconds, connect_timeout=connect
                 )
-                response = await self.client.send(request, stream=True)
-            except httpx.TimeoutException as exc:
+            except UpstreamTimeout as exc:
                 record.error = "Timeout"
                 failure = _error_body(408, f"upstream timed out: {type(exc).__name__}", "timeout")
-            except httpx.HTTPError as exc:
+            except UpstreamError as exc:
                 record.error = "APIConnectionError"
                 failure = _error_body(
                     500, f"cannot reach {upstream.url}: {type(exc).__name__}", "api_error"
@@ -409,11 +397,11 @@ class FastPath:
         return failure
 
     async def _relay_whole(
-        self, response: httpx.Response, send: Send, record: RequestRecord
+        self, response: UpstreamResponse, send: Send, record: RequestRecord
     ) -> None:
         try:
             data = await response.aread()
-        except httpx.HTTPError as exc:
+        except UpstreamError as exc:
             record.error = "APIConnectionError"
             message = f"upstream answer broke off: {type(exc).__name__}"
             await _send_whole(send, 500, "application/json", _error_body(500, message))
@@ -435,7 +423,7 @@ class FastPath:
 
     async def _relay_stream(
         self,
-        response: httpx.Response,
+        response: UpstreamResponse,
         receive: Receive,
         send: Send,
         record: RequestRecord,
@@ -460,7 +448,7 @@ class FastPath:
                     out = events.feed(data)
                     if out:
                         await send({"type": "http.response.body", "body": out, "more_body": True})
-            except httpx.HTTPError:
+            except UpstreamError:
                 # The stream broke off upstream: end it here, the client sees no [DONE].
                 record.error = "APIConnectionError"
             await send({"type": "http.response.body", "body": events.flush(), "more_body": False})

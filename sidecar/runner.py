@@ -134,8 +134,14 @@ def run(settings: Settings) -> int:
             shared.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
             _log(f"cannot set TCP_NODELAY on the listening socket: {exc}")
+    if shared is None and settings.listen_fd is not None:
+        # The inherited fd as the socket it is (uvicorn's own ``fd=`` wraps it as AF_UNIX,
+        # which makes uvloop serve a TCP socket as a pipe).
+        shared = socket.socket(fileno=settings.listen_fd)
     try:
-        asyncio.run(server.serve(sockets=None if shared is None else [shared]))
+        # uvloop where it exists (LiteLLM's own proxy runs on it; Windows: asyncio).
+        with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+            runner.run(server.serve(sockets=None if shared is None else [shared]))
     except SystemExit as exc:  # uvicorn exits this way when the app fails to start
         return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
