@@ -13,6 +13,11 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(getattr(sys, "_MEIPASS", os.path.dirname(__file__)), "app"))
 
+# Modules the build leaves out (installer/sidecar.spec) get a placeholder first.
+from sidecar.left_out import stand_in  # noqa: E402
+
+stand_in()
+
 from sidecar.entry import main  # noqa: E402
 
 raise SystemExit(main())
