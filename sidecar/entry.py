@@ -83,12 +83,18 @@ def prepare_environment(environ: MutableMapping[str, str]) -> None:
     environ.update(OFFLINE_ENV)
     for name in _REMOVED_ENV:
         environ.pop(name, None)
+    # Both spellings get the union of both: lowercase wins where both are set (urllib,
+    # httpx), so adding loopback to an empty ``no_proxy`` alone would hide the user's
+    # ``NO_PROXY`` hosts.
+    hosts: list[str] = []
     for name in ("NO_PROXY", "no_proxy"):
-        hosts = [h for h in environ.get(name, "").split(",") if h.strip()]
-        for local in ("127.0.0.1", "localhost"):
-            if local not in hosts:
-                hosts.append(local)
-        environ[name] = ",".join(hosts)
+        for host in environ.get(name, "").split(","):
+            if host.strip() and host.strip() not in hosts:
+                hosts.append(host.strip())
+    for local in ("127.0.0.1", "localhost"):
+        if local not in hosts:
+            hosts.append(local)
+    environ["NO_PROXY"] = environ["no_proxy"] = ",".join(hosts)
 
 
 def _int_env(environ: Mapping[str, str], name: str) -> int | None:

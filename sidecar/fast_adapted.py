@@ -98,7 +98,7 @@ async def relay_whole(
         data = await response.aread()
     except UpstreamError as exc:
         record.error = "APIConnectionError"
-        message = f"upstream answer broke off: {type(exc).__name__}"
+        message = f"upstream answer broke off: {exc}"
         await send_whole(send, 500, "application/json", error_body(translated.kind, 500, message))
         return
     status = response.status_code

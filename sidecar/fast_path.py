@@ -381,12 +381,10 @@ class FastPath:
                 )
             except UpstreamTimeout as exc:
                 record.error = "Timeout"
-                failure = _error_body(408, f"upstream timed out: {type(exc).__name__}", "timeout")
+                failure = _error_body(408, f"upstream timed out: {exc}", "timeout")
             except UpstreamError as exc:
                 record.error = "APIConnectionError"
-                failure = _error_body(
-                    500, f"cannot reach {upstream.url}: {type(exc).__name__}", "api_error"
-                )
+                failure = _error_body(500, f"cannot reach {upstream.url}: {exc}", "api_error")
             else:
                 if last or not _should_retry(response.status_code):
                     record.error = None
@@ -403,7 +401,7 @@ class FastPath:
             data = await response.aread()
         except UpstreamError as exc:
             record.error = "APIConnectionError"
-            message = f"upstream answer broke off: {type(exc).__name__}"
+            message = f"upstream answer broke off: {exc}"
             await _send_whole(send, 500, "application/json", _error_body(500, message))
             return
         status = response.status_code

@@ -126,6 +126,10 @@ def run(settings: Settings) -> int:
     server = build_server(settings)
     try:
         shared = listening_socket(os.environ)  # Windows: the agent's socket.share(pid)
+        if shared is None and settings.listen_fd is not None:
+            # The inherited fd as the socket it is (uvicorn's own ``fd=`` wraps it as
+            # AF_UNIX, which makes uvloop serve a TCP socket as a pipe).
+            shared = socket.socket(fileno=settings.listen_fd)
     except OSError as exc:
         _log(f"cannot start: {exc}")
         return 2
@@ -134,10 +138,6 @@ def run(settings: Settings) -> int:
             shared.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
             _log(f"cannot set TCP_NODELAY on the listening socket: {exc}")
-    if shared is None and settings.listen_fd is not None:
-        # The inherited fd as the socket it is (uvicorn's own ``fd=`` wraps it as AF_UNIX,
-        # which makes uvloop serve a TCP socket as a pipe).
-        shared = socket.socket(fileno=settings.listen_fd)
     try:
         # uvloop where it exists (LiteLLM's own proxy runs on it; Windows: asyncio).
         with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:

@@ -64,8 +64,8 @@ class SidecarServer(uvicorn.Server):
         started = time.monotonic()
         self.bridge_app.draining = True
         EVENTS.emit(wire.DRAINING, timeout=timeout)
-        # Closes only this process's duplicate of the listening socket: the agent's socket
-        # stays open and keeps accepting for a successor.
+        # Closes only this process's copy of the listening socket (the fd it inherited):
+        # the agent's socket stays open and keeps accepting for a successor.
         for server in getattr(self, "servers", []):
             server.close()
         state = self.server_state

@@ -10,11 +10,14 @@ timeouts), as every httpx failure was an ``httpx.HTTPError``.
 
 Connection behaviour follows what LiteLLM and httpx did: certificates are checked against
 the same CA bundle httpx uses (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` honoured), proxy
-variables and ``NO_PROXY`` apply (read once per upstream URL: the sidecar's environment is
-fixed at its start; aiohttp's own ``trust_env`` would also look up ``~/.netrc`` in a worker
-thread on every request, for credentials the fast path never uses: it sends its own
-``Authorization``), redirects are not followed, a connect timeout and a per-read timeout
-bound every request, and at most 200 connections are open.
+variables and ``NO_PROXY`` apply by httpx's rules (read once per upstream URL: the
+sidecar's environment is fixed at its start; aiohttp's own ``trust_env`` would also look up
+``~/.netrc`` in a worker thread on every request, for credentials the fast path never uses:
+it sends its own ``Authorization``), redirects are not followed, a connect timeout and a
+per-read timeout bound every request, at most 200 connections are open, headers may be as
+large as httpx allowed, and a whole (not streamed) answer is at most ``MAX_BODY_BYTES``.
+Failures name the underlying error's class only, never its text (which may hold the
+request's headers), and do not chain it.
 """
 
 from __future__ import annotations
@@ -22,18 +25,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
-import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
 MAX_CONNECTIONS = 200
 # One SSE line (a stream event) longer than this is a broken or hostile upstream.
 MAX_LINE_BYTES = 16 << 20
-# Read size for relayed bytes (what a stream chunk may be at most).
-_CHUNK = 64 << 10
+# A whole (not streamed) answer larger than this, after decompression, is refused.
+MAX_BODY_BYTES = 64 << 20
+# Header limits near h11's (httpx's parser): aiohttp's defaults refuse an 8 KiB header line.
+_MAX_HEADER_BYTES = 64 << 10
+_MAX_HEADERS = 256
 
 
 class UpstreamError(Exception):
@@ -44,12 +48,20 @@ class UpstreamTimeout(UpstreamError):
     """Connecting or reading took longer than the deployment's timeout."""
 
 
+_FAILURES = (TimeoutError, aiohttp.ClientError, ValueError)
+
+
 def _mapped(exc: BaseException) -> UpstreamError:
+    """The fast path's error for ``exc``: its class name only (aiohttp's texts and reprs can
+    carry the request's headers, with the upstream key)."""
     if isinstance(exc, UpstreamError):
         return exc
+    name = type(exc).__name__
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        return UpstreamTimeout(type(exc).__name__)
-    return UpstreamError(type(exc).__name__)
+        return UpstreamTimeout(name)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return UpstreamError(f"{name} (the upstream's TLS certificate is not trusted)")
+    return UpstreamError(name)
 
 
 def _ssl_context() -> ssl.SSLContext:
@@ -61,18 +73,19 @@ def _ssl_context() -> ssl.SSLContext:
 
 @functools.cache
 def proxy_for(url: str) -> str | None:
-    """The proxy the environment names for ``url`` (``HTTP(S)_PROXY``), or None when there
-    is none or ``NO_PROXY`` covers the host."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme)
-    if not proxy or not parts.hostname:
-        return None
-    # Not in typeshed; in every CPython since 3.0 (what ``urllib.request.proxy_bypass`` uses).
-    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-    if bypass(parts.hostname, proxies):
-        return None
-    return proxy if "://" in proxy else "http://" + proxy
+    """The proxy the environment names for ``url``, or None: httpx's own rules (what the fast
+    path used before, and LiteLLM's transport still does), read once per URL: ``HTTP(S)_PROXY``,
+    ``ALL_PROXY``, the system's proxy settings on Windows and macOS, and ``NO_PROXY`` with
+    ``*``, ports and schemes."""
+    import httpx
+    from httpx._utils import URLPattern, get_environment_proxies
+
+    target = httpx.URL(url)
+    # httpx orders its mounts this way: the most specific pattern first.
+    for pattern, proxy in sorted((URLPattern(k), v) for k, v in get_environment_proxies().items()):
+        if pattern.matches(target):
+            return proxy
+    return None
 
 
 class UpstreamResponse:
@@ -84,21 +97,28 @@ class UpstreamResponse:
         self.headers: Mapping[str, str] = response.headers
 
     async def aread(self) -> bytes:
-        try:
-            return await self._response.read()
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            raise _mapped(exc) from exc
+        parts: list[bytes] = []
+        size = 0
+        async for data in self.aiter_bytes():
+            size += len(data)
+            if size > MAX_BODY_BYTES:
+                raise UpstreamError(f"an answer of over {MAX_BODY_BYTES} bytes")
+            parts.append(data)
+        return b"".join(parts)
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
         content = self._response.content
-        try:
-            while True:
+        while True:
+            failure: UpstreamError | None = None
+            try:
                 data = await content.readany()
-                if not data:
-                    return
-                yield data
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            raise _mapped(exc) from exc
+            except _FAILURES as exc:
+                failure = _mapped(exc)
+            if failure is not None:
+                raise failure  # outside the handler: nothing of aiohttp's error stays attached
+            if not data:
+                return
+            yield data
 
     async def aiter_lines(self) -> AsyncIterator[str]:
         """Lines without their ending (``\\n``, ``\\r\\n``), decoded as UTF-8; a line longer
@@ -144,6 +164,9 @@ class UpstreamClient:
                 trust_env=False,
                 auto_decompress=True,
                 headers={"User-Agent": self._user_agent},
+                max_line_size=_MAX_HEADER_BYTES,
+                max_field_size=_MAX_HEADER_BYTES,
+                max_headers=_MAX_HEADERS,
             )
         return self._session
 
@@ -168,10 +191,13 @@ class UpstreamClient:
             "timeout": timeout,
             "proxy": proxy_for(url),
         }
+        failure: UpstreamError | None = None
         try:
             response = await self._open().post(url, data=content, headers=headers, **options)
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            raise _mapped(exc) from exc
+        except _FAILURES as exc:
+            failure = _mapped(exc)
+        if failure is not None:
+            raise failure  # outside the handler: nothing of aiohttp's error stays attached
         return UpstreamResponse(response)
 
     async def aclose(self) -> None:

@@ -153,3 +153,90 @@ def test_the_proxy_variables_apply_and_no_proxy_wins(monkeypatch: pytest.MonkeyP
         finally:
             proxy.stop()
     assert proxy_for("https://api.corp.example/v1") is None  # no HTTPS_PROXY set
+
+
+P = "http://p:1"
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "expected"),
+    [
+        ({"ALL_PROXY": P}, "https://api.corp/v1", P),
+        ({"HTTPS_PROXY": P}, "https://api.corp/v1", P),
+        ({"HTTP_PROXY": P}, "https://api.corp/v1", None),
+        ({"HTTPS_PROXY": P, "NO_PROXY": "*,127.0.0.1,localhost"}, "https://a/v1", None),
+        ({"HTTPS_PROXY": P, "NO_PROXY": "api.corp:8443"}, "https://api.corp:8443/", None),
+        ({"HTTPS_PROXY": P, "NO_PROXY": "api.corp:8443"}, "https://api.corp/", P),
+        ({"HTTPS_PROXY": P, "NO_PROXY": ".corp"}, "https://api.corp/v1", None),
+        ({"HTTPS_PROXY": P, "NO_PROXY": "https://api.corp"}, "https://api.corp/", None),
+    ],
+)
+def test_proxy_rules_are_httpx_own(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url: str, expected: str | None
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert proxy_for(url) == expected
+
+
+def test_large_headers_pass_and_failures_carry_no_request_headers() -> None:
+    big = RawServer(
+        [b"HTTP/1.1 200 OK\r\nx-trace: " + b"t" * 9000 + b"\r\ncontent-length: 2\r\n\r\n{}"]
+    )
+    broken = RawServer([b"NOT HTTP AT ALL\r\n\r\n"])
+
+    async def ask(url: str) -> tuple[int, bytes]:
+        client = UpstreamClient("test")
+        try:
+            headers = {"Authorization": "Bearer sk-SECRET-upstream-key"}
+            response = await client.post(url, b"{}", headers, read_timeout=5, connect_timeout=5)
+            data = await response.aread()
+            await response.aclose()
+            return response.status_code, data
+        finally:
+            await client.aclose()
+
+    try:
+        assert asyncio.run(ask(big.url)) == (200, b"{}")
+        with pytest.raises(UpstreamError) as caught:
+            asyncio.run(ask(broken.url))
+    finally:
+        big.close()
+        broken.close()
+    error = caught.value
+    assert error.__cause__ is None and error.__context__ is None
+    assert "sk-SECRET" not in f"{error!s}{error!r}"
+
+
+def test_a_whole_answer_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(upstream_http, "MAX_BODY_BYTES", 1000)
+    server = RawServer(chunked(*[b"x" * 400] * 5))
+
+    async def whole() -> bytes:
+        client = UpstreamClient("test")
+        try:
+            response = await client.post(server.url, b"{}", {}, read_timeout=5, connect_timeout=5)
+            try:
+                return await response.aread()
+            finally:
+                await response.aclose()
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(UpstreamError, match="answer of over 1000 bytes"):
+            asyncio.run(whole())
+    finally:
+        server.close()
+
+
+def test_the_sidecar_keeps_the_users_no_proxy_hosts_in_both_spellings() -> None:
+    from sidecar.entry import prepare_environment
+
+    # Only the uppercase one set: a lowercase one with loopback alone would win and hide it.
+    environ = {"NO_PROXY": "llm.internal.corp", "HTTPS_PROXY": "http://p:1"}
+    prepare_environment(environ)
+    assert environ["NO_PROXY"] == environ["no_proxy"] == "llm.internal.corp,127.0.0.1,localhost"
+    environ = {"no_proxy": "a.corp", "NO_PROXY": "b.corp,a.corp"}
+    prepare_environment(environ)
+    assert environ["no_proxy"] == "b.corp,a.corp,127.0.0.1,localhost"
