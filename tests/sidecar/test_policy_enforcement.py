@@ -84,7 +84,15 @@ def finished_requests(sidecar: Sidecar) -> int:
 
 
 def quiesce(sidecar: Sidecar) -> int:
-    """Wait until every ended request's event is out; the number of request events."""
+    """Wait until no request is in flight and every ended request's event is out; the number
+    of request events. (A client has its answer before the sidecar ends the request: the
+    last ``load`` event may still say 1.)"""
+
+    def idle(_: object) -> bool:
+        loads = [e for e in list(sidecar.events) if e.get("event") == "load"]
+        return not loads or loads[-1]["in_flight"] == 0
+
+    sidecar.wait_event(idle)
     ended = finished_requests(sidecar)
     sidecar.wait_event(lambda _: len(sidecar.request_events()) >= ended)
     return len(sidecar.request_events())
@@ -353,8 +361,10 @@ def test_tpm_is_429_once_a_request_spent_the_tokens(
 ) -> None:
     name, model, path = case
     tpm = index + 1  # no more than any one answer uses (the fewest: 3 in, 3 out)
-    apply(sidecar, {"limits": {"tpm": tpm}})
+    # Earlier tests' requests are charged when their usage is known, which on a busy machine
+    # can be after they answered: wait for all of them before the new bucket starts counting.
     seen = quiesce(sidecar)
+    apply(sidecar, {"limits": {"tpm": tpm}})
     assert_answered_by(post(sidecar, route(name), model), path)
     # Tokens are charged when the request's usage is known, before its event goes out.
     (spent,) = sidecar.wait_request_events(seen, 1)
