@@ -22,7 +22,6 @@ request's headers), and do not chain it.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ssl
 from collections.abc import AsyncIterator, Mapping
@@ -57,7 +56,7 @@ def _mapped(exc: BaseException) -> UpstreamError:
     if isinstance(exc, UpstreamError):
         return exc
     name = type(exc).__name__
-    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+    if isinstance(exc, TimeoutError):  # aiohttp's timeout errors all derive from it
         return UpstreamTimeout(name)
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
         return UpstreamError(f"{name} (the upstream's TLS certificate is not trusted)")
